@@ -1,0 +1,93 @@
+#include "actors/catalog_actor.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "actors/messages.hpp"
+#include "waymark/catalog.hpp"
+
+namespace json = boost::json;
+
+namespace waymark {
+
+namespace {
+
+using Reply = caf::result<int, std::string>;
+
+std::string errors_body(const std::vector<ValidationError>& errors) {
+  json::array arr;
+  for (auto& e : errors)
+    arr.push_back(json::object{{"path", e.path}, {"message", e.message}});
+  return json::serialize(json::object{{"errors", arr}});
+}
+
+std::string error_body(const std::string& msg) { return json::serialize(json::object{{"error", msg}}); }
+
+/// Commits `b`, then publishes `next` and answers `ok`; the mailbox waits (await)
+/// so deploys never interleave.
+Reply commit_then(caf::event_based_actor* self, NodeContext* ctx, Batch b, CatalogPtr next, int status,
+                  std::string ok) {
+  auto rp = self->make_response_promise<int, std::string>();
+  self->request(ctx->store_actor, std::chrono::seconds(30), batch_atom::value, std::move(b))
+    .await(
+      [=](bool) mutable {
+        ctx->catalog.set(next);
+        rp.deliver(status, ok);
+      },
+      [=](caf::error& err) mutable { rp.deliver(503, error_body("store: " + self->system().render(err))); });
+  return rp;
+}
+
+}  // namespace
+
+caf::behavior catalog_actor(caf::event_based_actor* self, NodeContext* ctx) {
+  return {
+    [=](deploy_atom, const std::string& id, const std::string& body) -> Reply {
+      std::error_code ec;
+      auto v = json::parse(body, ec);
+      if (ec)
+        return {400, error_body("invalid JSON: " + ec.message())};
+      std::vector<ValidationError> errors;
+      auto cat = ctx->catalog.get();
+      auto j = prepare_journey(*cat, v, id, errors);
+      if (!j)
+        return {422, errors_body(errors)};
+      Batch b;
+      b.journeys.push_back(JourneyPut{j->id, j->version, json::serialize(j->source), ""});
+      if (j->version == 1)
+        b.journeys.back().status = "active";
+      auto ok = json::serialize(json::object{{"id", j->id}, {"version", j->version}});
+      spdlog::info("[catalog] deploy journey {} version {}", j->id, j->version);
+      return commit_then(self, ctx, std::move(b), with_journey(*cat, j), 201, ok);
+    },
+    [=](template_atom, const std::string& id, const std::string& body) -> Reply {
+      std::error_code ec;
+      auto v = json::parse(body, ec);
+      if (ec)
+        return {400, error_body("invalid JSON: " + ec.message())};
+      std::vector<ValidationError> errors;
+      auto t = prepare_template(v, id, errors);
+      if (!t)
+        return {422, errors_body(errors)};
+      Batch b;
+      b.templates.emplace_back(t->id, json::serialize(t->source));
+      auto cat = ctx->catalog.get();
+      return commit_then(self, ctx, std::move(b), with_template(*cat, t), 201,
+                         json::serialize(json::object{{"id", t->id}}));
+    },
+    [=](status_atom, const std::string& id, const std::string& status) -> Reply {
+      auto cat = ctx->catalog.get();
+      if (!cat->journeys.count(id))
+        return {404, error_body("no journey '" + id + "'")};
+      auto s = parse_status(status);
+      if (!s)
+        return {400, error_body("unknown status")};
+      Batch b;
+      b.journeys.push_back(JourneyPut{id, 0, "", status});
+      return commit_then(self, ctx, std::move(b), with_status(*cat, id, *s), 200,
+                         json::serialize(json::object{{"id", id}, {"status", status}}));
+    },
+    [=](shutdown_atom) { self->quit(); },
+  };
+}
+
+}  // namespace waymark

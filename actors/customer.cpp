@@ -1,0 +1,214 @@
+#include "actors/customer.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <unordered_set>
+
+#include "actors/messages.hpp"
+
+namespace json = boost::json;
+
+namespace waymark {
+
+struct customer_state_holder {
+  CustomerState s;
+  uint64_t epoch = 0;                        // see CommitItem::epoch
+  std::unordered_set<std::string> seen_ids;  // messageIds handled by this incarnation
+  static constexpr const char* name = "customer";
+};
+
+namespace {
+
+using self_ptr = caf::stateful_actor<customer_state_holder>*;
+
+CustomerState load_state(NodeContext* ctx, const std::string& id) {
+  CustomerState s;
+  if (auto raw = ctx->store->get_customer(id)) {
+    std::error_code ec;
+    auto v = json::parse(*raw, ec);
+    if (!ec) {
+      auto parsed = customer_from_json(v);
+      if (parsed)
+        return std::move(*parsed);
+    }
+    spdlog::error("[customer={}] stored state unreadable; starting empty", id);
+  }
+  s.id = id;
+  return s;
+}
+
+std::vector<TimerKey> timer_keys(const std::string& customer, const std::vector<TimerRef>& refs) {
+  std::vector<TimerKey> out;
+  out.reserve(refs.size());
+  for (auto& r : refs)
+    out.push_back(TimerKey{r.due, customer, r.id});
+  return out;
+}
+
+/// Every pending timer of a state (used when its customer is merged away).
+std::vector<TimerKey> pending_timers(const CustomerState& s) {
+  std::vector<TimerKey> out;
+  for (auto& in : s.instances) {
+    if (!in.timer_id.empty())
+      out.push_back(TimerKey{in.timer_due, s.id, in.timer_id});
+    if (!in.timeout_timer_id.empty())
+      out.push_back(TimerKey{in.timeout_due, s.id, in.timeout_timer_id});
+  }
+  return out;
+}
+
+void send_commit(self_ptr self, NodeContext* ctx, Decision& d, std::vector<AckTarget> acks, CustomerWrite w = {}) {
+  auto& st = self->state;
+  w.customer = st.s.id;
+  if (d.changed || !d.deliveries.empty() || !d.timers_set.empty())
+    w.state_json = json::serialize(to_json(st.s));
+  w.deliveries = std::move(d.deliveries);
+  auto set = timer_keys(st.s.id, d.timers_set);
+  w.timers_set.insert(w.timers_set.end(), set.begin(), set.end());
+  auto cleared = timer_keys(st.s.id, d.timers_cleared);
+  w.timers_cleared.insert(w.timers_cleared.end(), cleared.begin(), cleared.end());
+  w.stats = std::move(d.stats);
+  self->send(ctx->store_actor, commit_atom::value, CommitItem{std::move(w), std::move(acks), st.epoch});
+}
+
+bool is_duplicate(self_ptr self, NodeContext* ctx, const Event& e, Millis now) {
+  if (e.message_id.empty())
+    return false;
+  auto& st = self->state;
+  if (st.seen_ids.count(e.message_id))
+    return true;
+  auto at = ctx->store->dedup_at(st.s.id, e.message_id);
+  return at && *at + ctx->config.limits.dedup_window_s * 1000 > now;
+}
+
+void remember_id(self_ptr self, const std::string& id) {
+  auto& seen = self->state.seen_ids;
+  if (seen.size() > 4096)
+    seen.clear();  // bounded; LMDB holds the full window
+  seen.insert(id);
+}
+
+void process_event(self_ptr self, NodeContext* ctx, EventMsg& m, CustomerWrite w) {
+  auto& st = self->state;
+  Millis now = ctx->clock->now();
+  std::vector<AckTarget> acks;
+  if (m.ack.origin)
+    acks.push_back(m.ack);
+  if (is_duplicate(self, ctx, m.event, now)) {
+    ctx->metrics.events_deduplicated.fetch_add(1, std::memory_order_relaxed);
+    Decision none;
+    send_commit(self, ctx, none, std::move(acks), std::move(w));  // ack after earlier commits
+    return;
+  }
+  auto cat = ctx->catalog.get();
+  Decision d = on_event(st.s, *cat, m.event, now);
+  if (!m.event.message_id.empty()) {
+    remember_id(self, m.event.message_id);
+    w.dedup_message_id = m.event.message_id;
+    w.dedup_at = now;
+  }
+  send_commit(self, ctx, d, std::move(acks), std::move(w));
+}
+
+/// The id that an alias / identify-with-both-ids asks to merge into this one.
+std::string merge_source(const CustomerState& s, const Event& e) {
+  std::string other;
+  if (e.type == EventType::alias)
+    other = e.previous_id;
+  else if (e.type == EventType::identify && !e.user_id.empty() && !e.anonymous_id.empty())
+    other = e.anonymous_id;
+  if (other.empty() || other == s.id)
+    return {};
+  for (auto& m : s.merged_ids)
+    if (m == other)
+      return {};
+  return other;
+}
+
+caf::result<bool> handle_event(self_ptr self, NodeContext* ctx, EventMsg& m) {
+  auto& st = self->state;
+  std::string other = merge_source(st.s, m.event);
+  if (other.empty()) {
+    process_event(self, ctx, m, {});
+    return true;
+  }
+  // Merge: the other customer's manager hands its state over; nothing else
+  // is processed by this actor until it arrives (await).
+  auto rp = self->make_response_promise<bool>();
+  self->request(ctx->manager_for(other), std::chrono::seconds(30), handover_atom::value, other, st.s.id)
+    .await(
+      [=](const std::string& raw) mutable {
+        auto& st = self->state;
+        CustomerWrite w;
+        w.aliases_from.push_back(other);
+        Decision merged;
+        if (!raw.empty()) {
+          std::error_code ec;
+          auto v = json::parse(raw, ec);
+          auto from = ec ? Result<CustomerState>(make_error("bad_json", ec.message())) : customer_from_json(v);
+          if (from) {
+            for (auto& id : from->merged_ids)
+              w.aliases_from.push_back(id);
+            w.erase_customers.push_back(from->id);
+            w.timers_cleared = pending_timers(*from);
+            merged = merge_customer(st.s, std::move(*from), *ctx->catalog.get(), ctx->clock->now());
+          }
+        }
+        st.s.merged_ids.push_back(other);
+        // The merge's own timers and stats ride along with the event's commit.
+        auto msg = m;
+        auto set = timer_keys(st.s.id, merged.timers_set);
+        w.timers_set.insert(w.timers_set.end(), set.begin(), set.end());
+        w.stats = std::move(merged.stats);
+        process_event(self, ctx, msg, std::move(w));
+        rp.deliver(true);
+      },
+      [=](caf::error& err) mutable {
+        spdlog::warn("[customer={}] merge of {} failed: {}", self->state.s.id, other, self->system().render(err));
+        rp.deliver(caf::make_error(caf::sec::request_timeout, "merge failed; retry"));
+      });
+  return rp;
+}
+
+}  // namespace
+
+caf::behavior customer_actor(self_ptr self, NodeContext* ctx, std::string id) {
+  self->state.s = load_state(ctx, id);
+  ctx->metrics.customers_live.fetch_add(1, std::memory_order_relaxed);
+  self->attach_functor([ctx] { ctx->metrics.customers_live.fetch_sub(1, std::memory_order_relaxed); });
+  self->set_exception_handler([=](std::exception_ptr& ep) -> caf::error {
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      spdlog::error("[customer={}] crashed: {}", self->state.s.id, e.what());
+    } catch (...) {
+      spdlog::error("[customer={}] crashed", self->state.s.id);
+    }
+    return caf::make_error(caf::sec::runtime_error, "customer crashed");
+  });
+  return {
+    [=](event_atom, EventMsg& m) -> caf::result<bool> { return handle_event(self, ctx, m); },
+    [=](timer_atom, const TimerKey& t) -> bool {
+      auto& st = self->state;
+      auto cat = ctx->catalog.get();
+      Decision d = on_timer(st.s, *cat, t.timer_id, ctx->clock->now());
+      CustomerWrite w;
+      w.timers_cleared.push_back(t);  // the fired timer goes, stale or not
+      ctx->metrics.timers_fired.fetch_add(1, std::memory_order_relaxed);
+      send_commit(self, ctx, d, {}, std::move(w));
+      return true;
+    },
+    [=](handover_atom) -> std::string {
+      auto raw = json::serialize(to_json(self->state.s));
+      self->quit();
+      return raw;
+    },
+    [=](shutdown_atom) { self->quit(); },
+  };
+}
+
+caf::actor spawn_customer(caf::event_based_actor* parent, NodeContext* ctx, std::string id) {
+  return parent->spawn<caf::monitored>(customer_actor, ctx, std::move(id));
+}
+
+}  // namespace waymark

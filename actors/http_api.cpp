@@ -1,0 +1,306 @@
+#include "actors/http_api.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "actors/messages.hpp"
+#include "http/router.hpp"
+
+namespace json = boost::json;
+
+namespace waymark {
+
+namespace {
+
+using http::Params;
+using http::Request;
+using http::Responder;
+using http::Response;
+
+/// Sends a request from a throw-away actor and answers the HTTP request when
+/// the reply (int status, string body) or an error arrives.
+template <class... Ts>
+void ask_status_body(caf::actor_system& sys, caf::actor dest, Responder respond, Ts... xs) {
+  sys.spawn([=](caf::event_based_actor* self) {
+    self->request(dest, std::chrono::seconds(60), xs...)
+      .then(
+        [=](int status, const std::string& body) {
+          Response r;
+          r.status = status;
+          r.body = body;
+          respond(std::move(r));
+        },
+        [=](caf::error& err) { respond(http::error_response(503, self->system().render(err))); });
+  });
+}
+
+json::object customer_view(NodeContext* ctx, const CustomerState& s) {
+  json::object profile{{"traits", s.traits},
+                       {"merged_ids", json::value_from(s.merged_ids)},
+                       {"created_at", format_rfc3339(s.created_at)},
+                       {"updated_at", format_rfc3339(s.updated_at)}};
+  json::array instances;
+  for (auto& in : s.instances) {
+    json::object o{{"id", in.id},       {"journey", in.journey},
+                   {"version", in.version}, {"step", in.step},
+                   {"since", format_rfc3339(in.step_since)}, {"entered_at", format_rfc3339(in.entered_at)}};
+    o["key"] = in.key ? json::value(*in.key) : json::value(nullptr);
+    if (!in.timer_id.empty())
+      o["waiting_until"] = format_rfc3339(in.timer_due);
+    instances.push_back(std::move(o));
+  }
+  json::array history;
+  for (auto& h : s.history)
+    history.push_back(json::object{{"name", h.name}, {"at", format_rfc3339(h.at)}, {"properties", h.properties}});
+  json::array deliveries;
+  for (auto& d : s.deliveries) {
+    json::object o{{"id", d.id}, {"channel", d.channel}, {"journey", d.journey}, {"step", d.step},
+                   {"at", format_rfc3339(d.at)}};
+    o["status"] = "unknown";
+    if (auto st = ctx->store->delivery_status(d.id)) {
+      std::error_code ec;
+      auto v = json::parse(*st, ec);
+      if (!ec && v.is_object()) {
+        if (auto* x = v.get_object().if_contains("status"))
+          o["status"] = *x;
+        if (auto* x = v.get_object().if_contains("attempts"))
+          o["attempts"] = *x;
+        if (auto* x = v.get_object().if_contains("detail"))
+          o["detail"] = *x;
+      }
+    }
+    deliveries.push_back(std::move(o));
+  }
+  json::array trace;
+  for (auto& t : s.trace)
+    trace.push_back(json::object{{"at", format_rfc3339(t.at)}, {"trigger", t.trigger}, {"journey", t.journey},
+                                 {"version", t.version},       {"step", t.step},       {"what", t.what}});
+  return json::object{{"id", s.id},           {"profile", profile}, {"instances", instances},
+                      {"history", history},   {"deliveries", deliveries}, {"trace", trace}};
+}
+
+void get_customer(NodeContext* ctx, const std::string& id, Responder respond) {
+  std::string key = id;
+  if (auto alias = ctx->store->resolve_alias(id))
+    key = *alias;
+  auto raw = ctx->store->get_customer(key);
+  if (!raw)
+    return respond(http::error_response(404, "no customer '" + id + "'"));
+  std::error_code ec;
+  auto v = json::parse(*raw, ec);
+  auto s = ec ? Result<CustomerState>(make_error("bad_json", "")) : customer_from_json(v);
+  if (!s)
+    return respond(http::error_response(500, "stored state of '" + id + "' is unreadable"));
+  respond(http::json_response(200, customer_view(ctx, *s)));
+}
+
+json::object journey_stats(NodeContext* ctx, const std::string& id) {
+  int64_t entered = 0, exited_total = 0;
+  json::object exited, steps;
+  for (auto& [key, n] : ctx->store->journey_stats(id)) {
+    // key = version \0 step \0 counter
+    auto a = key.find('\0'), b = key.find('\0', a + 1);
+    if (a == std::string::npos || b == std::string::npos)
+      continue;
+    std::string step = key.substr(a + 1, b - a - 1), counter = key.substr(b + 1);
+    if (counter == "entered")
+      entered += n;
+    if (counter.rfind("exited:", 0) == 0) {
+      exited_total += n;
+      auto reason = counter.substr(7);
+      exited[reason] = (exited.if_contains(reason) ? exited[reason].as_int64() : 0) + n;
+    }
+    if (step.empty())
+      continue;
+    auto& so = steps[step];
+    if (!so.is_object())
+      so = json::object{};
+    auto& obj = so.get_object();
+    auto colon = counter.find(':');
+    if (colon != std::string::npos) {
+      auto group = counter.substr(0, colon), sub = counter.substr(colon + 1);
+      auto& g = obj[group];
+      if (!g.is_object())
+        g = json::object{};
+      auto& go = g.get_object();
+      go[sub] = (go.if_contains(sub) ? go[sub].as_int64() : 0) + n;
+    } else {
+      obj[counter] = (obj.if_contains(counter) ? obj[counter].as_int64() : 0) + n;
+    }
+  }
+  return json::object{{"entered", entered}, {"active", entered - exited_total}, {"exited", exited}, {"steps", steps}};
+}
+
+void list_journeys(NodeContext* ctx, Responder respond) {
+  auto cat = ctx->catalog.get();
+  json::array arr;
+  for (auto& [id, entry] : cat->journeys) {
+    auto latest = entry.latest();
+    auto stats = journey_stats(ctx, id);
+    arr.push_back(json::object{{"id", id},
+                               {"version", static_cast<int>(entry.versions.size())},
+                               {"status", to_string(entry.status)},
+                               {"name", latest ? latest->name : ""},
+                               {"stats", json::object{{"entered", stats["entered"]}, {"active", stats["active"]}}}});
+  }
+  respond(http::json_response(200, json::object{{"journeys", arr}}));
+}
+
+void get_journey(NodeContext* ctx, const std::string& id, Responder respond) {
+  auto cat = ctx->catalog.get();
+  auto it = cat->journeys.find(id);
+  if (it == cat->journeys.end())
+    return respond(http::error_response(404, "no journey '" + id + "'"));
+  json::array versions;
+  for (size_t i = 1; i <= it->second.versions.size(); ++i)
+    versions.push_back(static_cast<int64_t>(i));
+  auto latest = it->second.latest();
+  respond(http::json_response(
+    200, json::object{{"id", id},
+                      {"version", static_cast<int>(it->second.versions.size())},
+                      {"status", to_string(it->second.status)},
+                      {"definition", latest ? json::value(latest->source) : json::value(nullptr)},
+                      {"versions", versions},
+                      {"stats", journey_stats(ctx, id)}}));
+}
+
+json::object stats_json(NodeContext* ctx) {
+  auto& m = ctx->metrics;
+  json::object outbox;
+  for (auto& [name, ch] : ctx->config.channels)
+    outbox[name] = ctx->store->outbox_depth(name);
+  json::object nacks;
+  for (auto& [reason, n] : m.nack_counts())
+    nacks[reason] = n;
+  return json::object{{"now", format_rfc3339(ctx->clock->now())},
+                      {"clock", ctx->clock->manual() ? "manual" : "system"},
+                      {"events_received", m.events_received.load()},
+                      {"events_acked", m.events_acked.load()},
+                      {"events_nacked", m.events_nacked.load()},
+                      {"events_nacked_by_reason", nacks},
+                      {"events_deduplicated", m.events_deduplicated.load()},
+                      {"commits", m.commits.load()},
+                      {"commit_failures", m.commit_failures.load()},
+                      {"customers_live", m.customers_live.load()},
+                      {"customers_known", ctx->store->customer_count()},
+                      {"customers_passivated", m.customers_passivated.load()},
+                      {"customers_restarted", m.customers_restarted.load()},
+                      {"timers_pending", ctx->store->timer_count()},
+                      {"timers_fired", m.timers_fired.load()},
+                      {"deliveries_written", m.deliveries_written.load()},
+                      {"deliveries_failed", m.deliveries_failed.load()},
+                      {"outbox_pending", m.deliveries_pending.load()},
+                      {"outbox_depth", outbox},
+                      {"connections_open", m.connections_open.load()}};
+}
+
+std::string metrics_text(NodeContext* ctx) {
+  auto& m = ctx->metrics;
+  std::string out;
+  auto counter = [&](const char* name, const char* help, uint64_t v, const char* type = "counter") {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
+           std::to_string(v) + "\n";
+  };
+  counter("waymark_events_received_total", "Events read and valid.", m.events_received.load());
+  counter("waymark_events_acked_total", "Events acknowledged after commit.", m.events_acked.load());
+  out += "# HELP waymark_events_nacked_total Lines rejected, by reason.\n# TYPE waymark_events_nacked_total counter\n";
+  for (auto& [reason, n] : m.nack_counts())
+    out += "waymark_events_nacked_total{reason=\"" + reason + "\"} " + std::to_string(n) + "\n";
+  counter("waymark_events_deduplicated_total", "Events dropped as repeats of a messageId.", m.events_deduplicated.load());
+  counter("waymark_commits_total", "LMDB group commits.", m.commits.load());
+  counter("waymark_commit_events_total", "Customer writes committed.", m.commit_events.load());
+  counter("waymark_commit_failures_total", "Failed commits.", m.commit_failures.load());
+  counter("waymark_commit_seconds_total_us", "Microseconds spent committing.", m.commit_us_total.load());
+  counter("waymark_customers_live", "Live customer actors.", m.customers_live.load(), "gauge");
+  counter("waymark_customers_passivated_total", "Customer actors passivated.", m.customers_passivated.load());
+  counter("waymark_customers_restarted_total", "Customer actors restarted after a crash.", m.customers_restarted.load());
+  counter("waymark_timers_pending", "Durable timers waiting.", ctx->store->timer_count(), "gauge");
+  counter("waymark_timers_fired_total", "Timers fired.", m.timers_fired.load());
+  counter("waymark_deliveries_written_total", "Deliveries handed to providers.", m.deliveries_written.load());
+  counter("waymark_deliveries_failed_total", "Deliveries that failed.", m.deliveries_failed.load());
+  counter("waymark_outbox_pending", "Committed deliveries not yet handed to a provider.", m.deliveries_pending.load(),
+          "gauge");
+  counter("waymark_connections_open", "Open TCP connections.", m.connections_open.load(), "gauge");
+  counter("waymark_connections_paused_total", "Times a connection stopped reading (window full).",
+          m.connections_paused.load());
+  return out;
+}
+
+void post_clock(caf::actor_system& sys, NodeContext* ctx, const std::string& body, Responder respond) {
+  if (!ctx->clock->manual())
+    return respond(http::error_response(409, "the node runs on the system clock (start it with --clock manual)"));
+  std::error_code ec;
+  auto v = json::parse(body, ec);
+  if (ec || !v.is_object())
+    return respond(http::error_response(400, "expected {\"advance\":\"2d\"} or {\"set\":\"<RFC 3339>\"}"));
+  auto& o = v.get_object();
+  Millis target = 0;
+  if (auto* a = o.if_contains("advance"); a && a->is_string()) {
+    auto d = parse_duration(std::string(a->get_string()));
+    if (!d)
+      return respond(http::error_response(400, "advance: bad duration (use 30s, 15m, 2h, 3d, 1w)"));
+    target = ctx->clock->now() + *d;
+  } else if (auto* s = o.if_contains("set"); s && s->is_string()) {
+    auto t = parse_rfc3339(std::string(s->get_string()));
+    if (!t)
+      return respond(http::error_response(400, "set: not an RFC 3339 date-time"));
+    if (*t < ctx->clock->now())
+      return respond(http::error_response(400, "set: the clock cannot go backwards"));
+    target = *t;
+  } else {
+    return respond(http::error_response(400, "expected {\"advance\":\"2d\"} or {\"set\":\"<RFC 3339>\"}"));
+  }
+  auto ts = ctx->timer_service;
+  sys.spawn([=](caf::event_based_actor* self) {
+    self->request(ts, std::chrono::seconds(120), advance_atom::value, static_cast<int64_t>(target))
+      .then([=](int64_t now) { respond(http::json_response(200, json::object{{"now", format_rfc3339(now)}})); },
+            [=](caf::error& err) { respond(http::error_response(503, self->system().render(err))); });
+  });
+}
+
+}  // namespace
+
+http::Handler make_http_api(caf::actor_system& sys, NodeContext* ctx) {
+  auto router = std::make_shared<http::Router>();
+  auto* sysp = &sys;
+  router->add("GET", "/healthz", [](Request&&, const Params&, Responder r) {
+    r(http::json_response(200, json::object{{"status", "ok"}}));
+  });
+  router->add("PUT", "/api/journeys/{id}", [=](Request&& req, const Params& p, Responder r) {
+    ask_status_body(*sysp, ctx->catalog_actor, r, deploy_atom::value, p.at("id"), req.body);
+  });
+  router->add("GET", "/api/journeys", [=](Request&&, const Params&, Responder r) { list_journeys(ctx, r); });
+  router->add("GET", "/api/journeys/{id}",
+              [=](Request&&, const Params& p, Responder r) { get_journey(ctx, p.at("id"), r); });
+  for (auto [verb, status] : {std::pair<const char*, const char*>{"pause", "paused"},
+                              {"resume", "active"},
+                              {"archive", "archived"}}) {
+    std::string st = status;
+    router->add("POST", std::string("/api/journeys/{id}/") + verb, [=](Request&&, const Params& p, Responder r) {
+      ask_status_body(*sysp, ctx->catalog_actor, r, status_atom::value, p.at("id"), st);
+    });
+  }
+  router->add("PUT", "/api/templates/{id}", [=](Request&& req, const Params& p, Responder r) {
+    ask_status_body(*sysp, ctx->catalog_actor, r, template_atom::value, p.at("id"), req.body);
+  });
+  router->add("GET", "/api/templates", [=](Request&&, const Params&, Responder r) {
+    json::array arr;
+    for (auto& [id, t] : ctx->catalog.get()->templates)
+      arr.push_back(t->source);
+    r(http::json_response(200, json::object{{"templates", arr}}));
+  });
+  router->add("GET", "/api/customers/{id}",
+              [=](Request&&, const Params& p, Responder r) { get_customer(ctx, p.at("id"), r); });
+  router->add("POST", "/api/clock",
+              [=](Request&& req, const Params&, Responder r) { post_clock(*sysp, ctx, req.body, r); });
+  router->add("GET", "/api/stats",
+              [=](Request&&, const Params&, Responder r) { r(http::json_response(200, stats_json(ctx))); });
+  router->add("GET", "/metrics", [=](Request&&, const Params&, Responder r) {
+    Response resp;
+    resp.content_type = "text/plain; version=0.0.4";
+    resp.body = metrics_text(ctx);
+    r(std::move(resp));
+  });
+  return [router](Request&& req, Responder respond) { (*router)(std::move(req), std::move(respond)); };
+}
+
+}  // namespace waymark

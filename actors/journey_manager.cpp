@@ -1,0 +1,290 @@
+#include "actors/journey_manager.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <unordered_map>
+
+#include "actors/customer.hpp"
+#include "actors/messages.hpp"
+
+namespace waymark {
+
+namespace {
+
+int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+    .count();
+}
+
+struct Pending {
+  enum Kind { k_event, k_timer, k_handover } kind = k_event;
+  EventMsg ev;
+  TimerKey timer;
+  std::string into;
+  caf::typed_response_promise<std::string> rp;
+};
+
+struct Slot {
+  caf::actor actor;
+  uint32_t inflight = 0;
+  int64_t last_active = 0;
+  bool draining = false;
+  std::deque<Pending> queue;
+};
+
+constexpr size_t queued_max = 100000;  // messages held for draining customers, per manager
+
+}  // namespace
+
+struct manager_state {
+  std::unordered_map<std::string, Slot> slots;
+  std::unordered_map<std::string, std::string> redirects;  // merged id -> canonical id
+  std::unordered_map<caf::actor_addr, std::string> ids;    // live actor -> customer id
+  size_t live = 0;
+  size_t queued = 0;
+  static constexpr const char* name = "journey_manager";
+};
+
+namespace {
+
+using self_ptr = caf::stateful_actor<manager_state>*;
+
+void nack(NodeContext* ctx, const AckTarget& a, const std::string& why) {
+  ctx->metrics.nack("retry");
+  if (a.origin)
+    caf::anon_send(a.origin, nacked_atom::value, NackBatch{{{a.line, why}}});
+}
+
+void dispatch(self_ptr self, NodeContext* ctx, const std::string& id, Pending p);
+
+Slot& spawn(self_ptr self, NodeContext* ctx, const std::string& id) {
+  auto& st = self->state;
+  auto& slot = st.slots[id];
+  slot.actor = spawn_customer(self, ctx, id);
+  slot.draining = false;
+  slot.inflight = 0;
+  st.ids[slot.actor.address()] = id;
+  ++st.live;
+  ctx->metrics.customers_spawned.fetch_add(1, std::memory_order_relaxed);
+  return slot;
+}
+
+/// Stops the live actor of `id` and sends a barrier through the store.
+void drain(self_ptr self, NodeContext* ctx, const std::string& id, Slot& slot, bool stop_actor) {
+  if (slot.draining)
+    return;
+  slot.draining = true;
+  if (slot.actor) {
+    self->state.ids.erase(slot.actor.address());
+    if (stop_actor)
+      self->send(slot.actor, shutdown_atom::value);
+    self->demonitor(slot.actor);
+    slot.actor = nullptr;
+    --self->state.live;
+  }
+  self->send(ctx->store_actor, barrier_atom::value, id);
+}
+
+void send_to_actor(self_ptr self, NodeContext* ctx, const std::string& id, Slot& slot, Pending p) {
+  ++slot.inflight;
+  slot.last_active = steady_ms();
+  auto done = [=] {
+    auto i = self->state.slots.find(id);
+    if (i != self->state.slots.end() && i->second.inflight > 0)
+      --i->second.inflight;
+  };
+  switch (p.kind) {
+    case Pending::k_event: {
+      auto ack = p.ev.ack;
+      self->request(slot.actor, std::chrono::seconds(60), event_atom::value, std::move(p.ev))
+        .then([=](bool) { done(); },
+              [=](caf::error& err) {
+                done();
+                nack(ctx, ack, "customer " + id + " restarting; retry");
+              });
+      break;
+    }
+    case Pending::k_timer:
+      self->request(slot.actor, std::chrono::seconds(60), timer_atom::value, p.timer)
+        .then([=](bool) { done(); }, [=](caf::error&) { done(); });  // the timer service retries
+      break;
+    case Pending::k_handover: {
+      auto rp = p.rp;
+      // The actor answers with its state and stops; later messages for this id
+      // already go to the merged customer (redirect set by the caller).
+      self->request(slot.actor, std::chrono::seconds(30), handover_atom::value)
+        .then(
+          [=](std::string& raw) mutable {
+            auto i = self->state.slots.find(id);
+            if (i != self->state.slots.end()) {
+              self->state.ids.erase(i->second.actor.address());
+              if (i->second.actor)
+                --self->state.live;
+              self->demonitor(i->second.actor);
+              self->state.slots.erase(i);
+            }
+            rp.deliver(raw);
+          },
+          [=](caf::error& err) mutable { rp.deliver(err); });
+      break;
+    }
+  }
+}
+
+void forward_redirected(self_ptr self, NodeContext* ctx, const std::string& target, Pending& p) {
+  auto& mgr = ctx->manager_for(target);
+  if (p.kind == Pending::k_event) {
+    p.ev.route = target;
+    self->send(mgr, event_atom::value, std::move(p.ev));
+  } else if (p.kind == Pending::k_handover) {
+    // Already merged: the state lives under `target` now; nothing to hand over.
+    p.rp.deliver(std::string());
+  }
+  // timers of merged customers were deleted with the merge: drop.
+}
+
+void dispatch(self_ptr self, NodeContext* ctx, const std::string& id, Pending p) {
+  auto& st = self->state;
+  if (auto r = st.redirects.find(id); r != st.redirects.end() && p.kind != Pending::k_timer) {
+    forward_redirected(self, ctx, r->second, p);
+    return;
+  }
+  auto it = st.slots.find(id);
+  if (it == st.slots.end()) {
+    if (p.kind != Pending::k_timer) {
+      if (auto alias = ctx->store->resolve_alias(id)) {
+        st.redirects[id] = *alias;
+        forward_redirected(self, ctx, *alias, p);
+        return;
+      }
+    }
+    if (p.kind == Pending::k_handover) {
+      // Not live: its committed state is complete (no draining in progress).
+      p.rp.deliver(ctx->store->get_customer(id).value_or(std::string()));
+      st.redirects[id] = p.into;
+      return;
+    }
+    it = st.slots.find(id);
+    spawn(self, ctx, id);
+    it = st.slots.find(id);
+  }
+  auto& slot = it->second;
+  if (slot.draining) {
+    if (st.queued >= queued_max) {
+      if (p.kind == Pending::k_event)
+        nack(ctx, p.ev.ack, "node busy; retry");
+      return;
+    }
+    ++st.queued;
+    slot.queue.push_back(std::move(p));
+    return;
+  }
+  if (p.kind == Pending::k_handover)
+    st.redirects[id] = p.into;
+  send_to_actor(self, ctx, id, slot, std::move(p));
+}
+
+void on_drained(self_ptr self, NodeContext* ctx, const std::string& id) {
+  auto& st = self->state;
+  auto it = st.slots.find(id);
+  if (it == st.slots.end() || !it->second.draining)
+    return;
+  auto queue = std::move(it->second.queue);
+  st.queued -= std::min(st.queued, queue.size());
+  st.slots.erase(it);
+  for (auto& p : queue)
+    dispatch(self, ctx, id, std::move(p));
+}
+
+size_t live_cap(NodeContext* ctx) {
+  auto parts = std::max<size_t>(1, ctx->managers.size());
+  return std::max<size_t>(16, ctx->config.limits.live_customers_max / parts);
+}
+
+void sweep(self_ptr self, NodeContext* ctx) {
+  auto& st = self->state;
+  auto now = steady_ms();
+  auto idle_ms = ctx->config.limits.customer_idle_s * 1000;
+  std::vector<std::pair<int64_t, std::string>> idle;
+  for (auto& [id, slot] : st.slots)
+    if (!slot.draining && slot.inflight == 0 && slot.actor)
+      idle.emplace_back(slot.last_active, id);
+  std::sort(idle.begin(), idle.end());
+  size_t cap = live_cap(ctx);
+  for (auto& [last, id] : idle) {
+    bool over_cap = st.live > cap;
+    if (!over_cap && now - last < idle_ms)
+      break;
+    auto& slot = st.slots[id];
+    drain(self, ctx, id, slot, true);
+    ctx->metrics.customers_passivated.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+}  // namespace
+
+caf::behavior journey_manager(self_ptr self, NodeContext* ctx, size_t partition) {
+  self->set_down_handler([=](caf::down_msg& dm) {
+    auto& st = self->state;
+    auto i = st.ids.find(dm.source);
+    if (i == st.ids.end())
+      return;
+    auto id = i->second;
+    auto s = st.slots.find(id);
+    if (s == st.slots.end())
+      return;
+    // An unexpected stop: restart from the last committed state once the
+    // store has drained what the dead incarnation sent.
+    ctx->metrics.customers_restarted.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("[manager={}] customer {} stopped ({}); restarting from committed state", partition, id,
+                 self->system().render(dm.reason));
+    drain(self, ctx, id, s->second, false);
+  });
+  self->send(self, sweep_atom::value);
+  return {
+    [=](event_atom, EventMsg& m) {
+      std::string id = m.route.empty() ? m.event.customer_key() : m.route;
+      Pending p;
+      p.kind = Pending::k_event;
+      p.ev = std::move(m);
+      dispatch(self, ctx, id, std::move(p));
+      if (self->state.live > live_cap(ctx) + live_cap(ctx) / 8)
+        sweep(self, ctx);
+    },
+    [=](timer_atom, const TimerKey& t) {
+      Pending p;
+      p.kind = Pending::k_timer;
+      p.timer = t;
+      dispatch(self, ctx, t.customer, std::move(p));
+    },
+    [=](handover_atom, const std::string& other, const std::string& into) -> caf::result<std::string> {
+      auto rp = self->make_response_promise<std::string>();
+      Pending p;
+      p.kind = Pending::k_handover;
+      p.into = into;
+      p.rp = rp;
+      dispatch(self, ctx, other, std::move(p));
+      return rp;
+    },
+    [=](drained_atom, const std::string& id, bool) { on_drained(self, ctx, id); },
+    [=](sweep_atom) {
+      sweep(self, ctx);
+      self->delayed_send(self, std::chrono::seconds(2), sweep_atom::value);
+    },
+    [=](shutdown_atom) {
+      for (auto& [id, slot] : self->state.slots)
+        if (slot.actor)
+          self->send_exit(slot.actor, caf::exit_reason::user_shutdown);
+      self->quit();
+    },
+  };
+}
+
+caf::actor spawn_journey_manager(caf::actor_system& sys, NodeContext* ctx, size_t partition) {
+  return sys.spawn(journey_manager, ctx, partition);
+}
+
+}  // namespace waymark

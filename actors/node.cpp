@@ -1,0 +1,239 @@
+#include "actors/node.hpp"
+
+#include <dirent.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <caf/io/all.hpp>
+#include <fstream>
+#include <sstream>
+
+#include "actors/catalog_actor.hpp"
+#include "actors/channel_gateway.hpp"
+#include "actors/journey_manager.hpp"
+#include "actors/messages.hpp"
+#include "actors/http_api.hpp"
+#include "actors/node_context.hpp"
+#include "actors/store_actor.hpp"
+#include "actors/tcp_gateway.hpp"
+#include "actors/timer_service.hpp"
+#include "waymark/catalog.hpp"
+
+static_assert(CAF_VERSION == 1706, "CAF 0.17.6 required");
+
+namespace json = boost::json;
+
+namespace waymark {
+
+namespace {
+
+std::optional<std::string> read_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in)
+    return std::nullopt;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<std::string> json_files(const std::string& dir) {
+  std::vector<std::string> out;
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (auto* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      if (n.size() > 5 && n.substr(n.size() - 5) == ".json")
+        out.push_back(dir + "/" + n);
+    }
+    ::closedir(d);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+/// Deploys the journeys and templates of journeys_dir that differ from what
+/// is stored (templates first, so journeys can reference them). Runs before
+/// any actor exists, so it may commit directly.
+bool load_journeys_dir(NodeContext& ctx) {
+  std::vector<std::pair<std::string, json::value>> journeys, templates;
+  for (auto& path : json_files(ctx.config.journeys_dir)) {
+    auto text = read_file(path);
+    std::error_code ec;
+    auto v = text ? json::parse(*text, ec) : json::value();
+    if (!text || ec || !v.is_object()) {
+      spdlog::error("[catalog] {}: not a JSON object", path);
+      return false;
+    }
+    (v.get_object().if_contains("steps") ? journeys : templates).emplace_back(path, std::move(v));
+  }
+  auto cat = ctx.catalog.get();
+  Batch b;
+  for (auto& [path, v] : templates) {
+    std::vector<ValidationError> errs;
+    auto t = prepare_template(v, "", errs);
+    if (!t) {
+      for (auto& e : errs)
+        spdlog::error("[catalog] {}: {}: {}", path, e.path, e.message);
+      return false;
+    }
+    auto old = cat->templates.find(t->id);
+    if (old != cat->templates.end() && old->second->source == t->source)
+      continue;
+    b.templates.emplace_back(t->id, json::serialize(t->source));
+    cat = with_template(*cat, t);
+  }
+  for (auto& [path, v] : journeys) {
+    if (same_as_latest(*cat, v))
+      continue;
+    std::vector<ValidationError> errs;
+    auto j = prepare_journey(*cat, v, "", errs);
+    if (!j) {
+      for (auto& e : errs)
+        spdlog::error("[catalog] {}: {}: {}", path, e.path, e.message);
+      return false;
+    }
+    b.journeys.push_back(JourneyPut{j->id, j->version, json::serialize(j->source), j->version == 1 ? "active" : ""});
+    spdlog::info("[catalog] {}: journey {} version {}", path, j->id, j->version);
+    cat = with_journey(*cat, j);
+  }
+  if (!b.empty()) {
+    auto res = ctx.store->commit(b);
+    if (!res) {
+      spdlog::error("[catalog] storing journeys_dir failed: {}", res.error().message);
+      return false;
+    }
+  }
+  ctx.catalog.set(cat);
+  return true;
+}
+
+bool write_ready_file(const std::string& data_dir, uint16_t tcp, uint16_t http) {
+  std::string tmp = data_dir + "/ready.json.tmp", path = data_dir + "/ready.json";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << json::serialize(json::object{{"tcp_port", tcp}, {"http_port", http}, {"pid", ::getpid()}}) << "\n";
+    if (!out)
+      return false;
+  }
+  return ::rename(tmp.c_str(), path.c_str()) == 0;
+}
+
+}  // namespace
+
+int serve_node(const ServeOptions& opts) {
+  auto loaded = load_config(opts.config_path, opts.config_given);
+  if (!loaded) {
+    spdlog::error("{}", loaded.error().message);
+    return 1;
+  }
+  NodeContext ctx;
+  ctx.config = std::move(*loaded);
+  if (opts.data_dir)
+    ctx.config.data_dir = *opts.data_dir;
+  if (opts.clock)
+    ctx.config.clock = *opts.clock;
+  if (opts.log_level)
+    ctx.config.log_level = *opts.log_level;
+  if (ctx.config.clock != "system" && ctx.config.clock != "manual") {
+    spdlog::error("--clock must be system or manual");
+    return 2;
+  }
+  spdlog::set_level(spdlog::level::from_str(ctx.config.log_level));
+  if (auto err = check_exposure(ctx.config)) {
+    spdlog::error("{}", err->message);
+    return 1;
+  }
+  auto tcp_addr = parse_host_port(ctx.config.tcp_listen);
+  auto http_addr = parse_host_port(ctx.config.http_listen);
+  if (!tcp_addr || !http_addr) {
+    spdlog::error("bad listen address");
+    return 1;
+  }
+  ::mkdir(ctx.config.data_dir.c_str(), 0755);
+  ::unlink((ctx.config.data_dir + "/ready.json").c_str());
+  auto store = Store::open(ctx.config.data_dir, ctx.config.limits.map_size_mb);
+  if (!store) {
+    spdlog::error("cannot open the store in {}: {}", ctx.config.data_dir, store.error().message);
+    return 1;
+  }
+  ctx.store = std::shared_ptr<Store>(std::move(*store));
+  Millis start = 0;
+  if (ctx.config.clock == "manual") {
+    start = Clock(false).now();
+    if (auto saved = ctx.store->meta("clock"))
+      start = std::stoll(*saved);
+  }
+  ctx.clock = std::make_shared<Clock>(ctx.config.clock == "manual", start);
+  std::vector<std::string> warnings;
+  ctx.catalog.set(build_catalog(*ctx.store, ctx.config, warnings));
+  for (auto& w : warnings)
+    spdlog::warn("[catalog] {}", w);
+  if (!load_journeys_dir(ctx))
+    return 1;
+
+  // Block the stop signals in every thread; the main thread waits for them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  caf::actor_system_config cfg;
+  cfg.set("scheduler.max-threads", ctx.config.scheduler_threads);
+  cfg.set("scheduler.policy", ctx.config.scheduler_policy == "stealing" ? caf::atom("stealing") : caf::atom("sharing"));
+  cfg.set("middleman.workers", 0);
+  cfg.load<caf::io::middleman>();
+  int rc = 0;
+  {
+    caf::actor_system sys{cfg};
+    ctx.store_actor = spawn_store_actor(sys, &ctx);
+    for (auto& [name, ch] : ctx.config.channels)
+      ctx.gateways[name] = spawn_channel_gateway(sys, &ctx, name);
+    ctx.managers.reserve(static_cast<size_t>(ctx.config.partitions));
+    for (int p = 0; p < ctx.config.partitions; ++p)
+      ctx.managers.push_back(spawn_journey_manager(sys, &ctx, static_cast<size_t>(p)));
+    ctx.timer_service = spawn_timer_service(sys, &ctx);
+    ctx.catalog_actor = sys.spawn(catalog_actor, &ctx);
+    auto tcp = start_tcp_gateway(sys, &ctx, tcp_addr->host, tcp_addr->port);
+    http::ServerOptions hopts;
+    hopts.host = http_addr->host;
+    hopts.port = http_addr->port;
+    hopts.body_bytes_max = ctx.config.limits.request_bytes_max;
+    http::Server http_server(hopts, make_http_api(sys, &ctx));
+    auto http_port = http_server.start();
+    if (!tcp || !http_port) {
+      spdlog::error("cannot listen: {}", !tcp ? sys.render(tcp.error()) : http_port.error().message);
+      rc = 1;
+    } else if (!write_ready_file(ctx.config.data_dir, tcp->second, *http_port)) {
+      spdlog::error("cannot write {}/ready.json", ctx.config.data_dir);
+      rc = 1;
+    } else {
+      spdlog::info("waymark node {} ready: tcp {}:{} http {}:{} data {} clock {}", ctx.config.node_id,
+                   tcp_addr->host, tcp->second, http_addr->host, *http_port, ctx.config.data_dir, ctx.config.clock);
+      int sig = 0;
+      sigwait(&stop_signals, &sig);
+      spdlog::info("signal {}: stopping", sig);
+    }
+    http_server.stop();
+    if (tcp)
+      caf::anon_send(tcp->first, shutdown_atom::value);
+    for (auto& m : ctx.managers)
+      caf::anon_send(m, shutdown_atom::value);
+    caf::anon_send(ctx.timer_service, shutdown_atom::value);
+    caf::anon_send(ctx.catalog_actor, shutdown_atom::value);
+    for (auto& [name, g] : ctx.gateways)
+      caf::anon_send(g, shutdown_atom::value);
+    caf::anon_send_exit(ctx.store_actor, caf::exit_reason::user_shutdown);
+    ctx.managers.clear();
+    ctx.gateways.clear();
+    ctx.store_actor = nullptr;
+    ctx.timer_service = nullptr;
+    ctx.catalog_actor = nullptr;
+    sys.await_actors_before_shutdown(false);  // pending delayed messages must not hold up exit
+  }
+  ::unlink((ctx.config.data_dir + "/ready.json").c_str());
+  return rc;
+}
+
+}  // namespace waymark

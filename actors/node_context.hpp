@@ -1,0 +1,88 @@
+// What every actor of a node shares: config, store, clock, catalog snapshot,
+// metrics, and the handles of the long-lived actors. Created once by
+// node.cpp before any actor starts; outlives them all.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "waymark/clock.hpp"
+#include "waymark/config.hpp"
+#include "waymark/engine.hpp"
+#include "waymark/store.hpp"
+
+namespace waymark {
+
+/// Counters for /metrics and /api/stats. Hot counters are relaxed atomics.
+struct Metrics {
+  std::atomic<uint64_t> events_received{0};
+  std::atomic<uint64_t> events_acked{0};
+  std::atomic<uint64_t> events_nacked{0};
+  std::atomic<uint64_t> events_deduplicated{0};
+  std::atomic<uint64_t> commits{0};
+  std::atomic<uint64_t> commit_events{0};
+  std::atomic<uint64_t> commit_failures{0};
+  std::atomic<uint64_t> commit_us_total{0};
+  std::atomic<uint64_t> customers_live{0};
+  std::atomic<uint64_t> customers_spawned{0};
+  std::atomic<uint64_t> customers_passivated{0};
+  std::atomic<uint64_t> customers_restarted{0};
+  std::atomic<uint64_t> timers_fired{0};
+  std::atomic<uint64_t> connections_open{0};
+  std::atomic<uint64_t> connections_paused{0};  // times a connection stopped reading (window full)
+  std::atomic<uint64_t> deliveries_written{0};
+  std::atomic<uint64_t> deliveries_failed{0};
+  std::atomic<uint64_t> deliveries_pending{0};  // committed, not yet handed to a provider (gauge)
+
+  void nack(const std::string& reason) {
+    events_nacked.fetch_add(1, std::memory_order_relaxed);
+    std::lock_guard<std::mutex> g(mu);
+    ++nack_reasons[reason];
+  }
+  std::map<std::string, uint64_t> nack_counts() const {
+    std::lock_guard<std::mutex> g(mu);
+    return nack_reasons;
+  }
+
+private:
+  mutable std::mutex mu;
+  std::map<std::string, uint64_t> nack_reasons;
+};
+
+/// The current catalog (journeys, templates, channel policies). Readers take a
+/// snapshot; the catalog actor publishes a new one after each committed deploy.
+class CatalogHolder {
+public:
+  CatalogPtr get() const { return std::atomic_load(&ptr_); }
+  void set(CatalogPtr p) { std::atomic_store(&ptr_, std::move(p)); }
+
+private:
+  CatalogPtr ptr_ = std::make_shared<Catalog>();
+};
+
+struct NodeContext {
+  Config config;
+  std::shared_ptr<Store> store;
+  std::shared_ptr<Clock> clock;
+  CatalogHolder catalog;
+  Metrics metrics;
+  // long-lived actors (set by node.cpp during start-up)
+  caf::actor store_actor;
+  caf::actor timer_service;
+  caf::actor catalog_actor;
+  std::vector<caf::actor> managers;          // one per partition
+  std::map<std::string, caf::actor> gateways;  // channel -> gateway
+
+  size_t partition_of(const std::string& customer) const;
+  const caf::actor& manager_for(const std::string& customer) const {
+    return managers[partition_of(customer) % managers.size()];
+  }
+};
+
+}  // namespace waymark

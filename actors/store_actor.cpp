@@ -1,0 +1,149 @@
+#include "actors/store_actor.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <set>
+#include <unordered_map>
+
+#include "actors/messages.hpp"
+
+namespace waymark {
+
+struct store_state {
+  std::vector<CommitItem> items;
+  std::vector<std::pair<Batch, caf::typed_response_promise<bool>>> batches;
+  std::vector<std::pair<caf::actor, std::string>> barriers;
+  bool flush_pending = false;
+  // Customers whose last commit failed: writes with an older epoch are refused
+  // (they were computed on top of state that never reached the disk).
+  std::unordered_map<std::string, uint64_t> poisoned;
+  static constexpr const char* name = "store";
+};
+
+namespace {
+
+void notify_after_commit(NodeContext* ctx, const CommitResult& res) {
+  for (auto& [channel, n] : res.outbox_added) {
+    ctx->metrics.deliveries_pending.fetch_add(n, std::memory_order_relaxed);
+    auto g = ctx->gateways.find(channel);
+    if (g != ctx->gateways.end())
+      caf::anon_send(g->second, outbox_atom::value);
+  }
+  if (res.min_timer_due != 0 || !res.timers_deleted.empty())
+    caf::anon_send(ctx->timer_service, wake_atom::value, res.min_timer_due, res.timers_deleted);
+}
+
+void flush(caf::stateful_actor<store_state>* self, NodeContext* ctx) {
+  auto& st = self->state;
+  st.flush_pending = false;
+  if (st.items.empty() && st.batches.empty() && st.barriers.empty())
+    return;
+  Batch b;
+  std::vector<CommitItem*> accepted;
+  std::vector<CommitItem*> refused;
+  for (auto& it : st.items) {
+    auto p = st.poisoned.find(it.write.customer);
+    if (p != st.poisoned.end() && it.epoch < p->second) {
+      refused.push_back(&it);
+      continue;
+    }
+    if (p != st.poisoned.end())
+      st.poisoned.erase(p);
+    accepted.push_back(&it);
+    b.customers.push_back(std::move(it.write));
+  }
+  for (auto& [extra, rp] : st.batches) {
+    for (auto& d : extra.deliveries)
+      b.deliveries.push_back(std::move(d));
+    for (auto& j : extra.journeys)
+      b.journeys.push_back(std::move(j));
+    for (auto& t : extra.templates)
+      b.templates.push_back(std::move(t));
+    for (auto& m : extra.meta)
+      b.meta.push_back(std::move(m));
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  auto res = b.empty() ? Result<CommitResult>(CommitResult{}) : ctx->store->commit(b);
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
+  ctx->metrics.commits.fetch_add(1, std::memory_order_relaxed);
+  ctx->metrics.commit_us_total.fetch_add(static_cast<uint64_t>(us), std::memory_order_relaxed);
+  ctx->metrics.commit_events.fetch_add(accepted.size(), std::memory_order_relaxed);
+  // Group acks per origin so each connection gets one message per commit.
+  std::unordered_map<caf::actor, AckBatch> acks;
+  std::unordered_map<caf::actor, NackBatch> nacks;
+  auto nack_all = [&](CommitItem* it, const std::string& why) {
+    for (auto& a : it->acks)
+      if (a.origin)
+        nacks[a.origin].lines.emplace_back(a.line, why);
+  };
+  for (auto* it : refused)
+    nack_all(it, "customer state was reset after a failed commit; retry");
+  if (res) {
+    for (auto* it : accepted)
+      for (auto& a : it->acks)
+        if (a.origin)
+          acks[a.origin].lines.push_back(a.line);
+    for (auto& [extra, rp] : st.batches)
+      rp.deliver(true);
+    notify_after_commit(ctx, *res);
+  } else {
+    ctx->metrics.commit_failures.fetch_add(1, std::memory_order_relaxed);
+    spdlog::error("[store] commit of {} writes failed: {}", b.customers.size(), res.error().message);
+    for (auto* it : accepted) {
+      nack_all(it, "store error: " + res.error().code + "; retry");
+      st.poisoned[it->write.customer] = it->epoch + 1;
+    }
+    for (auto& [extra, rp] : st.batches)
+      rp.deliver(caf::make_error(caf::sec::runtime_error, res.error().message));
+  }
+  for (auto& [origin, a] : acks)
+    caf::anon_send(origin, acked_atom::value, std::move(a));
+  for (auto& [origin, n] : nacks)
+    caf::anon_send(origin, nacked_atom::value, std::move(n));
+  for (auto& [mgr, id] : st.barriers)
+    caf::anon_send(mgr, drained_atom::value, id, !res ? st.poisoned.count(id) > 0 : false);
+  st.items.clear();
+  st.batches.clear();
+  st.barriers.clear();
+}
+
+void schedule_flush(caf::stateful_actor<store_state>* self, NodeContext* ctx) {
+  auto& st = self->state;
+  if (st.items.size() >= ctx->config.limits.commit_batch_events_max) {
+    flush(self, ctx);
+    return;
+  }
+  if (!st.flush_pending) {
+    st.flush_pending = true;
+    self->send(self, flush_atom::value);
+  }
+}
+
+}  // namespace
+
+caf::behavior store_actor(caf::stateful_actor<store_state>* self, NodeContext* ctx) {
+  return {
+    [=](commit_atom, CommitItem& item) {
+      self->state.items.push_back(std::move(item));
+      schedule_flush(self, ctx);
+    },
+    [=](batch_atom, Batch& b) -> caf::result<bool> {
+      auto rp = self->make_response_promise<bool>();
+      self->state.batches.emplace_back(std::move(b), rp);
+      schedule_flush(self, ctx);
+      return rp;
+    },
+    [=](barrier_atom, const std::string& id) {
+      self->state.barriers.emplace_back(caf::actor_cast<caf::actor>(self->current_sender()), id);
+      schedule_flush(self, ctx);
+    },
+    [=](flush_atom) { flush(self, ctx); },
+  };
+}
+
+caf::actor spawn_store_actor(caf::actor_system& sys, NodeContext* ctx) {
+  return sys.spawn<caf::detached>(store_actor, ctx);
+}
+
+}  // namespace waymark

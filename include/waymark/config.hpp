@@ -1,0 +1,74 @@
+// Node configuration (PRODUCT.md §3): one JSON file, every key optional.
+// Parsed and validated by src/config/config.cpp; documented in config/README.md.
+#pragma once
+
+#include <boost/json.hpp>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "waymark/engine.hpp"
+#include "waymark/limits.hpp"
+#include "waymark/result.hpp"
+
+namespace waymark {
+
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;  // 0 = chosen by the OS at bind time
+};
+
+/// "127.0.0.1:7400", "[::1]:7400", "localhost:0". Error on anything else.
+Result<HostPort> parse_host_port(const std::string& text);
+bool is_loopback_host(const std::string& host);
+
+struct ChannelConfig {
+  std::string name;
+  std::string provider = "file";  // file | webhook | smtp | inbox
+  double rate_per_s = 0;          // 0 = unlimited
+  double burst = 0;               // token bucket size; 0 = max(1, rate_per_s)
+  size_t in_flight_max = 16;
+  int attempts_max = 8;           // then dead letter
+  int64_t backoff_base_ms = 500;  // retry n waits ~ base * 2^(n-1), jittered, capped
+  int64_t backoff_max_ms = 60000;
+  ChannelPolicy policy;           // what the customer actor checks before a send
+  boost::json::object raw;        // the whole channel object (provider-specific keys)
+};
+
+struct Config {
+  std::string node_id = "n1";
+  std::string data_dir = "data";
+  std::string tcp_listen = "127.0.0.1:7400";
+  std::string http_listen = "127.0.0.1:7480";
+  std::string cluster_listen = "127.0.0.1:7440";
+  std::vector<std::string> cluster_peers;
+  int partitions = 256;
+  std::vector<std::string> write_keys;
+  std::vector<std::string> admin_tokens;
+  std::string journeys_dir = "config/journeys";
+  std::map<std::string, ChannelConfig> channels;  // defaults: email sms push webhook inapp -> file
+  Limits limits;
+  std::string clock = "system";  // system | manual
+  std::string log_level = "info";
+  int scheduler_threads = 2;
+  std::string scheduler_policy = "sharing";  // sharing | stealing
+};
+
+/// The defaults of PRODUCT.md §3 (what an empty file gives).
+Config default_config();
+
+/// Parses and validates a config document; unknown keys and wrong types are
+/// errors with the key path in the message.
+Result<Config> config_from_json(const boost::json::value& v);
+
+/// Loads `path`. When the file does not exist and `must_exist` is false, returns
+/// default_config().
+Result<Config> load_config(const std::string& path, bool must_exist);
+
+/// Refuses configurations that would expose an unauthenticated listener:
+/// returns an error when tcp/http listen off loopback with empty key lists.
+std::optional<Error> check_exposure(const Config& c);
+
+}  // namespace waymark

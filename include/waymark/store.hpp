@@ -1,0 +1,148 @@
+// The durable store: one LMDB environment under <data_dir>/lmdb. Only this
+// module includes lmdb.h. One writer (the store actor) calls commit(); any
+// thread may call the readers (each opens its own short read transaction).
+//
+// Layout (named databases; keys are bytes, "\0" separates parts, numbers are
+// big-endian so keys sort by them):
+//   customers    id                          -> customer state JSON
+//   aliases      old id                      -> canonical id
+//   dedup        customer \0 messageId       -> at (8B)
+//   timers       due(8B) customer \0 timerId -> ""
+//   outbox       channel \0 seq(8B)          -> delivery record JSON (PRODUCT.md §7)
+//   deliveries   delivery id                 -> status JSON {"status","channel","attempts","at","detail"}
+//   journeys     id \0 version(4B)           -> journey JSON;  journey_meta: id -> {"latest","status"}
+//   templates    id                          -> template JSON
+//   stats        journey \0 version \0 step \0 counter -> int64 (8B)
+//   inbox        customer \0 seq(8B)         -> in-app message JSON
+//   meta         name                        -> value (clock, outbox_seq, file offsets)
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "waymark/engine.hpp"
+#include "waymark/result.hpp"
+#include "waymark/time.hpp"
+
+namespace waymark {
+
+struct TimerKey {
+  Millis due = 0;
+  std::string customer;
+  std::string timer_id;
+  bool operator<(const TimerKey& o) const {
+    return std::tie(due, customer, timer_id) < std::tie(o.due, o.customer, o.timer_id);
+  }
+  bool operator==(const TimerKey& o) const {
+    return due == o.due && customer == o.customer && timer_id == o.timer_id;
+  }
+};
+
+struct OutboxRecord {
+  std::string channel;
+  uint64_t seq = 0;
+  std::string record;  // JSON text
+};
+
+/// Everything one customer's event or timer changes, applied atomically with
+/// the rest of its batch.
+struct CustomerWrite {
+  std::string customer;
+  std::string state_json;                    // empty = state unchanged
+  std::vector<std::string> erase_customers;  // records removed (merged ids)
+  std::vector<std::string> aliases_from;     // these ids now resolve to `customer`
+  std::vector<Delivery> deliveries;          // -> outbox + deliveries(status pending)
+  std::vector<TimerKey> timers_set;
+  std::vector<TimerKey> timers_cleared;
+  std::string dedup_message_id;              // empty = none
+  Millis dedup_at = 0;
+  std::vector<StatDelta> stats;
+};
+
+struct DeliveryUpdate {
+  std::string channel;
+  uint64_t seq = 0;        // outbox entry; removed when `final`
+  std::string id;          // delivery id
+  std::string status;      // delivered | failed | dead | unknown | pending(retry)
+  int attempts = 0;
+  std::string detail;
+  bool final = true;
+};
+
+struct JourneyPut {
+  std::string id;
+  int version = 0;  // 0 = status change only
+  std::string json;
+  std::string status;  // active | paused | archived
+};
+
+struct Batch {
+  std::vector<CustomerWrite> customers;
+  std::vector<DeliveryUpdate> deliveries;
+  std::vector<JourneyPut> journeys;
+  std::vector<std::pair<std::string, std::string>> templates;  // id, json
+  std::vector<std::pair<std::string, std::string>> meta;       // name, value
+  bool empty() const {
+    return customers.empty() && deliveries.empty() && journeys.empty() && templates.empty() && meta.empty();
+  }
+};
+
+struct CommitResult {
+  std::map<std::string, uint64_t> outbox_added;  // channel -> entries added
+  Millis min_timer_due = 0;                      // earliest timer set (0 = none)
+  std::vector<TimerKey> timers_deleted;
+  size_t customers_written = 0;
+};
+
+struct JourneyRecord {
+  std::string id;
+  int latest = 0;
+  std::string status;
+  std::vector<std::string> versions;  // JSON of version 1..latest
+};
+
+class Store {
+public:
+  /// Opens (creating) <dir>/lmdb. map_size_mb bounds the file size.
+  static Result<std::unique_ptr<Store>> open(const std::string& dir, size_t map_size_mb);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // ---- writer (exactly one thread: the store actor) -------------------------
+  Result<CommitResult> commit(const Batch& b);
+  /// Removes dedup entries older than `before`; at most `max` per call. Returns removed.
+  size_t prune_dedup(Millis before, size_t max);
+
+  // ---- readers (any thread) --------------------------------------------------
+  std::optional<std::string> get_customer(const std::string& id) const;
+  std::optional<std::string> resolve_alias(const std::string& id) const;
+  std::optional<Millis> dedup_at(const std::string& customer, const std::string& message_id) const;
+  /// Timers with due <= now in key order, after `after` (exclusive) when given.
+  std::vector<TimerKey> due_timers(Millis now, size_t max, const TimerKey* after = nullptr) const;
+  std::optional<Millis> next_timer_due() const;
+  size_t timer_count() const;
+  std::vector<OutboxRecord> outbox_scan(const std::string& channel, uint64_t after_seq, size_t max) const;
+  size_t outbox_depth(const std::string& channel) const;
+  std::optional<std::string> delivery_status(const std::string& id) const;
+  std::vector<JourneyRecord> journeys() const;
+  std::vector<std::pair<std::string, std::string>> templates() const;
+  /// stats of one journey: "version\0step\0counter" -> value
+  std::map<std::string, int64_t> journey_stats(const std::string& journey) const;
+  std::optional<std::string> meta(const std::string& name) const;
+  std::vector<std::string> inbox(const std::string& customer, size_t max) const;
+  size_t customer_count() const;
+
+  struct Impl;
+
+private:
+  explicit Store(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace waymark

@@ -1,0 +1,45 @@
+// Message templates (PRODUCT.md §7): {{path}} and {{path|fallback}} over
+// traits.*, entry.* and event.*; HTML-escaped for email.
+#pragma once
+
+#include <boost/json.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "waymark/condition.hpp"
+
+namespace waymark {
+
+struct Template {
+  std::string id;
+  std::string channel;  // may be empty = any channel
+  // Every string field of the template JSON other than id/channel is a
+  // renderable part, e.g. subject, body, title, text, html.
+  std::vector<std::pair<std::string, std::string>> parts;
+  boost::json::object source;
+};
+
+using TemplatePtr = std::shared_ptr<const Template>;
+
+/// Parses {"id","channel","subject","body",...}. Errors have paths ("body").
+/// Rejects unbalanced "{{" / "}}" and empty placeholders.
+TemplatePtr parse_template(const boost::json::value& v, std::vector<ValidationError>& errors);
+
+struct RenderContext {
+  const boost::json::object* traits = nullptr;  // traits.*
+  const boost::json::object* entry = nullptr;   // entry.* (Event::to_json of the entry event)
+  const boost::json::object* event = nullptr;   // event.* (null when a timer fired)
+};
+
+struct RenderResult {
+  bool ok = false;
+  std::string missing_path;     // set when !ok: first placeholder with no value, no fallback
+  boost::json::object content;  // part name -> rendered text
+};
+
+/// Renders every part. Values: strings as is, numbers/bools as JSON text.
+/// `html_escape` escapes & < > " ' in substituted values (not in the template).
+RenderResult render(const Template& t, const RenderContext& ctx, bool html_escape);
+
+}  // namespace waymark

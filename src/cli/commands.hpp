@@ -1,0 +1,26 @@
+// The client-side commands behind run_cli (one function per command).
+// Each prints its result on stdout, errors on stderr, and returns the exit status.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace waymark::cli {
+
+/// Options shared by the commands that talk to the HTTP API.
+struct ClientArgs {
+  std::optional<std::string> url;          // --url; default from --config or 127.0.0.1:7480
+  std::optional<std::string> token;        // --token (or $WAYMARK_TOKEN)
+  std::optional<std::string> config_path;  // --config: http.listen and admin token from it
+  bool json = false;                       // --json: print the response body as is
+};
+
+int cmd_deploy(const ClientArgs& args, const std::string& file);
+int cmd_journeys(const ClientArgs& args);
+int cmd_journey(const ClientArgs& args, const std::string& id);
+int cmd_customer(const ClientArgs& args, const std::string& id);
+/// Offline: no server needed. `config_path` unset = config/waymark.json if present.
+int cmd_validate(const std::string& file, const std::optional<std::string>& config_path);
+
+}  // namespace waymark::cli

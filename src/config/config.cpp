@@ -1,0 +1,345 @@
+// Config file parsing and validation (PRODUCT.md §3). Every key is documented
+// in config/README.md; unknown keys are errors so typos never pass silently.
+#include "waymark/config.hpp"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace json = boost::json;
+
+namespace waymark {
+
+namespace {
+
+using Fields = std::set<std::string>;
+
+std::optional<Error> unknown_keys(const json::object& o, const Fields& known, const std::string& where) {
+  for (auto& kv : o)
+    if (!known.count(std::string(kv.key())))
+      return make_error("bad_config", "unknown key '" + where + std::string(kv.key()) + "'");
+  return std::nullopt;
+}
+
+template <class T>
+std::optional<Error> read_number(const json::object& o, const char* key, T& out, const std::string& where,
+                                 double min = 0) {
+  auto* v = o.if_contains(key);
+  if (!v)
+    return std::nullopt;
+  if (!v->is_number())
+    return make_error("bad_config", where + key + " must be a number");
+  double d = v->to_number<double>();
+  if (d < min)
+    return make_error("bad_config", where + key + " must be >= " + std::to_string(min));
+  out = static_cast<T>(d);
+  return std::nullopt;
+}
+
+std::optional<Error> read_string(const json::object& o, const char* key, std::string& out, const std::string& where) {
+  auto* v = o.if_contains(key);
+  if (!v)
+    return std::nullopt;
+  if (!v->is_string())
+    return make_error("bad_config", where + key + " must be a string");
+  out = std::string(v->get_string());
+  return std::nullopt;
+}
+
+std::optional<Error> read_strings(const json::object& o, const char* key, std::vector<std::string>& out,
+                                  const std::string& where) {
+  auto* v = o.if_contains(key);
+  if (!v)
+    return std::nullopt;
+  if (!v->is_array())
+    return make_error("bad_config", where + key + " must be an array of strings");
+  out.clear();
+  for (auto& x : v->get_array()) {
+    if (!x.is_string())
+      return make_error("bad_config", where + key + " must be an array of strings");
+    out.emplace_back(x.get_string());
+  }
+  return std::nullopt;
+}
+
+std::optional<Error> read_listen(const json::object& o, const char* section, std::string& out) {
+  auto* v = o.if_contains(section);
+  if (!v)
+    return std::nullopt;
+  if (!v->is_object())
+    return make_error("bad_config", std::string(section) + " must be an object");
+  const auto& s = v->get_object();
+  auto known = Fields{"listen"};
+  if (std::string(section) == "cluster")
+    known = {"listen", "peers", "partitions"};
+  if (auto e = unknown_keys(s, known, std::string(section) + "."))
+    return e;
+  if (auto e = read_string(s, "listen", out, std::string(section) + "."))
+    return e;
+  if (auto hp = parse_host_port(out); !hp)
+    return make_error("bad_config", std::string(section) + ".listen: " + hp.error().message);
+  return std::nullopt;
+}
+
+int parse_clock_minutes(const std::string& s) {
+  // "HH:MM" -> minutes after midnight, -1 when malformed
+  if (s.size() != 5 || s[2] != ':' || !isdigit(s[0]) || !isdigit(s[1]) || !isdigit(s[3]) || !isdigit(s[4]))
+    return -1;
+  int h = (s[0] - '0') * 10 + (s[1] - '0'), m = (s[3] - '0') * 10 + (s[4] - '0');
+  return h < 24 && m < 60 ? h * 60 + m : -1;
+}
+
+std::string default_address_trait(const std::string& channel) {
+  if (channel == "email")
+    return "email";
+  if (channel == "sms")
+    return "phone";
+  if (channel == "push")
+    return "push_token";
+  return "";
+}
+
+ChannelConfig default_channel(const std::string& name) {
+  ChannelConfig c;
+  c.name = name;
+  c.policy.name = name;
+  c.policy.address_trait = default_address_trait(name);
+  c.policy.html_escape = name == "email";
+  c.raw = json::object{{"provider", "file"}};
+  return c;
+}
+
+Result<ChannelConfig> parse_channel(const std::string& name, const json::value& v) {
+  const std::string where = "channels." + name + ".";
+  if (!v.is_object())
+    return make_error("bad_config", "channels." + name + " must be an object");
+  const auto& o = v.get_object();
+  static const Fields known = {
+    "provider", "rate_per_s", "burst", "in_flight_max", "attempts_max", "backoff_base_ms", "backoff_max_ms",
+    "frequency_cap", "quiet_hours", "address_trait", "html_escape",
+    // provider-specific (see config/README.md)
+    "path", "url", "allow_private", "headers", "connect_timeout_ms", "timeout_ms", "host", "port", "from",
+    "username", "password", "starttls"};
+  if (auto e = unknown_keys(o, known, where))
+    return *e;
+  ChannelConfig c = default_channel(name);
+  c.raw = o;
+  std::optional<Error> e;
+  if ((e = read_string(o, "provider", c.provider, where)) || (e = read_number(o, "rate_per_s", c.rate_per_s, where)) ||
+      (e = read_number(o, "burst", c.burst, where)) || (e = read_number(o, "in_flight_max", c.in_flight_max, where, 1)) ||
+      (e = read_number(o, "attempts_max", c.attempts_max, where, 1)) ||
+      (e = read_number(o, "backoff_base_ms", c.backoff_base_ms, where)) ||
+      (e = read_number(o, "backoff_max_ms", c.backoff_max_ms, where)) ||
+      (e = read_string(o, "address_trait", c.policy.address_trait, where)))
+    return *e;
+  static const Fields providers = {"file", "webhook", "smtp", "inbox"};
+  if (!providers.count(c.provider))
+    return make_error("bad_config", where + "provider must be one of file, webhook, smtp, inbox");
+  if (auto* h = o.if_contains("html_escape")) {
+    if (!h->is_bool())
+      return make_error("bad_config", where + "html_escape must be true or false");
+    c.policy.html_escape = h->get_bool();
+  }
+  if (auto* f = o.if_contains("frequency_cap")) {
+    if (!f->is_object() || !f->get_object().if_contains("max") || !f->get_object().if_contains("per"))
+      return make_error("bad_config", where + "frequency_cap must be {\"max\": N, \"per\": \"1d\"}");
+    auto& fo = f->get_object();
+    if (!fo.at("max").is_int64() || fo.at("max").get_int64() < 1)
+      return make_error("bad_config", where + "frequency_cap.max must be a positive integer");
+    auto per = fo.at("per").is_string() ? parse_duration(std::string(fo.at("per").get_string())) : std::nullopt;
+    if (!per)
+      return make_error("bad_config", where + "frequency_cap.per must be a duration like \"1d\"");
+    c.policy.frequency_cap = std::make_pair(static_cast<int>(fo.at("max").get_int64()), *per);
+  }
+  if (auto* q = o.if_contains("quiet_hours")) {
+    if (!q->is_object())
+      return make_error("bad_config", where + "quiet_hours must be {\"start\":\"21:00\",\"end\":\"08:00\"}");
+    auto& qo = q->get_object();
+    auto* s = qo.if_contains("start");
+    auto* en = qo.if_contains("end");
+    int sm = s && s->is_string() ? parse_clock_minutes(std::string(s->get_string())) : -1;
+    int em = en && en->is_string() ? parse_clock_minutes(std::string(en->get_string())) : -1;
+    if (sm < 0 || em < 0 || sm == em)
+      return make_error("bad_config", where + "quiet_hours needs start and end as distinct \"HH:MM\"");
+    c.policy.quiet_hours = QuietHours{sm, em};
+  }
+  if (c.provider == "webhook" && !o.if_contains("url"))
+    return make_error("bad_config", where + "url is required for provider webhook");
+  if (c.provider == "smtp" && (!o.if_contains("host") || !o.if_contains("from")))
+    return make_error("bad_config", where + "host and from are required for provider smtp");
+  return c;
+}
+
+std::optional<Error> parse_limits(const json::object& o, Limits& l) {
+  std::optional<Error> e;
+  const std::string w = "limits.";
+  static const Fields known = {
+    "line_bytes_max", "event_bytes_max", "request_bytes_max", "json_depth_max", "connection_unacked_max",
+    "connections_max", "live_customers_max", "customer_idle_s", "history_events_max", "history_age_s",
+    "dedup_window_s", "steps_per_event_max", "trace_entries_max", "deliveries_recent_max", "outbox_warn_entries",
+    "commit_batch_events_max", "commit_delay_us_max", "timers_in_flight_max", "delivery_batch_max", "map_size_mb"};
+  if ((e = unknown_keys(o, known, w)))
+    return e;
+  if ((e = read_number(o, "line_bytes_max", l.line_bytes_max, w, 64)) ||
+      (e = read_number(o, "event_bytes_max", l.event_bytes_max, w, 64)) ||
+      (e = read_number(o, "request_bytes_max", l.request_bytes_max, w, 64)) ||
+      (e = read_number(o, "json_depth_max", l.json_depth_max, w, 2)) ||
+      (e = read_number(o, "connection_unacked_max", l.connection_unacked_max, w, 1)) ||
+      (e = read_number(o, "connections_max", l.connections_max, w, 1)) ||
+      (e = read_number(o, "live_customers_max", l.live_customers_max, w, 1)) ||
+      (e = read_number(o, "customer_idle_s", l.customer_idle_s, w, 1)) ||
+      (e = read_number(o, "history_events_max", l.history_events_max, w, 1)) ||
+      (e = read_number(o, "history_age_s", l.history_age_s, w, 1)) ||
+      (e = read_number(o, "dedup_window_s", l.dedup_window_s, w, 1)) ||
+      (e = read_number(o, "steps_per_event_max", l.steps_per_event_max, w, 1)) ||
+      (e = read_number(o, "trace_entries_max", l.trace_entries_max, w, 0)) ||
+      (e = read_number(o, "deliveries_recent_max", l.deliveries_recent_max, w, 0)) ||
+      (e = read_number(o, "outbox_warn_entries", l.outbox_warn_entries, w, 1)) ||
+      (e = read_number(o, "commit_batch_events_max", l.commit_batch_events_max, w, 1)) ||
+      (e = read_number(o, "commit_delay_us_max", l.commit_delay_us_max, w, 0)) ||
+      (e = read_number(o, "timers_in_flight_max", l.timers_in_flight_max, w, 1)) ||
+      (e = read_number(o, "delivery_batch_max", l.delivery_batch_max, w, 1)) ||
+      (e = read_number(o, "map_size_mb", l.map_size_mb, w, 16)))
+    return e;
+  if (l.event_bytes_max > l.line_bytes_max)
+    l.event_bytes_max = l.line_bytes_max;
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<HostPort> parse_host_port(const std::string& text) {
+  HostPort hp;
+  std::string port;
+  if (!text.empty() && text[0] == '[') {
+    auto close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':')
+      return make_error("bad_address", "expected [v6]:port, got '" + text + "'");
+    hp.host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos || colon == 0)
+      return make_error("bad_address", "expected host:port, got '" + text + "'");
+    hp.host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoul(port) > 65535)
+    return make_error("bad_address", "bad port in '" + text + "'");
+  hp.port = static_cast<uint16_t>(std::stoul(port));
+  return hp;
+}
+
+bool is_loopback_host(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+Config default_config() {
+  Config c;
+  for (const char* ch : {"email", "sms", "push", "webhook", "inapp"})
+    c.channels[ch] = default_channel(ch);
+  return c;
+}
+
+Result<Config> config_from_json(const json::value& v) {
+  if (!v.is_object())
+    return make_error("bad_config", "the config must be a JSON object");
+  const auto& o = v.get_object();
+  static const Fields known = {"node", "data_dir", "tcp", "http", "cluster", "auth", "journeys_dir",
+                               "channels", "limits", "clock", "log_level", "scheduler"};
+  if (auto e = unknown_keys(o, known, ""))
+    return *e;
+  Config c = default_config();
+  std::optional<Error> e;
+  if (auto* n = o.if_contains("node")) {
+    if (!n->is_object())
+      return make_error("bad_config", "node must be an object");
+    if ((e = unknown_keys(n->get_object(), {"id"}, "node.")) || (e = read_string(n->get_object(), "id", c.node_id, "node.")))
+      return *e;
+  }
+  if ((e = read_string(o, "data_dir", c.data_dir, "")) || (e = read_string(o, "journeys_dir", c.journeys_dir, "")) ||
+      (e = read_string(o, "clock", c.clock, "")) || (e = read_string(o, "log_level", c.log_level, "")) ||
+      (e = read_listen(o, "tcp", c.tcp_listen)) || (e = read_listen(o, "http", c.http_listen)) ||
+      (e = read_listen(o, "cluster", c.cluster_listen)))
+    return *e;
+  if (c.clock != "system" && c.clock != "manual")
+    return make_error("bad_config", "clock must be \"system\" or \"manual\"");
+  if (auto* cl = o.if_contains("cluster"); cl && cl->is_object()) {
+    if ((e = read_strings(cl->get_object(), "peers", c.cluster_peers, "cluster.")) ||
+        (e = read_number(cl->get_object(), "partitions", c.partitions, "cluster.", 1)))
+      return *e;
+  }
+  if (auto* a = o.if_contains("auth")) {
+    if (!a->is_object())
+      return make_error("bad_config", "auth must be an object");
+    if ((e = unknown_keys(a->get_object(), {"write_keys", "admin_tokens"}, "auth.")) ||
+        (e = read_strings(a->get_object(), "write_keys", c.write_keys, "auth.")) ||
+        (e = read_strings(a->get_object(), "admin_tokens", c.admin_tokens, "auth.")))
+      return *e;
+  }
+  if (auto* s = o.if_contains("scheduler")) {
+    if (!s->is_object())
+      return make_error("bad_config", "scheduler must be an object");
+    if ((e = unknown_keys(s->get_object(), {"threads", "policy"}, "scheduler.")) ||
+        (e = read_number(s->get_object(), "threads", c.scheduler_threads, "scheduler.", 1)) ||
+        (e = read_string(s->get_object(), "policy", c.scheduler_policy, "scheduler.")))
+      return *e;
+    if (c.scheduler_policy != "sharing" && c.scheduler_policy != "stealing")
+      return make_error("bad_config", "scheduler.policy must be \"sharing\" or \"stealing\"");
+  }
+  if (auto* l = o.if_contains("limits")) {
+    if (!l->is_object())
+      return make_error("bad_config", "limits must be an object");
+    if ((e = parse_limits(l->get_object(), c.limits)))
+      return *e;
+  }
+  if (auto* ch = o.if_contains("channels")) {
+    if (!ch->is_object())
+      return make_error("bad_config", "channels must be an object");
+    c.channels.clear();
+    for (auto& kv : ch->get_object()) {
+      std::string name(kv.key());
+      if (name.empty() || name.size() > 64 || name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") != std::string::npos)
+        return make_error("bad_config", "channel name '" + name + "' must be [a-z0-9_-]{1,64}");
+      auto parsed = parse_channel(name, kv.value());
+      if (!parsed)
+        return parsed.error();
+      c.channels[name] = std::move(*parsed);
+    }
+  }
+  return c;
+}
+
+Result<Config> load_config(const std::string& path, bool must_exist) {
+  std::ifstream in(path);
+  if (!in) {
+    if (must_exist)
+      return make_error("bad_config", "cannot open config file '" + path + "'");
+    return default_config();
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::error_code ec;
+  auto v = json::parse(ss.str(), ec);
+  if (ec)
+    return make_error("bad_config", path + ": invalid JSON: " + ec.message());
+  auto c = config_from_json(v);
+  if (!c)
+    return make_error("bad_config", path + ": " + c.error().message);
+  return c;
+}
+
+std::optional<Error> check_exposure(const Config& c) {
+  auto tcp = parse_host_port(c.tcp_listen);
+  if (tcp && !is_loopback_host(tcp->host) && c.write_keys.empty())
+    return make_error("exposed", "tcp.listen " + c.tcp_listen +
+                                   " is not on loopback and auth.write_keys is empty: refusing to start");
+  auto http = parse_host_port(c.http_listen);
+  if (http && !is_loopback_host(http->host) && (c.write_keys.empty() || c.admin_tokens.empty()))
+    return make_error("exposed", "http.listen " + c.http_listen +
+                                   " is not on loopback and auth.write_keys or auth.admin_tokens is empty: refusing to start");
+  return std::nullopt;
+}
+
+}  // namespace waymark

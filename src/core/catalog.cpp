@@ -1,0 +1,140 @@
+#include "waymark/catalog.hpp"
+
+namespace json = boost::json;
+
+namespace waymark {
+
+std::optional<JourneyStatus> parse_status(const std::string& s) {
+  if (s == "active")
+    return JourneyStatus::active;
+  if (s == "paused")
+    return JourneyStatus::paused;
+  if (s == "archived")
+    return JourneyStatus::archived;
+  return std::nullopt;
+}
+
+ValidationContext validation_context(const Catalog& cat) {
+  ValidationContext vc;
+  for (auto& [name, p] : cat.channels)
+    vc.channels.insert(name);
+  auto templates = cat.templates;  // copy of the map of shared pointers
+  vc.template_exists = [templates](const std::string& id) { return templates.count(id) > 0; };
+  vc.template_channel = [templates](const std::string& id) -> std::string {
+    auto i = templates.find(id);
+    return i == templates.end() ? std::string() : i->second->channel;
+  };
+  return vc;
+}
+
+CatalogPtr build_catalog(const Store& store, const Config& config, std::vector<std::string>& warnings) {
+  auto cat = std::make_shared<Catalog>();
+  cat->limits = config.limits;
+  for (auto& [name, ch] : config.channels)
+    cat->channels[name] = ch.policy;
+  for (auto& [id, raw] : store.templates()) {
+    std::error_code ec;
+    auto v = json::parse(raw, ec);
+    std::vector<ValidationError> errs;
+    auto t = ec ? nullptr : parse_template(v, errs);
+    if (!t) {
+      warnings.push_back("stored template '" + id + "' is unreadable");
+      continue;
+    }
+    cat->templates[id] = t;
+  }
+  // Stored versions were valid when deployed; re-parse without reference
+  // checks so a version is never lost to a later change of templates.
+  ValidationContext lenient;
+  for (auto& [name, p] : cat->channels)
+    lenient.channels.insert(name);
+  for (auto& rec : store.journeys()) {
+    JourneyEntry entry;
+    entry.status = parse_status(rec.status).value_or(JourneyStatus::active);
+    for (size_t i = 0; i < rec.versions.size(); ++i) {
+      std::error_code ec;
+      auto v = json::parse(rec.versions[i], ec);
+      std::vector<ValidationError> errs;
+      auto j = ec ? nullptr : parse_journey(v, lenient, errs);
+      if (!j) {
+        warnings.push_back("stored journey '" + rec.id + "' version " + std::to_string(i + 1) + " is unreadable");
+        entry.versions.push_back(nullptr);
+        continue;
+      }
+      auto copy = std::make_shared<Journey>(*j);
+      copy->version = static_cast<int>(i + 1);
+      entry.versions.push_back(copy);
+    }
+    cat->journeys[rec.id] = std::move(entry);
+  }
+  return cat;
+}
+
+JourneyPtr prepare_journey(const Catalog& cat, const json::value& body, const std::string& id_from_path,
+                           std::vector<ValidationError>& errors) {
+  if (body.is_object() && !id_from_path.empty()) {
+    auto* id = body.get_object().if_contains("id");
+    if (id && (!id->is_string() || id->get_string() != id_from_path)) {
+      errors.push_back({"id", "must match the id in the URL ('" + id_from_path + "')"});
+      return nullptr;
+    }
+  }
+  json::value fixed = body;
+  if (fixed.is_object() && !id_from_path.empty() && !fixed.get_object().if_contains("id"))
+    fixed.get_object()["id"] = id_from_path;
+  auto j = parse_journey(fixed, validation_context(cat), errors);
+  if (!j)
+    return nullptr;
+  auto copy = std::make_shared<Journey>(*j);
+  auto it = cat.journeys.find(copy->id);
+  copy->version = it == cat.journeys.end() ? 1 : static_cast<int>(it->second.versions.size()) + 1;
+  return copy;
+}
+
+TemplatePtr prepare_template(const json::value& body, const std::string& id_from_path,
+                             std::vector<ValidationError>& errors) {
+  json::value fixed = body;
+  if (fixed.is_object() && !id_from_path.empty()) {
+    auto* id = fixed.get_object().if_contains("id");
+    if (id && (!id->is_string() || id->get_string() != id_from_path)) {
+      errors.push_back({"id", "must match the id in the URL ('" + id_from_path + "')"});
+      return nullptr;
+    }
+    if (!id)
+      fixed.get_object()["id"] = id_from_path;
+  }
+  return parse_template(fixed, errors);
+}
+
+bool same_as_latest(const Catalog& cat, const json::value& body) {
+  if (!body.is_object())
+    return false;
+  auto* id = body.get_object().if_contains("id");
+  if (!id || !id->is_string())
+    return false;
+  auto it = cat.journeys.find(std::string(id->get_string()));
+  if (it == cat.journeys.end() || !it->second.latest())
+    return false;
+  return it->second.latest()->source == body.get_object();
+}
+
+CatalogPtr with_journey(const Catalog& cat, JourneyPtr j) {
+  auto next = std::make_shared<Catalog>(cat);
+  auto& entry = next->journeys[j->id];
+  entry.versions.push_back(std::move(j));
+  return next;
+}
+
+CatalogPtr with_template(const Catalog& cat, TemplatePtr t) {
+  auto next = std::make_shared<Catalog>(cat);
+  next->templates[t->id] = std::move(t);
+  return next;
+}
+
+CatalogPtr with_status(const Catalog& cat, const std::string& journey, JourneyStatus s) {
+  auto next = std::make_shared<Catalog>(cat);
+  next->journeys[journey].status = s;
+  return next;
+}
+
+}  // namespace waymark

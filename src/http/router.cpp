@@ -1,0 +1,160 @@
+// Router and response/auth helpers (see router.hpp).
+#include "http/router.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+namespace waymark::http {
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool is_placeholder(const std::string& segment) {
+  return segment.size() >= 2 && segment.front() == '{' && segment.back() == '}';
+}
+
+std::optional<std::string> header(const Request& req, const char* name) {
+  auto it = req.headers.find(name);
+  if (it == req.headers.end()) return std::nullopt;
+  return it->second;
+}
+
+// Strips a case-insensitive auth scheme ("Bearer ", "Basic ") from a header value.
+std::optional<std::string> after_scheme(const std::string& value, std::string_view scheme) {
+  if (value.size() <= scheme.size()) return std::nullopt;
+  for (size_t i = 0; i < scheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(value[i])) != scheme[i]) return std::nullopt;
+  }
+  if (value[scheme.size()] != ' ') return std::nullopt;
+  auto rest = value.substr(scheme.size() + 1);
+  auto first = rest.find_first_not_of(' ');
+  if (first == std::string::npos) return std::nullopt;
+  auto last = rest.find_last_not_of(' ');
+  return rest.substr(first, last - first + 1);
+}
+
+int base64_value(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+' || c == '-') return 62;
+  if (c == '/' || c == '_') return 63;
+  return -1;
+}
+
+std::optional<std::string> base64_decode(std::string_view in) {
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    if (c == '=') break;
+    int v = base64_value(c);
+    if (v < 0) return std::nullopt;
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xFF);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string percent_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> Router::split_path(std::string_view path) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i <= path.size()) {
+    auto slash = path.find('/', i);
+    if (slash == std::string_view::npos) slash = path.size();
+    if (slash > i) out.emplace_back(path.substr(i, slash - i));
+    i = slash + 1;
+  }
+  return out;
+}
+
+void Router::add(std::string method, std::string pattern, RouteHandler handler) {
+  routes_.push_back(Route{std::move(method), split_path(pattern), std::move(handler)});
+}
+
+bool Router::match(const Route& r, const std::vector<std::string>& segments, Params& params) {
+  if (r.segments.size() != segments.size()) return false;
+  Params found;
+  for (size_t i = 0; i < segments.size(); ++i) {
+    const auto& want = r.segments[i];
+    if (is_placeholder(want)) {
+      found[want.substr(1, want.size() - 2)] = percent_decode(segments[i]);
+    } else if (want != segments[i]) {
+      return false;
+    }
+  }
+  params = std::move(found);
+  return true;
+}
+
+void Router::operator()(Request&& req, Responder respond) const {
+  auto segments = split_path(req.path);
+  std::set<std::string> allowed;
+  for (const auto& route : routes_) {
+    Params params;
+    if (!match(route, segments, params)) continue;
+    if (route.method == req.method) return route.handler(std::move(req), params, std::move(respond));
+    allowed.insert(route.method);
+  }
+  if (allowed.empty()) return respond(error_response(404, "not found"));
+  std::string allow;
+  for (const auto& m : allowed) allow += (allow.empty() ? "" : ", ") + m;
+  auto res = error_response(405, "method not allowed");
+  res.headers.emplace_back("Allow", allow);
+  respond(std::move(res));
+}
+
+Response json_response(int status, const boost::json::value& v) {
+  Response r;
+  r.status = status;
+  r.body = boost::json::serialize(v);
+  return r;
+}
+
+Response error_response(int status, std::string message) {
+  return json_response(status, boost::json::object{{"error", std::move(message)}});
+}
+
+std::optional<std::string> bearer_token(const Request& req) {
+  auto value = header(req, "authorization");
+  if (!value) return std::nullopt;
+  return after_scheme(*value, "bearer");
+}
+
+std::optional<std::string> basic_auth_user(const Request& req) {
+  auto value = header(req, "authorization");
+  if (!value) return std::nullopt;
+  auto encoded = after_scheme(*value, "basic");
+  if (!encoded) return std::nullopt;
+  auto decoded = base64_decode(*encoded);
+  if (!decoded) return std::nullopt;
+  return decoded->substr(0, decoded->find(':'));
+}
+
+}  // namespace waymark::http

@@ -1,0 +1,79 @@
+// Asynchronous HTTP/1.1 server on Boost.Beast/Asio (PRODUCT.md §6 transport).
+//
+// Owner: whoever constructs it (the app's HTTP front). It runs its own io
+// threads; the Handler runs on an io thread and may answer later from any
+// thread through the Responder. stop() (also run by the destructor) closes the
+// listener and every connection and joins the threads. No CAF here.
+//
+// Per connection: keep-alive, one request at a time (the next request is read
+// only after the response is written), idle timeout, body and header limits
+// enforced by the parser (413 / 431 without buffering the rest), malformed
+// HTTP -> 400 and close, over connections_max -> 503 and close.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "waymark/result.hpp"
+
+namespace waymark::http {
+
+struct Request {
+  std::string method;  // "GET", "PUT", ...
+  std::string target;  // as sent: "/api/journeys/x?y=1"
+  std::string path;    // target before '?', not decoded
+  std::map<std::string, std::string> query;    // percent-decoded, '+' = space
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+  std::string remote;  // "127.0.0.1:53422"
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+};
+
+/// Answers one request. Call exactly once, from any thread; the response is
+/// posted to the connection's strand. When the connection (or the server) is
+/// gone the response is dropped silently.
+using Responder = std::function<void(Response)>;
+using Handler = std::function<void(Request&&, Responder)>;
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;  // 0 = chosen by the OS; start() returns the actual one
+  size_t body_bytes_max = 512 * 1024;
+  size_t header_bytes_max = 16 * 1024;
+  int threads = 1;
+  int idle_timeout_s = 60;  // no request (or no progress reading one) for this long -> close
+  size_t connections_max = 1000;
+};
+
+class Server {
+public:
+  Server(ServerOptions options, Handler handler);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  /// Binds, listens and starts the io threads. Returns the bound port.
+  Result<uint16_t> start();
+  /// Closes the listener and all connections, joins the threads. Idempotent.
+  void stop();
+  size_t open_connections() const;
+
+  struct Impl;
+
+private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace waymark::http

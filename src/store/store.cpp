@@ -1,0 +1,483 @@
+// LMDB implementation of waymark::Store. See include/waymark/store.hpp for the
+// layout. Durability: every commit() is one write transaction synced to disk
+// (LMDB default), so whatever commit() returned ok for survives kill -9.
+#include "waymark/store.hpp"
+
+#include <lmdb.h>
+#include <sys/stat.h>
+
+#include <cstring>
+
+namespace json = boost::json;
+
+namespace waymark {
+
+namespace {
+
+std::string be64(uint64_t v) {
+  std::string s(8, '\0');
+  for (int i = 7; i >= 0; --i, v >>= 8)
+    s[i] = static_cast<char>(v & 0xff);
+  return s;
+}
+
+uint64_t from_be64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i)
+    v = (v << 8) | static_cast<unsigned char>(p[i]);
+  return v;
+}
+
+std::string be32(uint32_t v) { return be64(v).substr(4); }
+
+// Timer due times may be negative in theory; shift so the order is kept.
+std::string due_key(Millis due) { return be64(static_cast<uint64_t>(due) ^ (1ULL << 63)); }
+Millis due_from(const char* p) { return static_cast<Millis>(from_be64(p) ^ (1ULL << 63)); }
+
+std::string timer_key(const TimerKey& t) { return due_key(t.due) + t.customer + '\0' + t.timer_id; }
+
+TimerKey parse_timer_key(const MDB_val& k) {
+  TimerKey t;
+  auto* p = static_cast<const char*>(k.mv_data);
+  t.due = due_from(p);
+  std::string rest(p + 8, k.mv_size - 8);
+  auto z = rest.find('\0');
+  t.customer = rest.substr(0, z);
+  t.timer_id = z == std::string::npos ? "" : rest.substr(z + 1);
+  return t;
+}
+
+MDB_val val(const std::string& s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
+std::string str(const MDB_val& v) { return std::string(static_cast<const char*>(v.mv_data), v.mv_size); }
+
+Error lmdb_error(const char* what, int rc) {
+  return make_error(rc == MDB_MAP_FULL ? "map_full" : "store_error", std::string(what) + ": " + mdb_strerror(rc));
+}
+
+}  // namespace
+
+struct Store::Impl {
+  MDB_env* env = nullptr;
+  MDB_dbi customers, aliases, dedup, timers, outbox, deliveries, journeys, journey_meta, templates, stats, inbox, meta;
+  uint64_t outbox_seq = 0;
+
+  ~Impl() {
+    if (env)
+      mdb_env_close(env);
+  }
+
+  // RAII read transaction.
+  struct Read {
+    MDB_txn* txn = nullptr;
+    explicit Read(MDB_env* env) {
+      if (mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn) != 0)
+        txn = nullptr;
+    }
+    ~Read() {
+      if (txn)
+        mdb_txn_abort(txn);
+    }
+  };
+
+  std::optional<std::string> get(MDB_dbi dbi, const std::string& key) const {
+    Read r(env);
+    if (!r.txn)
+      return std::nullopt;
+    MDB_val k = val(key), v;
+    if (mdb_get(r.txn, dbi, &k, &v) != 0)
+      return std::nullopt;
+    return str(v);
+  }
+};
+
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Store::~Store() = default;
+
+Result<std::unique_ptr<Store>> Store::open(const std::string& dir, size_t map_size_mb) {
+  auto impl = std::make_unique<Impl>();
+  std::string path = dir + "/lmdb";
+  ::mkdir(dir.c_str(), 0755);
+  ::mkdir(path.c_str(), 0755);
+  int rc = mdb_env_create(&impl->env);
+  if (rc)
+    return lmdb_error("mdb_env_create", rc);
+  mdb_env_set_maxdbs(impl->env, 16);
+  mdb_env_set_maxreaders(impl->env, 512);
+  mdb_env_set_mapsize(impl->env, map_size_mb * size_t{1024} * 1024);
+  // NOTLS: read transactions are not tied to threads (actors move between workers).
+  rc = mdb_env_open(impl->env, path.c_str(), MDB_NOTLS, 0644);
+  if (rc)
+    return lmdb_error(("mdb_env_open " + path).c_str(), rc);
+  int stale = 0;
+  mdb_reader_check(impl->env, &stale);  // readers left by a killed process
+  MDB_txn* txn;
+  if ((rc = mdb_txn_begin(impl->env, nullptr, 0, &txn)))
+    return lmdb_error("mdb_txn_begin", rc);
+  struct {
+    const char* name;
+    MDB_dbi* dbi;
+  } dbs[] = {{"customers", &impl->customers}, {"aliases", &impl->aliases},       {"dedup", &impl->dedup},
+             {"timers", &impl->timers},       {"outbox", &impl->outbox},         {"deliveries", &impl->deliveries},
+             {"journeys", &impl->journeys},   {"journey_meta", &impl->journey_meta}, {"templates", &impl->templates},
+             {"stats", &impl->stats},         {"inbox", &impl->inbox},           {"meta", &impl->meta}};
+  for (auto& d : dbs)
+    if ((rc = mdb_dbi_open(txn, d.name, MDB_CREATE, d.dbi))) {
+      mdb_txn_abort(txn);
+      return lmdb_error("mdb_dbi_open", rc);
+    }
+  MDB_val k = val("outbox_seq"), v;
+  if (mdb_get(txn, impl->meta, &k, &v) == 0 && v.mv_size == 8)
+    impl->outbox_seq = from_be64(static_cast<const char*>(v.mv_data));
+  if ((rc = mdb_txn_commit(txn)))
+    return lmdb_error("mdb_txn_commit", rc);
+  return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+Result<CommitResult> Store::commit(const Batch& b) {
+  auto& d = *impl_;
+  CommitResult res;
+  MDB_txn* txn;
+  int rc = mdb_txn_begin(d.env, nullptr, 0, &txn);
+  if (rc)
+    return lmdb_error("mdb_txn_begin", rc);
+  uint64_t seq = d.outbox_seq;
+  auto fail = [&](const char* what, int code) -> Result<CommitResult> {
+    mdb_txn_abort(txn);
+    return lmdb_error(what, code);
+  };
+  auto put = [&](MDB_dbi dbi, const std::string& key, const std::string& value) {
+    MDB_val k = val(key), v = val(value);
+    return mdb_put(txn, dbi, &k, &v, 0);
+  };
+  auto del = [&](MDB_dbi dbi, const std::string& key) {
+    MDB_val k = val(key);
+    int r = mdb_del(txn, dbi, &k, nullptr);
+    return r == MDB_NOTFOUND ? 0 : r;
+  };
+  std::map<std::string, int64_t> stat_add;
+  for (auto& w : b.customers) {
+    for (auto& id : w.erase_customers)
+      if ((rc = del(d.customers, id)))
+        return fail("erase customer", rc);
+    for (auto& from : w.aliases_from)
+      if ((rc = put(d.aliases, from, w.customer)))
+        return fail("put alias", rc);
+    if (!w.state_json.empty()) {
+      if ((rc = put(d.customers, w.customer, w.state_json)))
+        return fail("put customer", rc);
+      ++res.customers_written;
+    }
+    for (auto& t : w.timers_cleared) {
+      if ((rc = del(d.timers, timer_key(t))))
+        return fail("del timer", rc);
+      res.timers_deleted.push_back(t);
+    }
+    for (auto& t : w.timers_set) {
+      if ((rc = put(d.timers, timer_key(t), "")))
+        return fail("put timer", rc);
+      if (res.min_timer_due == 0 || t.due < res.min_timer_due)
+        res.min_timer_due = t.due;
+    }
+    for (auto& dl : w.deliveries) {
+      ++seq;
+      if ((rc = put(d.outbox, dl.channel + '\0' + be64(seq), json::serialize(dl.to_json()))))
+        return fail("put outbox", rc);
+      json::object st{{"status", "pending"}, {"channel", dl.channel}, {"attempts", 0},
+                      {"at", format_rfc3339(dl.at)}, {"customer", dl.customer}};
+      if ((rc = put(d.deliveries, dl.id, json::serialize(st))))
+        return fail("put delivery", rc);
+      ++res.outbox_added[dl.channel];
+    }
+    if (!w.dedup_message_id.empty())
+      if ((rc = put(d.dedup, w.customer + '\0' + w.dedup_message_id, be64(static_cast<uint64_t>(w.dedup_at)))))
+        return fail("put dedup", rc);
+    for (auto& s : w.stats)
+      stat_add[s.journey + '\0' + std::to_string(s.version) + '\0' + s.step + '\0' + s.counter] += s.n;
+  }
+  for (auto& u : b.deliveries) {
+    if (u.final)
+      if ((rc = del(d.outbox, u.channel + '\0' + be64(u.seq))))
+        return fail("del outbox", rc);
+    json::object st;
+    if (auto old = [&]() -> std::optional<std::string> {
+          MDB_val k = val(u.id), v;
+          if (mdb_get(txn, d.deliveries, &k, &v) == 0)
+            return str(v);
+          return std::nullopt;
+        }()) {
+      std::error_code ec;
+      auto pv = json::parse(*old, ec);
+      if (!ec && pv.is_object())
+        st = pv.get_object();
+    }
+    st["status"] = u.status;
+    st["channel"] = u.channel;
+    st["attempts"] = u.attempts;
+    if (!u.detail.empty())
+      st["detail"] = u.detail;
+    if ((rc = put(d.deliveries, u.id, json::serialize(st))))
+      return fail("put delivery status", rc);
+  }
+  for (auto& [key, n] : stat_add) {
+    MDB_val k = val(key), v;
+    int64_t cur = 0;
+    if (mdb_get(txn, d.stats, &k, &v) == 0 && v.mv_size == 8)
+      cur = static_cast<int64_t>(from_be64(static_cast<const char*>(v.mv_data)));
+    if ((rc = put(d.stats, key, be64(static_cast<uint64_t>(cur + n)))))
+      return fail("put stats", rc);
+  }
+  for (auto& j : b.journeys) {
+    if (j.version > 0 && (rc = put(d.journeys, j.id + '\0' + be32(j.version), j.json)))
+      return fail("put journey", rc);
+    json::object meta;
+    if (auto old = [&]() -> std::optional<std::string> {
+          MDB_val k = val(j.id), v;
+          if (mdb_get(txn, d.journey_meta, &k, &v) == 0)
+            return str(v);
+          return std::nullopt;
+        }()) {
+      std::error_code ec;
+      auto pv = json::parse(*old, ec);
+      if (!ec && pv.is_object())
+        meta = pv.get_object();
+    }
+    if (j.version > 0)
+      meta["latest"] = j.version;
+    if (!j.status.empty())
+      meta["status"] = j.status;
+    if ((rc = put(d.journey_meta, j.id, json::serialize(meta))))
+      return fail("put journey meta", rc);
+  }
+  for (auto& [id, js] : b.templates)
+    if ((rc = put(d.templates, id, js)))
+      return fail("put template", rc);
+  for (auto& [k, v] : b.meta)
+    if ((rc = put(d.meta, k, v)))
+      return fail("put meta", rc);
+  if (seq != d.outbox_seq && (rc = put(d.meta, "outbox_seq", be64(seq))))
+    return fail("put outbox_seq", rc);
+  if ((rc = mdb_txn_commit(txn)))
+    return lmdb_error("mdb_txn_commit", rc);
+  d.outbox_seq = seq;
+  return res;
+}
+
+size_t Store::prune_dedup(Millis before, size_t max) {
+  auto& d = *impl_;
+  MDB_txn* txn;
+  if (mdb_txn_begin(d.env, nullptr, 0, &txn))
+    return 0;
+  MDB_cursor* cur;
+  if (mdb_cursor_open(txn, d.dedup, &cur)) {
+    mdb_txn_abort(txn);
+    return 0;
+  }
+  // Resume where the last sweep stopped so each call does bounded work.
+  std::string resume;
+  {
+    MDB_val k = val("dedup_sweep"), v;
+    if (mdb_get(txn, d.meta, &k, &v) == 0)
+      resume = str(v);
+  }
+  MDB_val k = val(resume), v;
+  int rc = resume.empty() ? mdb_cursor_get(cur, &k, &v, MDB_FIRST) : mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+  size_t removed = 0, seen = 0;
+  std::string last;
+  while (rc == 0 && seen < max) {
+    ++seen;
+    last = str(k);
+    if (v.mv_size == 8 && static_cast<Millis>(from_be64(static_cast<const char*>(v.mv_data))) < before) {
+      mdb_cursor_del(cur, 0);
+      ++removed;
+      rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
+      if (rc == 0 && str(k) == last)
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+      continue;
+    }
+    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+  }
+  std::string next = rc == 0 ? str(k) : std::string();
+  mdb_cursor_close(cur);
+  MDB_val mk = val("dedup_sweep"), mv = val(next);
+  mdb_put(txn, d.meta, &mk, &mv, 0);
+  if (mdb_txn_commit(txn))
+    return 0;
+  return removed;
+}
+
+std::optional<std::string> Store::get_customer(const std::string& id) const { return impl_->get(impl_->customers, id); }
+std::optional<std::string> Store::resolve_alias(const std::string& id) const { return impl_->get(impl_->aliases, id); }
+std::optional<std::string> Store::delivery_status(const std::string& id) const {
+  return impl_->get(impl_->deliveries, id);
+}
+std::optional<std::string> Store::meta(const std::string& name) const { return impl_->get(impl_->meta, name); }
+
+std::optional<Millis> Store::dedup_at(const std::string& customer, const std::string& message_id) const {
+  auto v = impl_->get(impl_->dedup, customer + '\0' + message_id);
+  if (!v || v->size() != 8)
+    return std::nullopt;
+  return static_cast<Millis>(from_be64(v->data()));
+}
+
+std::vector<TimerKey> Store::due_timers(Millis now, size_t max, const TimerKey* after) const {
+  std::vector<TimerKey> out;
+  Impl::Read r(impl_->env);
+  MDB_cursor* cur;
+  if (!r.txn || mdb_cursor_open(r.txn, impl_->timers, &cur))
+    return out;
+  std::string start = after ? timer_key(*after) : std::string();
+  MDB_val k = val(start), v;
+  int rc = after ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+  if (rc == 0 && after && str(k) == start)
+    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+  while (rc == 0 && out.size() < max && k.mv_size >= 8) {
+    auto t = parse_timer_key(k);
+    if (t.due > now)
+      break;
+    out.push_back(std::move(t));
+    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+  }
+  mdb_cursor_close(cur);
+  return out;
+}
+
+std::optional<Millis> Store::next_timer_due() const {
+  Impl::Read r(impl_->env);
+  MDB_cursor* cur;
+  if (!r.txn || mdb_cursor_open(r.txn, impl_->timers, &cur))
+    return std::nullopt;
+  MDB_val k, v;
+  std::optional<Millis> out;
+  if (mdb_cursor_get(cur, &k, &v, MDB_FIRST) == 0 && k.mv_size >= 8)
+    out = due_from(static_cast<const char*>(k.mv_data));
+  mdb_cursor_close(cur);
+  return out;
+}
+
+namespace {
+size_t entries(MDB_env* env, MDB_dbi dbi) {
+  Store::Impl::Read r(env);
+  MDB_stat st;
+  if (!r.txn || mdb_stat(r.txn, dbi, &st))
+    return 0;
+  return st.ms_entries;
+}
+}  // namespace
+
+size_t Store::timer_count() const { return entries(impl_->env, impl_->timers); }
+size_t Store::customer_count() const { return entries(impl_->env, impl_->customers); }
+
+std::vector<OutboxRecord> Store::outbox_scan(const std::string& channel, uint64_t after_seq, size_t max) const {
+  std::vector<OutboxRecord> out;
+  Impl::Read r(impl_->env);
+  MDB_cursor* cur;
+  if (!r.txn || mdb_cursor_open(r.txn, impl_->outbox, &cur))
+    return out;
+  std::string prefix = channel + '\0';
+  std::string start = prefix + be64(after_seq + 1);
+  MDB_val k = val(start), v;
+  int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+  while (rc == 0 && out.size() < max) {
+    std::string key = str(k);
+    if (key.size() != prefix.size() + 8 || key.compare(0, prefix.size(), prefix) != 0)
+      break;
+    out.push_back(OutboxRecord{channel, from_be64(key.data() + prefix.size()), str(v)});
+    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+  }
+  mdb_cursor_close(cur);
+  return out;
+}
+
+size_t Store::outbox_depth(const std::string& channel) const {
+  size_t n = 0;
+  uint64_t after = 0;
+  for (;;) {
+    auto chunk = outbox_scan(channel, after, 4096);
+    n += chunk.size();
+    if (chunk.size() < 4096)
+      return n;
+    after = chunk.back().seq;
+  }
+}
+
+std::vector<JourneyRecord> Store::journeys() const {
+  std::vector<JourneyRecord> out;
+  Impl::Read r(impl_->env);
+  MDB_cursor* cur;
+  if (!r.txn || mdb_cursor_open(r.txn, impl_->journey_meta, &cur))
+    return out;
+  MDB_val k, v;
+  for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    JourneyRecord j;
+    j.id = str(k);
+    std::error_code ec;
+    auto meta = json::parse(str(v), ec);
+    if (ec || !meta.is_object())
+      continue;
+    if (auto* l = meta.get_object().if_contains("latest"); l && l->is_int64())
+      j.latest = static_cast<int>(l->get_int64());
+    if (auto* s = meta.get_object().if_contains("status"); s && s->is_string())
+      j.status = std::string(s->get_string());
+    for (int ver = 1; ver <= j.latest; ++ver) {
+      std::string key = j.id + '\0' + be32(ver);
+      MDB_val jk = val(key), jv;
+      j.versions.push_back(mdb_get(r.txn, impl_->journeys, &jk, &jv) == 0 ? str(jv) : std::string());
+    }
+    out.push_back(std::move(j));
+  }
+  mdb_cursor_close(cur);
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> Store::templates() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  Impl::Read r(impl_->env);
+  MDB_cursor* cur;
+  if (!r.txn || mdb_cursor_open(r.txn, impl_->templates, &cur))
+    return out;
+  MDB_val k, v;
+  for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+    out.emplace_back(str(k), str(v));
+  mdb_cursor_close(cur);
+  return out;
+}
+
+std::map<std::string, int64_t> Store::journey_stats(const std::string& journey) const {
+  std::map<std::string, int64_t> out;
+  Impl::Read r(impl_->env);
+  MDB_cursor* cur;
+  if (!r.txn || mdb_cursor_open(r.txn, impl_->stats, &cur))
+    return out;
+  std::string prefix = journey + '\0';
+  MDB_val k = val(prefix), v;
+  for (int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    std::string key = str(k);
+    if (key.compare(0, prefix.size(), prefix) != 0)
+      break;
+    if (v.mv_size == 8)
+      out[key.substr(prefix.size())] = static_cast<int64_t>(from_be64(static_cast<const char*>(v.mv_data)));
+  }
+  mdb_cursor_close(cur);
+  return out;
+}
+
+std::vector<std::string> Store::inbox(const std::string& customer, size_t max) const {
+  std::vector<std::string> out;
+  Impl::Read r(impl_->env);
+  MDB_cursor* cur;
+  if (!r.txn || mdb_cursor_open(r.txn, impl_->inbox, &cur))
+    return out;
+  std::string prefix = customer + '\0';
+  MDB_val k = val(prefix), v;
+  for (int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && out.size() < max;
+       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    std::string key = str(k);
+    if (key.compare(0, prefix.size(), prefix) != 0)
+      break;
+    out.push_back(str(v));
+  }
+  mdb_cursor_close(cur);
+  return out;
+}
+
+}  // namespace waymark
