@@ -23,6 +23,7 @@ struct conn_state {
   uint64_t unsent = 0;              // bytes in the output buffer (ack_writes)
   bool armed = false;               // a read credit is outstanding
   bool closed = false;
+  bool closing = false;             // fatal line written; close once it left the buffer
   bool paused = false;
   bool hello_ok = false;
   static constexpr const char* name = "tcp_connection";
@@ -32,6 +33,7 @@ using conn_broker = caf::stateful_actor<conn_state, caf::io::broker>;
 
 struct acceptor_state {
   uint16_t port = 0;
+  std::set<caf::actor> connections;  // live connection brokers (monitored), closed on shutdown
   static constexpr const char* name = "tcp_acceptor";
 };
 using acceptor_broker = caf::stateful_actor<acceptor_state, caf::io::broker>;
@@ -68,9 +70,13 @@ void fatal(conn_broker* self, caf::io::connection_handle hdl, const std::string&
   json::object o{{"error", why}, {"fatal", true}};
   write_line(self, hdl, json::serialize(o));
   self->flush(hdl);
+  // close() in CAF 0.17 drops what is still in the write buffer, so the
+  // client would never see why. Stop reading now; close once the buffer is
+  // empty (data_transferred_msg) or after a grace period at the latest.
   st.closed = true;
-  self->close(hdl);
-  self->quit();
+  st.closing = true;
+  self->halt(hdl);
+  self->delayed_send(self, std::chrono::seconds(2), shutdown_atom::value);
 }
 
 /// Marks a line finished and returns true when the cumulative ack moved.
@@ -225,6 +231,11 @@ caf::behavior connection(conn_broker* self, caf::io::connection_handle hdl, Node
     },
     [=](const caf::io::data_transferred_msg& x) {
       self->state.unsent = x.remaining;
+      if (self->state.closing && x.remaining == 0) {
+        self->close(hdl);
+        self->quit();
+        return;
+      }
       maybe_resume(self, hdl, ctx);
     },
     [=](const caf::io::connection_passivated_msg&) {},
@@ -250,7 +261,15 @@ caf::behavior acceptor(acceptor_broker* self, NodeContext* ctx) {
         self->close(msg.handle);
         return;
       }
-      self->fork(connection, msg.handle, ctx);
+      auto conn = self->fork(connection, msg.handle, ctx);
+      if (conn) {
+        self->monitor(conn);
+        self->state.connections.insert(conn);
+      }
+    },
+    [=](const caf::down_msg& dm) {
+      if (auto a = caf::actor_cast<caf::actor>(dm.source))
+        self->state.connections.erase(a);
     },
     [=](const caf::io::acceptor_closed_msg&) { self->quit(); },
     [=](caf::ok_atom, const std::string& host, uint16_t port) -> caf::result<uint16_t> {
@@ -261,6 +280,11 @@ caf::behavior acceptor(acceptor_broker* self, NodeContext* ctx) {
       return res->second;
     },
     [=](shutdown_atom) {
+      // Open connections are separate brokers: without this they keep the
+      // multiplexer (and so the process) alive after a SIGTERM.
+      for (auto& c : self->state.connections)
+        caf::anon_send(c, shutdown_atom::value);
+      self->state.connections.clear();
       self->close_all();
       self->quit();
     },

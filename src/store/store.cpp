@@ -48,6 +48,8 @@ TimerKey parse_timer_key(const MDB_val& k) {
 }
 
 MDB_val val(const std::string& s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
+MDB_val val(const char* s) { return MDB_val{std::strlen(s), const_cast<char*>(s)}; }  // literals: no temporary string
+MDB_val val(std::string&&) = delete;  // an MDB_val must not point into a temporary
 std::string str(const MDB_val& v) { return std::string(static_cast<const char*>(v.mv_data), v.mv_size); }
 
 Error lmdb_error(const char* what, int rc) {

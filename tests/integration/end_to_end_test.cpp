@@ -93,7 +93,7 @@ TEST(EndToEnd, WelcomeMailIsSentOnEntryAndTheReminderOnlyAfterTwoDays) {
   auto mails = read_outbox(node.data_dir(), "email");
   ASSERT_TRUE(mails.bad_lines.empty()) << mails.bad_lines.front();
   ASSERT_EQ(mails.records.size(), 1u);
-  const auto& welcome = mails.records[0];
+  const auto welcome = mails.records[0];  // a copy: `mails` is reassigned below
   EXPECT_FALSE(field(welcome, "id").empty());
   EXPECT_EQ(field(welcome, "channel"), "email");
   EXPECT_EQ(field(welcome, "customer"), "u1");

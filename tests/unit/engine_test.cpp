@@ -573,7 +573,7 @@ TEST_F(Engine, AnExitEventWhileWaitingEndsTheInstanceAndClearsItsTimers) {
   EXPECT_TRUE(has_timer(d.timers_cleared, copy.timer_id));
   EXPECT_TRUE(has_timer(d.timers_cleared, copy.timeout_timer_id));
   EXPECT_TRUE(traced("exited: exit_criteria"));
-  EXPECT_FALSE(s.memo.at(memo_key("x", std::nullopt)).active);
+  EXPECT_FALSE(s.memo.at(engine_detail::memo_key("x", std::nullopt)).active);
 }
 
 const char* kGoal = R"({"id":"g","entry":{"event":"Trial Started"},
