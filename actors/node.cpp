@@ -140,6 +140,13 @@ int serve_node(const ServeOptions& opts) {
     return 2;
   }
   spdlog::set_level(spdlog::level::from_str(ctx.config.log_level));
+  if (!ctx.config.cluster_peers.empty()) {
+    // PRODUCT.md §9 (partition ownership, forwarding) is not built yet: running
+    // "clustered" as independent nodes would silently split customers.
+    spdlog::error("cluster.peers is set, but clustering is not implemented in this build; remove the peers to run "
+                  "a single node");
+    return 1;
+  }
   if (auto err = check_exposure(ctx.config)) {
     spdlog::error("{}", err->message);
     return 1;

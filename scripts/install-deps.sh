@@ -19,6 +19,8 @@ PKGS=(
 )
 
 missing=()
+# Node.js runs the real Segment client in the ingest tests; keep a newer one if present.
+if ! command -v node >/dev/null 2>&1; then PKGS+=(nodejs npm); fi
 for p in "${PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$p")
