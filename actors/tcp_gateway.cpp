@@ -24,6 +24,10 @@ struct conn_state {
   bool armed = false;               // a read credit is outstanding
   bool closed = false;
   bool closing = false;             // fatal line written; close once it left the buffer
+  bool resume_scheduled = false;    // a delayed re-arm after a pause is on its way
+  uint64_t reads = 0;               // new_data_msg count
+  uint64_t resume_gen = 0;          // identifies the latest resume (watchdog)
+  uint64_t reads_at_resume = 0;
   bool paused = false;
   bool hello_ok = false;
   static constexpr const char* name = "tcp_connection";
@@ -47,20 +51,43 @@ void write_line(conn_broker* self, caf::io::connection_handle hdl, const std::st
 
 size_t unacked(const conn_state& st) { return static_cast<size_t>(st.lines - st.acked); }
 
+bool window_full(const conn_state& st, NodeContext* ctx) {
+  return unacked(st) >= ctx->config.limits.connection_unacked_max || st.unsent >= unsent_bytes_max;
+}
+
+void arm(conn_broker* self, caf::io::connection_handle hdl) {
+  self->state.armed = true;
+  self->trigger(hdl, 1);
+}
+
+/// Grants the next read unless the window is full. Reading one chunk at a
+/// time is what lets TCP flow control slow a producer we cannot keep up with.
 void maybe_resume(conn_broker* self, caf::io::connection_handle hdl, NodeContext* ctx) {
   auto& st = self->state;
   if (st.closed || st.armed)
     return;
-  if (unacked(st) >= ctx->config.limits.connection_unacked_max || st.unsent >= unsent_bytes_max) {
+  if (window_full(st, ctx)) {
     if (!st.paused) {
+      spdlog::debug("[tcp] pause: unacked={} unsent={}", unacked(st), st.unsent);
       st.paused = true;
       ctx->metrics.connections_paused.fetch_add(1, std::memory_order_relaxed);
     }
     return;
   }
-  st.paused = false;
-  st.armed = true;
-  self->trigger(hdl, 1);
+  if (!st.paused) {
+    arm(self, hdl);
+    return;
+  }
+  // Out of read tokens, CAF 0.17 removed the socket from the event loop, but
+  // that removal is only applied at the end of the multiplexer's current loop
+  // iteration; a trigger() before then is silently lost (stream::activate is a
+  // no-op while its reader is still set) and the connection would never be
+  // read again. So re-arm from a later message, and check that reading really
+  // resumed (the resume_atom watchdog below).
+  if (!st.resume_scheduled) {
+    st.resume_scheduled = true;
+    self->delayed_send(self, std::chrono::milliseconds(1), resume_atom::value);
+  }
 }
 
 void fatal(conn_broker* self, caf::io::connection_handle hdl, const std::string& why) {
@@ -175,6 +202,7 @@ caf::behavior connection(conn_broker* self, caf::io::connection_handle hdl, Node
     [=](const caf::io::new_data_msg& msg) {
       auto& st = self->state;
       st.armed = false;
+      ++st.reads;
       if (st.closed)
         return;
       st.buf.append(msg.buf.begin(), msg.buf.end());
@@ -239,6 +267,30 @@ caf::behavior connection(conn_broker* self, caf::io::connection_handle hdl, Node
       maybe_resume(self, hdl, ctx);
     },
     [=](const caf::io::connection_passivated_msg&) {},
+    [=](resume_atom) {
+      auto& st = self->state;
+      st.resume_scheduled = false;
+      if (st.closed || st.armed || window_full(st, ctx))
+        return;  // a later ack or data_transferred_msg schedules the next try
+      spdlog::debug("[tcp] resume: lines={} acked={}", st.lines, st.acked);
+      st.paused = false;
+      arm(self, hdl);
+      st.resume_gen += 1;
+      st.reads_at_resume = st.reads;
+      self->delayed_send(self, std::chrono::milliseconds(20), resume_atom::value, st.resume_gen, 0);
+    },
+    [=](resume_atom, uint64_t gen, int attempt) {
+      // Watchdog: no data since the resume may mean the trigger was lost in
+      // the race above (or just an idle client). Grant one more token, at most
+      // three times per resume, so an idle client cannot pile up read credit:
+      // the window is exceeded by at most three read chunks.
+      auto& st = self->state;
+      if (gen != st.resume_gen || st.closed || !st.armed || st.reads != st.reads_at_resume)
+        return;
+      self->trigger(hdl, 1);
+      if (attempt < 2)
+        self->delayed_send(self, std::chrono::milliseconds(200 * (attempt + 1)), resume_atom::value, gen, attempt + 1);
+    },
     [=](const caf::io::connection_closed_msg&) {
       self->state.closed = true;
       self->quit();
@@ -252,6 +304,10 @@ caf::behavior connection(conn_broker* self, caf::io::connection_handle hdl, Node
 }
 
 caf::behavior acceptor(acceptor_broker* self, NodeContext* ctx) {
+  self->set_down_handler([=](caf::down_msg& dm) {
+    if (auto a = caf::actor_cast<caf::actor>(dm.source))
+      self->state.connections.erase(a);
+  });
   return {
     [=](const caf::io::new_connection_msg& msg) {
       if (ctx->metrics.connections_open.load() >= ctx->config.limits.connections_max) {
@@ -267,10 +323,7 @@ caf::behavior acceptor(acceptor_broker* self, NodeContext* ctx) {
         self->state.connections.insert(conn);
       }
     },
-    [=](const caf::down_msg& dm) {
-      if (auto a = caf::actor_cast<caf::actor>(dm.source))
-        self->state.connections.erase(a);
-    },
+
     [=](const caf::io::acceptor_closed_msg&) { self->quit(); },
     [=](caf::ok_atom, const std::string& host, uint16_t port) -> caf::result<uint16_t> {
       auto res = self->add_tcp_doorman(port, host.c_str(), true);
