@@ -1,11 +1,24 @@
-// A channel gateway: one per configured channel, detached (providers may
-// block). Pulls committed deliveries from the durable outbox in seq order, at
-// most limits.delivery_batch_max at a time, hands them to the channel's
-// provider, and records each outcome in the store before pulling more, so the
-// outbox on disk — never RAM — absorbs a slow provider.
+// A channel gateway: one per configured channel, detached (its own thread),
+// owning that channel's provider. It pulls committed deliveries from the
+// durable outbox in seq order and holds at most a bounded window of them in
+// memory (limits.delivery_batch_max + in_flight_max): a slow or failing
+// provider grows only its own outbox on disk, never RAM, and never blocks
+// ingestion or other channels (network providers run on their own libcurl
+// thread, see src/channel/curl/).
+//
+// Per entry: at most in_flight_max attempts at once, started only when the
+// token bucket (rate_per_s, burst) allows; transient failures retry with
+// exponential backoff + jitter, never sooner than the provider's Retry-After;
+// after attempts_max attempts the entry becomes a dead letter (status "dead").
+// The idempotency key is the record's id, so it is the same on every attempt
+// and after a restart. Outcomes are recorded in the store (deliveries DB,
+// outbox entry removed when final) with the provider's checkpoint in one
+// commit, group-committed through the store actor.
 //
 // Messages:
-//   (outbox_atom)   new entries were committed for this channel (from the store actor)
+//   (outbox_atom)          new entries were committed for this channel (from the store actor)
+//   (tick_atom, int64_t)   a retry or a token became due (from itself)
+//   (shutdown_atom)        stop the provider's threads and quit
 #pragma once
 
 #include <caf/all.hpp>

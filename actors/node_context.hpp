@@ -39,6 +39,19 @@ struct Metrics {
   std::atomic<uint64_t> deliveries_written{0};
   std::atomic<uint64_t> deliveries_failed{0};
   std::atomic<uint64_t> deliveries_pending{0};  // committed, not yet handed to a provider (gauge)
+  std::atomic<uint64_t> deliveries_retried{0};  // attempts that ended in "retry later"
+  std::atomic<uint64_t> deliveries_dead{0};     // dead letters: attempts_max reached
+  std::atomic<uint64_t> deliveries_unknown{0};  // outcome unknown (e.g. SMTP connection lost after DATA)
+
+  /// Final delivery outcomes per (channel, status): delivered | failed | dead | unknown.
+  void delivery_outcome(const std::string& channel, const std::string& status) {
+    std::lock_guard<std::mutex> g(mu);
+    ++delivery_outcomes[{channel, status}];
+  }
+  std::map<std::pair<std::string, std::string>, uint64_t> delivery_counts() const {
+    std::lock_guard<std::mutex> g(mu);
+    return delivery_outcomes;
+  }
 
   void nack(const std::string& reason) {
     events_nacked.fetch_add(1, std::memory_order_relaxed);
@@ -53,6 +66,7 @@ struct Metrics {
 private:
   mutable std::mutex mu;
   std::map<std::string, uint64_t> nack_reasons;
+  std::map<std::pair<std::string, std::string>, uint64_t> delivery_outcomes;
 };
 
 /// The current catalog (journeys, templates, channel policies). Readers take a

@@ -35,6 +35,19 @@ struct ChannelConfig {
   int64_t backoff_max_ms = 60000;
   ChannelPolicy policy;           // what the customer actor checks before a send
   boost::json::object raw;        // the whole channel object (provider-specific keys)
+  // Provider-specific keys, validated by parse_channel (config/CHANNELS.md).
+  std::string path;                               // file: "" = <data_dir>/outbox/<channel>.ndjson
+  std::string url;                                // webhook: http(s) URL (required)
+  bool allow_private = false;                     // webhook: allow private/loopback/link-local targets
+  std::map<std::string, std::string> headers;     // webhook: extra request headers
+  int64_t connect_timeout_ms = 2000;              // webhook, smtp: TCP (+TLS) connect bound
+  int64_t timeout_ms = 10000;                     // webhook, smtp: whole attempt bound
+  std::string host;                               // smtp: server host (required)
+  uint16_t port = 25;                             // smtp: server port
+  std::string from;                               // smtp: envelope and header sender (required)
+  std::string username;                           // smtp: AUTH user ("" = no AUTH)
+  std::string password;                           // smtp: AUTH password
+  bool starttls = false;                          // smtp: require STARTTLS before MAIL FROM
 };
 
 struct Config {

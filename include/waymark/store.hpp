@@ -72,6 +72,10 @@ struct DeliveryUpdate {
   int attempts = 0;
   std::string detail;
   bool final = true;
+  // inbox provider: stored under inbox[inbox_customer \0 seq] in the same
+  // transaction as this status (empty = nothing to store).
+  std::string inbox_customer;
+  std::string inbox_json;
 };
 
 struct JourneyPut {
@@ -136,6 +140,9 @@ public:
   std::map<std::string, int64_t> journey_stats(const std::string& journey) const;
   std::optional<std::string> meta(const std::string& name) const;
   std::vector<std::string> inbox(const std::string& customer, size_t max) const;
+  /// A customer's in-app messages (inbox provider), newest first, at most
+  /// `max`; each is the JSON text {"id","journey","step","template","content","at","read"}.
+  std::vector<std::string> inbox_list(const std::string& customer, size_t max = 100) const;
   size_t customer_count() const;
 
   struct Impl;

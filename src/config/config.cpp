@@ -3,6 +3,8 @@
 #include "waymark/config.hpp"
 
 #include <fstream>
+
+#include "channel/net_guard.hpp"
 #include <set>
 #include <sstream>
 
@@ -109,6 +111,75 @@ ChannelConfig default_channel(const std::string& name) {
   return c;
 }
 
+std::optional<Error> read_bool(const json::object& o, const char* key, bool& out, const std::string& where) {
+  auto* v = o.if_contains(key);
+  if (!v)
+    return std::nullopt;
+  if (!v->is_bool())
+    return make_error("bad_config", where + key + " must be true or false");
+  out = v->get_bool();
+  return std::nullopt;
+}
+
+// Upper bounds of the generic delivery keys (lower bounds are checked on read).
+std::optional<Error> check_delivery_bounds(ChannelConfig& c, const std::string& where) {
+  auto over = [&](const char* key, double v, double max) -> std::optional<Error> {
+    if (v > max)
+      return make_error("bad_config", where + key + " must be <= " + std::to_string(static_cast<int64_t>(max)));
+    return std::nullopt;
+  };
+  std::optional<Error> e;
+  if ((e = over("rate_per_s", c.rate_per_s, 1e6)) || (e = over("burst", c.burst, 1e6)) ||
+      (e = over("in_flight_max", static_cast<double>(c.in_flight_max), 1024)) ||
+      (e = over("attempts_max", c.attempts_max, 100)) || (e = over("backoff_base_ms", static_cast<double>(c.backoff_base_ms), 3600000)) ||
+      (e = over("backoff_max_ms", static_cast<double>(c.backoff_max_ms), 86400000)))
+    return e;
+  if (c.backoff_base_ms < 1)
+    return make_error("bad_config", where + "backoff_base_ms must be >= 1");
+  if (c.backoff_max_ms < c.backoff_base_ms)
+    return make_error("bad_config", where + "backoff_max_ms must be >= backoff_base_ms");
+  return std::nullopt;
+}
+
+// Keys that only one provider reads; required ones are checked per provider.
+std::optional<Error> parse_provider_keys(const json::object& o, ChannelConfig& c, const std::string& where) {
+  std::optional<Error> e;
+  double port = c.port;
+  if ((e = read_string(o, "path", c.path, where)) || (e = read_string(o, "url", c.url, where)) ||
+      (e = read_bool(o, "allow_private", c.allow_private, where)) ||
+      (e = read_number(o, "connect_timeout_ms", c.connect_timeout_ms, where, 1)) ||
+      (e = read_number(o, "timeout_ms", c.timeout_ms, where, 1)) || (e = read_string(o, "host", c.host, where)) ||
+      (e = read_number(o, "port", port, where, 1)) || (e = read_string(o, "from", c.from, where)) ||
+      (e = read_string(o, "username", c.username, where)) || (e = read_string(o, "password", c.password, where)) ||
+      (e = read_bool(o, "starttls", c.starttls, where)))
+    return e;
+  if (port > 65535)
+    return make_error("bad_config", where + "port must be <= 65535");
+  c.port = static_cast<uint16_t>(port);
+  if (c.connect_timeout_ms > 600000 || c.timeout_ms > 3600000)
+    return make_error("bad_config", where + "connect_timeout_ms must be <= 600000 and timeout_ms <= 3600000");
+  if (auto* h = o.if_contains("headers")) {
+    if (!h->is_object())
+      return make_error("bad_config", where + "headers must be an object of strings");
+    for (auto& kv : h->get_object()) {
+      if (!kv.value().is_string())
+        return make_error("bad_config", where + "headers." + std::string(kv.key()) + " must be a string");
+      c.headers[std::string(kv.key())] = std::string(kv.value().get_string());
+    }
+  }
+  if (c.provider == "webhook") {
+    if (c.url.rfind("http://", 0) != 0 && c.url.rfind("https://", 0) != 0)
+      return make_error("bad_config", where + "url (http:// or https://) is required for provider webhook");
+    if (!c.allow_private)
+      if (auto why = literal_private_destination(c.url))
+        return make_error("bad_config", where + "url points to " + *why +
+                                            "; set \"allow_private\": true to allow it");
+  }
+  if (c.provider == "smtp" && (c.host.empty() || c.from.empty()))
+    return make_error("bad_config", where + "host and from are required for provider smtp");
+  return std::nullopt;
+}
+
 Result<ChannelConfig> parse_channel(const std::string& name, const json::value& v) {
   const std::string where = "channels." + name + ".";
   if (!v.is_object())
@@ -163,10 +234,10 @@ Result<ChannelConfig> parse_channel(const std::string& name, const json::value& 
       return make_error("bad_config", where + "quiet_hours needs start and end as distinct \"HH:MM\"");
     c.policy.quiet_hours = QuietHours{sm, em};
   }
-  if (c.provider == "webhook" && !o.if_contains("url"))
-    return make_error("bad_config", where + "url is required for provider webhook");
-  if (c.provider == "smtp" && (!o.if_contains("host") || !o.if_contains("from")))
-    return make_error("bad_config", where + "host and from are required for provider smtp");
+  if (auto e = check_delivery_bounds(c, where))
+    return *e;
+  if (auto e = parse_provider_keys(o, c, where))
+    return *e;
   return c;
 }
 

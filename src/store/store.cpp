@@ -219,6 +219,8 @@ Result<CommitResult> Store::commit(const Batch& b) {
       st["detail"] = u.detail;
     if ((rc = put(d.deliveries, u.id, json::serialize(st))))
       return fail("put delivery status", rc);
+    if (!u.inbox_json.empty() && (rc = put(d.inbox, u.inbox_customer + '\0' + be64(u.seq), u.inbox_json)))
+      return fail("put inbox", rc);
   }
   for (auto& [key, n] : stat_add) {
     MDB_val k = val(key), v;
@@ -475,6 +477,28 @@ std::vector<std::string> Store::inbox(const std::string& customer, size_t max) c
        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
     std::string key = str(k);
     if (key.compare(0, prefix.size(), prefix) != 0)
+      break;
+    out.push_back(str(v));
+  }
+  mdb_cursor_close(cur);
+  return out;
+}
+
+std::vector<std::string> Store::inbox_list(const std::string& customer, size_t max) const {
+  std::vector<std::string> out;
+  Impl::Read r(impl_->env);
+  MDB_cursor* cur;
+  if (!r.txn || mdb_cursor_open(r.txn, impl_->inbox, &cur))
+    return out;
+  // Position just past the customer's last key (prefix + 0xff...), then walk back.
+  std::string prefix = customer + '\0';
+  std::string past = prefix + std::string(9, '\xff');
+  MDB_val k = val(past), v;
+  int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+  rc = rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV) : mdb_cursor_get(cur, &k, &v, MDB_LAST);
+  for (; rc == 0 && out.size() < max; rc = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
+    std::string key = str(k);
+    if (key.size() != prefix.size() + 8 || key.compare(0, prefix.size(), prefix) != 0)
       break;
     out.push_back(str(v));
   }

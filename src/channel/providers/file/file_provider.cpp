@@ -57,13 +57,13 @@ Result<std::set<std::string>> FileProvider::recover(const Store& store) {
   return held;
 }
 
-std::vector<DeliveryOutcome> FileProvider::deliver(const std::vector<json::object>& records) {
+void FileProvider::start(std::vector<DeliveryJob> jobs, const DeliveryDone& done) {
   std::string out;
-  for (auto& r : records) {
-    out += json::serialize(r);
+  for (auto& j : jobs) {
+    out += json::serialize(j.record);
     out += '\n';
   }
-  std::vector<DeliveryOutcome> res(records.size());
+  DeliveryOutcome outcome{DeliveryOutcome::Status::delivered, "", 0, ""};
   size_t off = 0;
   while (off < out.size()) {
     auto n = ::write(fd_, out.data() + off, out.size() - off);
@@ -71,19 +71,19 @@ std::vector<DeliveryOutcome> FileProvider::deliver(const std::vector<json::objec
       continue;
     if (n < 0) {
       // Cut back to the last good size; the whole batch is retried.
+      outcome = DeliveryOutcome{DeliveryOutcome::Status::retry, std::string("write: ") + std::strerror(errno), 1000, ""};
       if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
       }
-      for (auto& o : res)
-        o = DeliveryOutcome{DeliveryOutcome::Status::retry, std::string("write: ") + std::strerror(errno), 1000};
-      return res;
+      break;
     }
     off += static_cast<size_t>(n);
   }
-  ::fdatasync(fd_);
-  size_ += out.size();
-  for (auto& o : res)
-    o.status = DeliveryOutcome::Status::delivered;
-  return res;
+  if (outcome.status == DeliveryOutcome::Status::delivered) {
+    ::fdatasync(fd_);
+    size_ += out.size();
+  }
+  for (auto& j : jobs)
+    done(j.seq, outcome);
 }
 
 std::vector<std::pair<std::string, std::string>> FileProvider::checkpoint() {

@@ -17,7 +17,8 @@ public:
   FileProvider(std::string channel, std::string path);
   ~FileProvider() override;
   Result<std::set<std::string>> recover(const Store& store) override;
-  std::vector<DeliveryOutcome> deliver(const std::vector<boost::json::object>& records) override;
+  /// Appends every record, fdatasyncs once, reports all outcomes inline.
+  void start(std::vector<DeliveryJob> jobs, const DeliveryDone& done) override;
   std::vector<std::pair<std::string, std::string>> checkpoint() override;
 
 private:
