@@ -32,7 +32,7 @@ struct Slot {
   uint32_t inflight = 0;
   int64_t last_active = 0;
   bool draining = false;
-  std::deque<Pending> queue;
+  std::vector<Pending> queue;  // a vector: an empty std::deque already allocates ~0.5 KB per slot
 };
 
 constexpr size_t queued_max = 100000;  // messages held for draining customers, per manager
@@ -99,7 +99,7 @@ void send_to_actor(self_ptr self, NodeContext* ctx, const std::string& id, Slot&
   switch (p.kind) {
     case Pending::k_event: {
       auto ack = p.ev.ack;
-      self->request(slot.actor, std::chrono::seconds(60), event_atom::value, std::move(p.ev))
+      self->request(slot.actor, caf::infinite, event_atom::value, std::move(p.ev))
         .then([=](bool) { done(); },
               [=](caf::error& err) {
                 done();
@@ -108,7 +108,7 @@ void send_to_actor(self_ptr self, NodeContext* ctx, const std::string& id, Slot&
       break;
     }
     case Pending::k_timer:
-      self->request(slot.actor, std::chrono::seconds(60), timer_atom::value, p.timer)
+      self->request(slot.actor, caf::infinite, timer_atom::value, p.timer)
         .then([=](bool) { done(); }, [=](caf::error&) { done(); });  // the timer service retries
       break;
     case Pending::k_handover: {
