@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include <unordered_set>
 
 #include "actors/messages.hpp"
@@ -154,7 +156,9 @@ caf::result<bool> handle_event(self_ptr self, NodeContext* ctx, EventMsg& m) {
             merged = merge_customer(st.s, std::move(*from), *ctx->catalog.get(), ctx->clock->now());
           }
         }
-        st.s.merged_ids.push_back(other);
+        // merge_customer records the id; an empty handover (never-seen id) does not.
+        if (std::find(st.s.merged_ids.begin(), st.s.merged_ids.end(), other) == st.s.merged_ids.end())
+          st.s.merged_ids.push_back(other);
         // The merge's own timers and stats ride along with the event's commit.
         auto msg = m;
         auto set = timer_keys(st.s.id, merged.timers_set);
