@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "actors/http_ingest.hpp"
 #include "actors/messages.hpp"
 #include "http/router.hpp"
 
@@ -175,6 +176,7 @@ json::object stats_json(NodeContext* ctx) {
                       {"clock", ctx->clock->manual() ? "manual" : "system"},
                       {"events_received", m.events_received.load()},
                       {"events_acked", m.events_acked.load()},
+                      {"http_unauthorized", m.http_unauthorized.load()},
                       {"events_nacked", m.events_nacked.load()},
                       {"events_nacked_by_reason", nacks},
                       {"events_deduplicated", m.events_deduplicated.load()},
@@ -294,13 +296,38 @@ http::Handler make_http_api(caf::actor_system& sys, NodeContext* ctx) {
               [=](Request&& req, const Params&, Responder r) { post_clock(*sysp, ctx, req.body, r); });
   router->add("GET", "/api/stats",
               [=](Request&&, const Params&, Responder r) { r(http::json_response(200, stats_json(ctx))); });
+  router->add("GET", "/api/customers/{id}/inbox", [=](Request&&, const Params& p, Responder r) {
+    auto id = p.at("id");
+    if (auto canonical = ctx->store->resolve_alias(id))
+      id = *canonical;
+    json::array items;
+    for (auto& raw : ctx->store->inbox_list(id)) {
+      std::error_code ec;
+      auto v = json::parse(raw, ec);
+      if (!ec)
+        items.push_back(std::move(v));
+    }
+    r(http::json_response(200, json::object{{"customer", id}, {"messages", std::move(items)}}));
+  });
+  add_ingest_routes(*router, sys, ctx);
   router->add("GET", "/metrics", [=](Request&&, const Params&, Responder r) {
     Response resp;
     resp.content_type = "text/plain; version=0.0.4";
     resp.body = metrics_text(ctx);
     r(std::move(resp));
   });
-  return [router](Request&& req, Responder respond) { (*router)(std::move(req), std::move(respond)); };
+  // /api/* needs a bearer token from auth.admin_tokens when any is configured;
+  // /v1/* checks write keys itself; /healthz and /metrics stay open.
+  return [router, ctx](Request&& req, Responder respond) {
+    if (req.path.rfind("/api/", 0) == 0 && !admin_allowed(req, *ctx)) {
+      ctx->metrics.http_unauthorized.fetch_add(1, std::memory_order_relaxed);
+      auto r = http::error_response(401, "missing or wrong bearer token");
+      r.headers.emplace_back("WWW-Authenticate", "Bearer");
+      respond(std::move(r));
+      return;
+    }
+    (*router)(std::move(req), std::move(respond));
+  };
 }
 
 }  // namespace waymark

@@ -215,6 +215,8 @@ HttpResponse Node::http(const std::string& method, const std::string& path, cons
   req.path = path;
   req.body = body;
   req.timeout_ms = timeout_ms;
+  if (!options_.admin_token.empty())
+    req.headers.emplace_back("Authorization", "Bearer " + options_.admin_token);
   return http_request(http_port_, req);
 }
 

@@ -23,6 +23,9 @@ struct NodeOptions {
   /// journeys_dir in the temporary root, every listener on 127.0.0.1:0.
   boost::json::object config;
   bool manual_clock = true;  // passes --clock manual
+  /// Sent as "Authorization: Bearer ..." by http() and the helpers built on it
+  /// (set it when the config has auth.admin_tokens).
+  std::string admin_token;
 };
 
 class Node {

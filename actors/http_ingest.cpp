@@ -1,0 +1,166 @@
+#include "actors/http_ingest.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "actors/messages.hpp"
+
+namespace json = boost::json;
+
+namespace waymark {
+
+namespace {
+
+using http::Params;
+using http::Request;
+using http::Responder;
+
+constexpr auto ingest_timeout = std::chrono::seconds(30);
+
+struct Rejection {
+  int status;
+  std::string message;
+};
+
+/// The write key: Basic-auth user name, else "writeKey" in the body (Segment).
+std::optional<std::string> write_key(const Request& req, const json::object* body) {
+  if (auto user = http::basic_auth_user(req); user && !user->empty())
+    return user;
+  if (body)
+    if (auto* k = body->if_contains("writeKey"); k && k->is_string())
+      return std::string(k->get_string());
+  return std::nullopt;
+}
+
+bool key_accepted(const NodeContext& ctx, const std::optional<std::string>& key) {
+  if (ctx.config.write_keys.empty())
+    return true;
+  return key && std::find(ctx.config.write_keys.begin(), ctx.config.write_keys.end(), *key) !=
+                  ctx.config.write_keys.end();
+}
+
+/// Validates one item; `where` prefixes the message ("batch[3]: ...").
+std::optional<Rejection> validate_item(const json::value& item, const std::string& where, std::string_view type,
+                                       NodeContext* ctx, std::vector<Event>& out) {
+  auto size = json::serialize(item).size();
+  if (size > ctx->config.limits.event_bytes_max)
+    return Rejection{413, where + "event is " + std::to_string(size) + " bytes, over limits.event_bytes_max (" +
+                            std::to_string(ctx->config.limits.event_bytes_max) + ")"};
+  auto ev = event_from_json(item, ctx->clock->now(), type);
+  if (!ev)
+    return Rejection{400, where + ev.error().message};
+  out.push_back(std::move(*ev));
+  return std::nullopt;
+}
+
+/// Parses and validates the whole body before anything is sent on.
+std::optional<Rejection> parse_body(const Request& req, std::string_view type, NodeContext* ctx,
+                                    std::vector<Event>& events) {
+  if (req.body.size() > ctx->config.limits.request_bytes_max)
+    return Rejection{413, "request body over limits.request_bytes_max"};
+  if (json_depth(req.body) > ctx->config.limits.json_depth_max)
+    return Rejection{400, "JSON nesting deeper than " + std::to_string(ctx->config.limits.json_depth_max)};
+  std::error_code ec;
+  auto v = json::parse(req.body, ec);
+  if (ec)
+    return Rejection{400, "invalid JSON: " + ec.message()};
+  if (!v.is_object())
+    return Rejection{400, "the body must be a JSON object"};
+  auto& o = v.get_object();
+  if (!key_accepted(*ctx, write_key(req, &o)))
+    return Rejection{401, "missing or unknown write key"};
+  if (type != "batch")
+    return validate_item(v, "", type, ctx, events);
+  auto* batch = o.if_contains("batch");
+  if (!batch || !batch->is_array())
+    return Rejection{400, "batch must be an array of events"};
+  if (batch->get_array().empty())
+    return Rejection{400, "batch is empty"};
+  size_t i = 0;
+  for (auto& item : batch->get_array()) {
+    if (auto r = validate_item(item, "batch[" + std::to_string(i) + "]: ", {}, ctx, events))
+      return r;
+    ++i;
+  }
+  return std::nullopt;
+}
+
+struct ingest_state {
+  size_t expected = 0;
+  size_t acked = 0;
+  bool answered = false;
+  static constexpr const char* name = "http_ingest";
+};
+
+/// Stands in for a TCP connection: sends the events, answers after the acks.
+caf::behavior ingest_actor(caf::stateful_actor<ingest_state>* self, NodeContext* ctx, std::vector<Event> events,
+                           Responder respond) {
+  auto& st = self->state;
+  st.expected = events.size();
+  auto me = caf::actor_cast<caf::actor>(self);
+  uint64_t line = 0;
+  for (auto& e : events) {
+    ctx->metrics.events_received.fetch_add(1, std::memory_order_relaxed);
+    EventMsg m;
+    m.ack = AckTarget{me, ++line};
+    auto& mgr = ctx->manager_for(e.customer_key());
+    m.event = std::move(e);
+    self->send(mgr, event_atom::value, std::move(m));
+  }
+  auto finish = [=](http::Response r) {
+    if (self->state.answered)
+      return;
+    self->state.answered = true;
+    respond(std::move(r));
+    self->quit();
+  };
+  self->delayed_send(self, ingest_timeout, tick_atom::value);
+  return {
+    [=](acked_atom, const AckBatch& a) {
+      ctx->metrics.events_acked.fetch_add(a.lines.size(), std::memory_order_relaxed);
+      self->state.acked += a.lines.size();
+      if (self->state.acked >= self->state.expected)
+        finish(http::json_response(200, json::object{{"success", true}}));
+    },
+    [=](nacked_atom, const NackBatch& n) {
+      // Only transient failures reach here (validation happened before).
+      std::string why = n.lines.empty() ? "retry" : n.lines.front().second;
+      finish(http::error_response(503, why));
+    },
+    [=](tick_atom) { finish(http::error_response(503, "no commit within 30 s; retry")); },
+  };
+}
+
+void ingest(caf::actor_system& sys, NodeContext* ctx, Request&& req, std::string type, Responder respond) {
+  std::vector<Event> events;
+  if (auto r = parse_body(req, type, ctx, events)) {
+    ctx->metrics.nack(r->status == 401 ? "http_unauthorized" : r->status == 413 ? "http_too_large" : "http_invalid");
+    respond(http::error_response(r->status, r->message));
+    return;
+  }
+  sys.spawn(ingest_actor, ctx, std::move(events), std::move(respond));
+}
+
+}  // namespace
+
+bool admin_allowed(const http::Request& req, const NodeContext& ctx) {
+  auto& tokens = ctx.config.admin_tokens;
+  if (tokens.empty())
+    return true;
+  auto t = http::bearer_token(req);
+  return t && std::find(tokens.begin(), tokens.end(), *t) != tokens.end();
+}
+
+void add_ingest_routes(http::Router& router, caf::actor_system& sys, NodeContext* ctx) {
+  auto* sysp = &sys;
+  for (const char* type : {"track", "identify", "alias", "page", "screen", "group", "batch"}) {
+    std::string t = type;
+    router.add("POST", "/v1/" + t, [=](Request&& req, const Params&, Responder r) {
+      ingest(*sysp, ctx, std::move(req), t, std::move(r));
+    });
+  }
+}
+
+}  // namespace waymark
