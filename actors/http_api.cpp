@@ -309,6 +309,20 @@ http::Handler make_http_api(caf::actor_system& sys, NodeContext* ctx) {
     }
     r(http::json_response(200, json::object{{"customer", id}, {"messages", std::move(items)}}));
   });
+  router->add("DELETE", "/api/customers/{id}", [=](Request&&, const Params& p, Responder r) {
+    auto id = p.at("id");
+    if (auto canonical = ctx->store->resolve_alias(id))
+      id = *canonical;
+    if (!ctx->store->get_customer(id)) {
+      r(http::error_response(404, "no customer " + id));
+      return;
+    }
+    sysp->spawn([=](caf::event_based_actor* self) {
+      self->request(ctx->manager_for(id), std::chrono::seconds(120), erase_atom::value, id)
+        .then([=](uint64_t n) { r(http::json_response(200, json::object{{"erased", id}, {"entries", n}})); },
+              [=](caf::error& err) { r(http::error_response(503, self->system().render(err))); });
+    });
+  });
   add_ingest_routes(*router, sys, ctx);
   router->add("GET", "/metrics", [=](Request&&, const Params&, Responder r) {
     Response resp;

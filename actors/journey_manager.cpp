@@ -20,11 +20,12 @@ int64_t steady_ms() {
 }
 
 struct Pending {
-  enum Kind { k_event, k_timer, k_handover } kind = k_event;
+  enum Kind { k_event, k_timer, k_handover, k_erase } kind = k_event;
   EventMsg ev;
   TimerKey timer;
   std::string into;
   caf::typed_response_promise<std::string> rp;
+  caf::typed_response_promise<uint64_t> erase_rp;
 };
 
 struct Slot {
@@ -146,8 +147,29 @@ void forward_redirected(self_ptr self, NodeContext* ctx, const std::string& targ
   // timers of merged customers were deleted with the merge: drop.
 }
 
+/// Erasure (DELETE /api/customers/{id}): a live actor is stopped first and its
+/// queued writes drained through the store, so nothing writes the state back.
+void erase_customer(self_ptr self, NodeContext* ctx, const std::string& id, Pending p) {
+  auto& st = self->state;
+  st.redirects.erase(id);
+  auto it = st.slots.find(id);
+  if (it != st.slots.end()) {
+    drain(self, ctx, id, it->second, true);  // no-op when already draining
+    ++st.queued;
+    it->second.queue.push_back(std::move(p));  // runs again after the barrier
+    return;
+  }
+  auto rp = p.erase_rp;
+  self->request(ctx->store_actor, caf::infinite, erase_atom::value, id)
+    .then([=](uint64_t n) mutable { rp.deliver(n); }, [=](caf::error& err) mutable { rp.deliver(err); });
+}
+
 void dispatch(self_ptr self, NodeContext* ctx, const std::string& id, Pending p) {
   auto& st = self->state;
+  if (p.kind == Pending::k_erase) {
+    erase_customer(self, ctx, id, std::move(p));
+    return;
+  }
   if (auto r = st.redirects.find(id); r != st.redirects.end() && p.kind != Pending::k_timer) {
     forward_redirected(self, ctx, r->second, p);
     return;
@@ -253,6 +275,14 @@ caf::behavior journey_manager(self_ptr self, NodeContext* ctx, size_t partition)
       dispatch(self, ctx, id, std::move(p));
       if (self->state.live > live_cap(ctx) + live_cap(ctx) / 8)
         sweep(self, ctx);
+    },
+    [=](erase_atom, const std::string& id) -> caf::result<uint64_t> {
+      Pending p;
+      p.kind = Pending::k_erase;
+      p.erase_rp = self->make_response_promise<uint64_t>();
+      auto rp = p.erase_rp;
+      dispatch(self, ctx, id, std::move(p));
+      return rp;
     },
     [=](timer_atom, const TimerKey& t) {
       Pending p;

@@ -33,6 +33,7 @@ using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using resume_atom = caf::atom_constant<caf::atom("resume")>;
+using erase_atom = caf::atom_constant<caf::atom("erase")>;
 
 /// Where the ack (or nack) of one event goes: the connection broker or HTTP
 /// request actor that read it, and its line number there.

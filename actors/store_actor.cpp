@@ -139,6 +139,17 @@ caf::behavior store_actor(caf::stateful_actor<store_state>* self, NodeContext* c
       schedule_flush(self, ctx);
     },
     [=](flush_atom) { flush(self, ctx); },
+    [=](erase_atom, const std::string& id) -> caf::result<uint64_t> {
+      flush(self, ctx);  // earlier writes of this customer land first, then go
+      auto n = ctx->store->erase_customer(id);
+      if (!n)
+        return caf::make_error(caf::sec::runtime_error, n.error().message);
+      auto s = ctx->store->scrub();
+      if (!s)
+        return caf::make_error(caf::sec::runtime_error, s.error().message);
+      spdlog::info("[store] erased a customer: {} entries, data files rewritten", *n);
+      return static_cast<uint64_t>(*n);
+    },
   };
 }
 

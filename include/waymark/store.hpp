@@ -122,6 +122,15 @@ public:
   Result<CommitResult> commit(const Batch& b);
   /// Removes dedup entries older than `before`; at most `max` per call. Returns removed.
   size_t prune_dedup(Millis before, size_t max);
+  /// Deletes everything stored for a customer and the ids merged into it:
+  /// profile, alias links, dedup keys, timers, outbox entries, delivery
+  /// records, inbox. Returns the number of entries removed.
+  Result<size_t> erase_customer(const std::string& id);
+  /// Rewrites the environment without its free pages (a compacting copy),
+  /// swaps it in and zero-fills the old file, so deleted values are no longer
+  /// readable anywhere in the data directory. Cost: proportional to the live
+  /// data. Readers wait only for the swap itself.
+  Result<bool> scrub();
 
   // ---- readers (any thread) --------------------------------------------------
   std::optional<std::string> get_customer(const std::string& id) const;

@@ -7,6 +7,13 @@
 #include <sys/stat.h>
 
 #include <cstring>
+#include <filesystem>
+#include <functional>
+#include <set>
+#include <unistd.h>
+#include <fstream>
+#include <mutex>
+#include <shared_mutex>
 
 namespace json = boost::json;
 
@@ -62,17 +69,60 @@ struct Store::Impl {
   MDB_env* env = nullptr;
   MDB_dbi customers, aliases, dedup, timers, outbox, deliveries, journeys, journey_meta, templates, stats, inbox, meta;
   uint64_t outbox_seq = 0;
+  size_t map_size_mb = 0;
+  std::string dir;                  // <data_dir>/lmdb
+  // Readers and the writer hold it shared; scrub() swaps the environment
+  // under it exclusively.
+  mutable std::shared_mutex swap_mu;
 
   ~Impl() {
     if (env)
       mdb_env_close(env);
   }
 
+  // Creates/opens the environment at `path` and its named databases.
+  std::optional<Error> open_env(const std::string& path) {
+  int rc = mdb_env_create(&this->env);
+  if (rc)
+    return lmdb_error("mdb_env_create", rc);
+  mdb_env_set_maxdbs(this->env, 16);
+  mdb_env_set_maxreaders(this->env, 512);
+  mdb_env_set_mapsize(this->env, this->map_size_mb * size_t{1024} * 1024);
+  // NOTLS: read transactions are not tied to threads (actors move between workers).
+  rc = mdb_env_open(this->env, path.c_str(), MDB_NOTLS, 0644);
+  if (rc)
+    return lmdb_error(("mdb_env_open " + path).c_str(), rc);
+  int stale = 0;
+  mdb_reader_check(this->env, &stale);  // readers left by a killed process
+  MDB_txn* txn = nullptr;
+  if ((rc = mdb_txn_begin(this->env, nullptr, 0, &txn)))
+    return lmdb_error("mdb_txn_begin", rc);
+  struct {
+    const char* name;
+    MDB_dbi* dbi;
+  } dbs[] = {{"customers", &this->customers}, {"aliases", &this->aliases},       {"dedup", &this->dedup},
+             {"timers", &this->timers},       {"outbox", &this->outbox},         {"deliveries", &this->deliveries},
+             {"journeys", &this->journeys},   {"journey_meta", &this->journey_meta}, {"templates", &this->templates},
+             {"stats", &this->stats},         {"inbox", &this->inbox},           {"meta", &this->meta}};
+  for (auto& d : dbs)
+    if ((rc = mdb_dbi_open(txn, d.name, MDB_CREATE, d.dbi))) {
+      mdb_txn_abort(txn);
+      return lmdb_error("mdb_dbi_open", rc);
+    }
+  MDB_val k = val("outbox_seq"), v;
+  if (mdb_get(txn, this->meta, &k, &v) == 0 && v.mv_size == 8)
+    this->outbox_seq = from_be64(static_cast<const char*>(v.mv_data));
+  if ((rc = mdb_txn_commit(txn)))
+    return lmdb_error("mdb_txn_commit", rc);
+    return std::nullopt;
+  }
+
   // RAII read transaction.
   struct Read {
+    std::shared_lock<std::shared_mutex> lock;  // taken before env is read: scrub() swaps it
     MDB_txn* txn = nullptr;
-    explicit Read(MDB_env* env) {
-      if (mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn) != 0)
+    explicit Read(const Impl& d) : lock(d.swap_mu) {
+      if (mdb_txn_begin(d.env, nullptr, MDB_RDONLY, &txn) != 0)
         txn = nullptr;
     }
     ~Read() {
@@ -82,7 +132,7 @@ struct Store::Impl {
   };
 
   std::optional<std::string> get(MDB_dbi dbi, const std::string& key) const {
-    Read r(env);
+    Read r(*this);
     if (!r.txn)
       return std::nullopt;
     MDB_val k = val(key), v;
@@ -100,43 +150,16 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& dir, size_t map_si
   std::string path = dir + "/lmdb";
   ::mkdir(dir.c_str(), 0755);
   ::mkdir(path.c_str(), 0755);
-  int rc = mdb_env_create(&impl->env);
-  if (rc)
-    return lmdb_error("mdb_env_create", rc);
-  mdb_env_set_maxdbs(impl->env, 16);
-  mdb_env_set_maxreaders(impl->env, 512);
-  mdb_env_set_mapsize(impl->env, map_size_mb * size_t{1024} * 1024);
-  // NOTLS: read transactions are not tied to threads (actors move between workers).
-  rc = mdb_env_open(impl->env, path.c_str(), MDB_NOTLS, 0644);
-  if (rc)
-    return lmdb_error(("mdb_env_open " + path).c_str(), rc);
-  int stale = 0;
-  mdb_reader_check(impl->env, &stale);  // readers left by a killed process
-  MDB_txn* txn;
-  if ((rc = mdb_txn_begin(impl->env, nullptr, 0, &txn)))
-    return lmdb_error("mdb_txn_begin", rc);
-  struct {
-    const char* name;
-    MDB_dbi* dbi;
-  } dbs[] = {{"customers", &impl->customers}, {"aliases", &impl->aliases},       {"dedup", &impl->dedup},
-             {"timers", &impl->timers},       {"outbox", &impl->outbox},         {"deliveries", &impl->deliveries},
-             {"journeys", &impl->journeys},   {"journey_meta", &impl->journey_meta}, {"templates", &impl->templates},
-             {"stats", &impl->stats},         {"inbox", &impl->inbox},           {"meta", &impl->meta}};
-  for (auto& d : dbs)
-    if ((rc = mdb_dbi_open(txn, d.name, MDB_CREATE, d.dbi))) {
-      mdb_txn_abort(txn);
-      return lmdb_error("mdb_dbi_open", rc);
-    }
-  MDB_val k = val("outbox_seq"), v;
-  if (mdb_get(txn, impl->meta, &k, &v) == 0 && v.mv_size == 8)
-    impl->outbox_seq = from_be64(static_cast<const char*>(v.mv_data));
-  if ((rc = mdb_txn_commit(txn)))
-    return lmdb_error("mdb_txn_commit", rc);
+  impl->map_size_mb = map_size_mb;
+  impl->dir = path;
+  if (auto e = impl->open_env(path))
+    return *e;
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
 Result<CommitResult> Store::commit(const Batch& b) {
   auto& d = *impl_;
+  std::shared_lock<std::shared_mutex> lock(d.swap_mu);
   CommitResult res;
   MDB_txn* txn;
   int rc = mdb_txn_begin(d.env, nullptr, 0, &txn);
@@ -268,6 +291,7 @@ Result<CommitResult> Store::commit(const Batch& b) {
 
 size_t Store::prune_dedup(Millis before, size_t max) {
   auto& d = *impl_;
+  std::shared_lock<std::shared_mutex> lock(d.swap_mu);
   MDB_txn* txn;
   if (mdb_txn_begin(d.env, nullptr, 0, &txn))
     return 0;
@@ -325,7 +349,7 @@ std::optional<Millis> Store::dedup_at(const std::string& customer, const std::st
 
 std::vector<TimerKey> Store::due_timers(Millis now, size_t max, const TimerKey* after) const {
   std::vector<TimerKey> out;
-  Impl::Read r(impl_->env);
+  Impl::Read r(*impl_);
   MDB_cursor* cur;
   if (!r.txn || mdb_cursor_open(r.txn, impl_->timers, &cur))
     return out;
@@ -346,7 +370,7 @@ std::vector<TimerKey> Store::due_timers(Millis now, size_t max, const TimerKey* 
 }
 
 std::optional<Millis> Store::next_timer_due() const {
-  Impl::Read r(impl_->env);
+  Impl::Read r(*impl_);
   MDB_cursor* cur;
   if (!r.txn || mdb_cursor_open(r.txn, impl_->timers, &cur))
     return std::nullopt;
@@ -359,8 +383,8 @@ std::optional<Millis> Store::next_timer_due() const {
 }
 
 namespace {
-size_t entries(MDB_env* env, MDB_dbi dbi) {
-  Store::Impl::Read r(env);
+size_t entries(const Store::Impl& d, MDB_dbi dbi) {
+  Store::Impl::Read r(d);
   MDB_stat st;
   if (!r.txn || mdb_stat(r.txn, dbi, &st))
     return 0;
@@ -368,12 +392,12 @@ size_t entries(MDB_env* env, MDB_dbi dbi) {
 }
 }  // namespace
 
-size_t Store::timer_count() const { return entries(impl_->env, impl_->timers); }
-size_t Store::customer_count() const { return entries(impl_->env, impl_->customers); }
+size_t Store::timer_count() const { return entries(*impl_, impl_->timers); }
+size_t Store::customer_count() const { return entries(*impl_, impl_->customers); }
 
 std::vector<OutboxRecord> Store::outbox_scan(const std::string& channel, uint64_t after_seq, size_t max) const {
   std::vector<OutboxRecord> out;
-  Impl::Read r(impl_->env);
+  Impl::Read r(*impl_);
   MDB_cursor* cur;
   if (!r.txn || mdb_cursor_open(r.txn, impl_->outbox, &cur))
     return out;
@@ -406,7 +430,7 @@ size_t Store::outbox_depth(const std::string& channel) const {
 
 std::vector<JourneyRecord> Store::journeys() const {
   std::vector<JourneyRecord> out;
-  Impl::Read r(impl_->env);
+  Impl::Read r(*impl_);
   MDB_cursor* cur;
   if (!r.txn || mdb_cursor_open(r.txn, impl_->journey_meta, &cur))
     return out;
@@ -435,7 +459,7 @@ std::vector<JourneyRecord> Store::journeys() const {
 
 std::vector<std::pair<std::string, std::string>> Store::templates() const {
   std::vector<std::pair<std::string, std::string>> out;
-  Impl::Read r(impl_->env);
+  Impl::Read r(*impl_);
   MDB_cursor* cur;
   if (!r.txn || mdb_cursor_open(r.txn, impl_->templates, &cur))
     return out;
@@ -448,7 +472,7 @@ std::vector<std::pair<std::string, std::string>> Store::templates() const {
 
 std::map<std::string, int64_t> Store::journey_stats(const std::string& journey) const {
   std::map<std::string, int64_t> out;
-  Impl::Read r(impl_->env);
+  Impl::Read r(*impl_);
   MDB_cursor* cur;
   if (!r.txn || mdb_cursor_open(r.txn, impl_->stats, &cur))
     return out;
@@ -467,7 +491,7 @@ std::map<std::string, int64_t> Store::journey_stats(const std::string& journey) 
 
 std::vector<std::string> Store::inbox(const std::string& customer, size_t max) const {
   std::vector<std::string> out;
-  Impl::Read r(impl_->env);
+  Impl::Read r(*impl_);
   MDB_cursor* cur;
   if (!r.txn || mdb_cursor_open(r.txn, impl_->inbox, &cur))
     return out;
@@ -486,7 +510,7 @@ std::vector<std::string> Store::inbox(const std::string& customer, size_t max) c
 
 std::vector<std::string> Store::inbox_list(const std::string& customer, size_t max) const {
   std::vector<std::string> out;
-  Impl::Read r(impl_->env);
+  Impl::Read r(*impl_);
   MDB_cursor* cur;
   if (!r.txn || mdb_cursor_open(r.txn, impl_->inbox, &cur))
     return out;
@@ -504,6 +528,146 @@ std::vector<std::string> Store::inbox_list(const std::string& customer, size_t m
   }
   mdb_cursor_close(cur);
   return out;
+}
+
+// ---- erasure --------------------------------------------------------------------
+
+namespace {
+
+bool has_prefix(const std::string& key, const std::string& prefix) {
+  return key.size() >= prefix.size() && key.compare(0, prefix.size(), prefix) == 0;
+}
+
+/// The "customer" field of a JSON record, or "".
+std::string customer_field(const MDB_val& v) {
+  std::error_code ec;
+  auto j = json::parse(json::string_view(static_cast<const char*>(v.mv_data), v.mv_size), ec);
+  if (ec || !j.is_object())
+    return {};
+  auto* c = j.get_object().if_contains("customer");
+  return c && c->is_string() ? std::string(c->get_string()) : std::string();
+}
+
+/// Deletes every entry of `dbi` for which `doomed(key, value)` holds.
+int delete_where(MDB_txn* txn, MDB_dbi dbi, const std::function<bool(const std::string&, const MDB_val&)>& doomed,
+                 size_t& removed) {
+  MDB_cursor* cur;
+  int rc = mdb_cursor_open(txn, dbi, &cur);
+  if (rc)
+    return rc;
+  MDB_val k, v;
+  rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+  while (rc == 0) {
+    if (doomed(str(k), v)) {
+      if ((rc = mdb_cursor_del(cur, 0)))
+        break;
+      ++removed;
+      // After a delete the cursor already points at the next entry.
+      rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
+      if (rc == MDB_NOTFOUND || rc == EINVAL)
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+      continue;
+    }
+    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+  }
+  mdb_cursor_close(cur);
+  return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/// Overwrites a file with zeros (then syncs) so its old bytes are gone from
+/// the blocks it held, not only unlinked.
+void zero_file(const std::string& path) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  if (!f)
+    return;
+  f.seekg(0, std::ios::end);
+  auto size = static_cast<size_t>(f.tellg());
+  f.seekp(0);
+  std::string zeros(1 << 20, '\0');
+  for (size_t done = 0; done < size; done += zeros.size())
+    f.write(zeros.data(), static_cast<std::streamsize>(std::min(zeros.size(), size - done)));
+  f.flush();
+  f.close();
+  if (FILE* fp = std::fopen(path.c_str(), "r+")) {
+    ::fsync(::fileno(fp));
+    std::fclose(fp);
+  }
+}
+
+}  // namespace
+
+Result<size_t> Store::erase_customer(const std::string& id) {
+  auto& d = *impl_;
+  std::shared_lock<std::shared_mutex> lock(d.swap_mu);
+  MDB_txn* txn;
+  int rc = mdb_txn_begin(d.env, nullptr, 0, &txn);
+  if (rc)
+    return lmdb_error("mdb_txn_begin", rc);
+  size_t removed = 0;
+  // Every id that resolves to this customer (merged anonymous ids) goes too.
+  std::set<std::string> ids{id};
+  rc = delete_where(txn, d.aliases, [&](const std::string& key, const MDB_val& v) {
+    if (str(v) != id)
+      return false;
+    ids.insert(key);
+    return true;
+  }, removed);
+  auto is_ours = [&](const std::string& c) { return ids.count(c) > 0; };
+  auto prefixed = [&](const std::string& key, size_t offset) {
+    for (auto& i : ids)
+      if (key.size() > offset && has_prefix(key.substr(offset), i + '\0'))
+        return true;
+    return false;
+  };
+  if (!rc)
+    rc = delete_where(txn, d.customers, [&](const std::string& key, const MDB_val&) { return is_ours(key); }, removed);
+  if (!rc)
+    rc = delete_where(txn, d.dedup, [&](const std::string& key, const MDB_val&) { return prefixed(key, 0); }, removed);
+  if (!rc)
+    rc = delete_where(txn, d.inbox, [&](const std::string& key, const MDB_val&) { return prefixed(key, 0); }, removed);
+  if (!rc)
+    rc = delete_where(txn, d.timers, [&](const std::string& key, const MDB_val&) { return prefixed(key, 8); }, removed);
+  if (!rc)
+    rc = delete_where(txn, d.outbox, [&](const std::string&, const MDB_val& v) { return is_ours(customer_field(v)); },
+                      removed);
+  if (!rc)
+    rc = delete_where(txn, d.deliveries,
+                      [&](const std::string&, const MDB_val& v) { return is_ours(customer_field(v)); }, removed);
+  if (rc) {
+    mdb_txn_abort(txn);
+    return lmdb_error("erase", rc);
+  }
+  if ((rc = mdb_txn_commit(txn)))
+    return lmdb_error("mdb_txn_commit", rc);
+  return removed;
+}
+
+Result<bool> Store::scrub() {
+  auto& d = *impl_;
+  std::string fresh = d.dir + ".scrub", old = d.dir + ".old";
+  std::filesystem::remove_all(fresh);
+  std::filesystem::remove_all(old);
+  std::filesystem::create_directories(fresh);
+  // A compacting copy holds live pages only: freed pages, which still carry
+  // deleted values, are not copied. Writers cannot run meanwhile (the caller
+  // is the only writer); readers go on.
+  int rc = mdb_env_copy2(d.env, fresh.c_str(), MDB_CP_COMPACT);
+  if (rc)
+    return lmdb_error("mdb_env_copy2", rc);
+  std::unique_lock<std::shared_mutex> lock(d.swap_mu);
+  mdb_env_close(d.env);
+  d.env = nullptr;
+  std::error_code ec;
+  std::filesystem::rename(d.dir, old, ec);
+  if (!ec)
+    std::filesystem::rename(fresh, d.dir, ec);
+  if (ec)
+    return make_error("store_error", "scrub: swapping the environment failed: " + ec.message());
+  if (auto e = d.open_env(d.dir))
+    return *e;
+  zero_file(old + "/data.mdb");
+  std::filesystem::remove_all(old, ec);
+  return true;
 }
 
 }  // namespace waymark
