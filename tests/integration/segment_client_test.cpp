@@ -1,0 +1,51 @@
+// The real Segment Node.js client (@segment/analytics-node, installed into
+// tests/integration/segment by scripts/test.sh) pointed at a node: its
+// batches, Basic-auth write key and event shapes are accepted as they are.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "support/events.hpp"
+#include "support/node.hpp"
+
+namespace waymark::it {
+namespace {
+namespace json = boost::json;
+
+const std::string kClientDir = std::string(WAYMARK_SOURCE_DIR) + "/tests/integration/segment";
+
+TEST(SegmentClient, PageTrackAliasAndIdentifyFromTheRealClientBuildOneMergedCustomer) {
+  if (!std::filesystem::exists(kClientDir + "/node_modules/@segment/analytics-node"))
+    GTEST_SKIP() << "@segment/analytics-node is not installed: run `npm install` in " << kClientDir
+                 << " (scripts/test.sh does)";
+  NodeOptions o;
+  o.config = json::object{{"auth", json::object{{"write_keys", json::array{"seg-key"}}}}};
+  Node node(o);
+  ASSERT_TRUE(node.start());
+  std::string cmd = "node " + kClientDir + "/send.mjs http://127.0.0.1:" + std::to_string(node.http_port()) +
+                    " seg-key > " + node.root() + "/segment.log 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << "the Segment client reported an error; see " << node.root()
+                                         << "/segment.log";
+
+  auto c = node.customer("seg-user-1");
+  ASSERT_EQ(c.status, 200) << c.describe();
+  auto cj = c.json();
+  EXPECT_EQ(at_path(cj, "profile.traits.email"), json::value("seg@example.com")) << c.body;
+  EXPECT_EQ(at_path(cj, "profile.merged_ids"), json::parse(R"(["seg-anon-1"])")) << c.body;
+  std::vector<std::string> names;
+  for (auto& h : array_at(cj, "history"))
+    names.push_back(str_at(h, "name"));
+  // The anonymous page view and track came over with the alias.
+  EXPECT_EQ(names, (std::vector<std::string>{"page", "Viewed Plans", "alias", "identify", "Signed Up"})) << c.body;
+  EXPECT_EQ(node.customer("seg-anon-1").status, 200) << "the anonymous id should resolve to the merged customer";
+
+  // A wrong write key is refused, and the client says so.
+  std::string bad = "node " + kClientDir + "/send.mjs http://127.0.0.1:" + std::to_string(node.http_port()) +
+                    " wrong-key > " + node.root() + "/segment-bad.log 2>&1";
+  EXPECT_NE(std::system(bad.c_str()), 0);
+}
+
+}  // namespace
+}  // namespace waymark::it
