@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
+
 #include "actors/http_ingest.hpp"
 #include "actors/messages.hpp"
 #include "http/router.hpp"
@@ -211,7 +213,25 @@ std::string metrics_text(NodeContext* ctx) {
   counter("waymark_commits_total", "LMDB group commits.", m.commits.load());
   counter("waymark_commit_events_total", "Customer writes committed.", m.commit_events.load());
   counter("waymark_commit_failures_total", "Failed commits.", m.commit_failures.load());
-  counter("waymark_commit_seconds_total_us", "Microseconds spent committing.", m.commit_us_total.load());
+  auto histogram = [&](const char* name, const char* help, const auto& h) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " histogram\n";
+    uint64_t cum = 0;
+    for (size_t i = 0; i < h.bounds.size(); ++i) {
+      cum += h.counts[i].load();
+      char le[32];
+      std::snprintf(le, sizeof le, "%g", h.bounds[i]);
+      out += std::string(name) + "_bucket{le=\"" + std::string(le) + "\"} " + std::to_string(cum) + "\n";
+    }
+    cum += h.counts[h.bounds.size()].load();
+    out += std::string(name) + "_bucket{le=\"+Inf\"} " + std::to_string(cum) + "\n";
+    char sum[32];
+    std::snprintf(sum, sizeof sum, "%.9g", h.sum.load());
+    out += std::string(name) + "_sum " + sum + "\n";
+    out += std::string(name) + "_count " + std::to_string(h.count.load()) + "\n";
+  };
+  histogram("waymark_commit_batch_writes", "Customer writes per LMDB transaction (group commit).", m.commit_batch);
+  histogram("waymark_commit_duration_seconds", "Duration of one LMDB group commit, fsync included.",
+            m.commit_seconds);
   counter("waymark_customers_live", "Live customer actors.", m.customers_live.load(), "gauge");
   counter("waymark_customers_passivated_total", "Customer actors passivated.", m.customers_passivated.load());
   counter("waymark_customers_restarted_total", "Customer actors restarted after a crash.", m.customers_restarted.load());
@@ -219,8 +239,20 @@ std::string metrics_text(NodeContext* ctx) {
   counter("waymark_timers_fired_total", "Timers fired.", m.timers_fired.load());
   counter("waymark_deliveries_written_total", "Deliveries handed to providers.", m.deliveries_written.load());
   counter("waymark_deliveries_failed_total", "Deliveries that failed.", m.deliveries_failed.load());
-  counter("waymark_outbox_pending", "Committed deliveries not yet handed to a provider.", m.deliveries_pending.load(),
-          "gauge");
+  counter("waymark_outbox_pending", "Committed deliveries without a final outcome yet (incl. waiting retries).",
+          m.deliveries_pending.load(), "gauge");
+  counter("waymark_deliveries_retried_total", "Delivery attempts that ended in retry-later.", m.deliveries_retried.load());
+  counter("waymark_deliveries_dead_total", "Deliveries dead-lettered after attempts_max.", m.deliveries_dead.load());
+  out += "# HELP waymark_deliveries_total Final delivery outcomes by channel and status.\n"
+         "# TYPE waymark_deliveries_total counter\n";
+  for (auto& [key, n] : m.delivery_counts())
+    out += "waymark_deliveries_total{channel=\"" + key.first + "\",status=\"" + key.second + "\"} " +
+           std::to_string(n) + "\n";
+  out += "# HELP waymark_outbox_depth Outbox entries per channel.\n# TYPE waymark_outbox_depth gauge\n";
+  for (auto& [name, ch] : ctx->config.channels)
+    out += "waymark_outbox_depth{channel=\"" + name + "\"} " + std::to_string(ctx->store->outbox_depth(name)) + "\n";
+  counter("waymark_http_unauthorized_total", "Admin API requests refused for a missing or wrong token.",
+          m.http_unauthorized.load());
   counter("waymark_connections_open", "Open TCP connections.", m.connections_open.load(), "gauge");
   counter("waymark_connections_paused_total", "Times a connection stopped reading (window full).",
           m.connections_paused.load());

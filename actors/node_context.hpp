@@ -3,6 +3,7 @@
 // node.cpp before any actor starts; outlives them all.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <map>
 #include <memory>
@@ -19,8 +20,31 @@
 
 namespace waymark {
 
+/// A Prometheus histogram with fixed upper bounds (relaxed atomics).
+template <size_t N>
+struct Histogram {
+  std::array<double, N> bounds;
+  std::array<std::atomic<uint64_t>, N + 1> counts{};  // last = +Inf
+  std::atomic<uint64_t> count{0};
+  std::atomic<double> sum{0};
+  explicit Histogram(std::array<double, N> b) : bounds(b) {}
+  void observe(double v) {
+    size_t i = 0;
+    while (i < N && v > bounds[i])
+      ++i;
+    counts[i].fetch_add(1, std::memory_order_relaxed);
+    count.fetch_add(1, std::memory_order_relaxed);
+    double cur = sum.load(std::memory_order_relaxed);
+    while (!sum.compare_exchange_weak(cur, cur + v, std::memory_order_relaxed)) {
+    }
+  }
+};
+
 /// Counters for /metrics and /api/stats. Hot counters are relaxed atomics.
 struct Metrics {
+  /// Customer writes per LMDB transaction, and the commit's duration (s).
+  Histogram<9> commit_batch{{1, 4, 16, 64, 256, 1024, 4096, 8192, 16384}};
+  Histogram<10> commit_seconds{{0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1}};
   std::atomic<uint64_t> events_received{0};
   std::atomic<uint64_t> events_acked{0};
   std::atomic<uint64_t> http_unauthorized{0};  // admin requests refused (401)

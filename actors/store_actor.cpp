@@ -69,6 +69,10 @@ void flush(caf::stateful_actor<store_state>* self, NodeContext* ctx) {
   ctx->metrics.commits.fetch_add(1, std::memory_order_relaxed);
   ctx->metrics.commit_us_total.fetch_add(static_cast<uint64_t>(us), std::memory_order_relaxed);
   ctx->metrics.commit_events.fetch_add(accepted.size(), std::memory_order_relaxed);
+  if (!b.empty()) {
+    ctx->metrics.commit_batch.observe(static_cast<double>(b.customers.size()));
+    ctx->metrics.commit_seconds.observe(static_cast<double>(us) / 1e6);
+  }
   // Group acks per origin so each connection gets one message per commit.
   std::unordered_map<caf::actor, AckBatch> acks;
   std::unordered_map<caf::actor, NackBatch> nacks;
