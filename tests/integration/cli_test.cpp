@@ -1,0 +1,97 @@
+// The CLI of PRODUCT.md §2 against a running node: deploy, validate, journeys,
+// journey, customer (tables and --json), send with bad lines; exit codes
+// 0 (ok), 1 (reported error), 2 (bad usage).
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "support/events.hpp"
+#include "support/fixtures.hpp"
+#include "support/node.hpp"
+
+namespace waymark::it {
+namespace {
+namespace json = boost::json;
+
+struct Run {
+  int code = -1;
+  std::string out;  // stdout and stderr together
+};
+
+Run waymark(const std::string& args) {
+  Run r;
+  std::string cmd = std::string(WAYMARK_BIN) + " " + args + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p)
+    return r;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0)
+    r.out.append(buf.data(), n);
+  int status = ::pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string write_file(const Node& node, const std::string& name, const std::string& text) {
+  std::string path = node.root() + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(Cli, DeployValidateListShowAndSendAgainstARunningNode) {
+  Node node;
+  ASSERT_TRUE(node.start());
+  std::string url = " --url http://127.0.0.1:" + std::to_string(node.http_port());
+  auto welcome = write_file(node, "welcome.json", fixtures::kWelcomeTemplate);
+  auto reminder = write_file(node, "reminder.json", fixtures::kReminderTemplate);
+  auto journey = write_file(node, "onboarding.json", fixtures::kOnboardingJourney);
+
+  // validate: offline, path-precise errors, exit 1.
+  auto broken = write_file(node, "broken.json", R"({"id":"b","name":"B","entry":{"event":"X"},"start":"s",
+    "steps":{"s":{"type":"wait","duration":"2 days","next":"nowhere"}}})");
+  auto v = waymark("validate " + broken);
+  EXPECT_EQ(v.code, 1) << v.out;
+  EXPECT_NE(v.out.find("steps.s.duration"), std::string::npos) << v.out;
+  EXPECT_NE(v.out.find("steps.s.next"), std::string::npos) << v.out;
+  EXPECT_EQ(waymark("validate " + welcome).code, 0);
+
+  for (auto& f : {welcome, reminder, journey}) {
+    auto d = waymark("deploy " + f + url);
+    EXPECT_EQ(d.code, 0) << d.out;
+  }
+  auto d2 = waymark("deploy " + broken + url);
+  EXPECT_EQ(d2.code, 1) << d2.out;
+
+  auto list = waymark("journeys" + url);
+  EXPECT_EQ(list.code, 0) << list.out;
+  EXPECT_NE(list.out.find("onboarding"), std::string::npos) << list.out;
+
+  // send: a file with two bad lines; the good ones are acked, the summary names the bad.
+  auto events = write_file(node, "events.ndjson",
+                           identify("c1", {{"email", "c1@example.com"}}, "c-1") + "\n" + "{not json\n" +
+                             track("c1", "Signed Up", {}, "c-2") + "\n" +
+                             R"({"type":"track","userId":"c1"})" + "\n");
+  auto s = waymark("send " + events + " --port " + std::to_string(node.tcp_port()));
+  EXPECT_EQ(s.code, 1) << "nacked lines must make send fail: " << s.out;
+  EXPECT_NE(s.out.find("acked 2"), std::string::npos) << s.out;
+  EXPECT_NE(s.out.find("nacked 2"), std::string::npos) << s.out;
+
+  auto show = waymark("journey onboarding" + url);
+  EXPECT_EQ(show.code, 0) << show.out;
+  EXPECT_NE(show.out.find("welcome"), std::string::npos) << show.out;
+
+  auto cj = waymark("customer c1 --json" + url);
+  ASSERT_EQ(cj.code, 0) << cj.out;
+  auto parsed = parse_json(cj.out);
+  EXPECT_EQ(at_path(parsed, "profile.traits.email"), json::value("c1@example.com")) << cj.out;
+  EXPECT_EQ(waymark("customer nobody" + url).code, 1);
+  EXPECT_EQ(waymark("customer").code, 2) << "a missing argument is bad usage";
+}
+
+}  // namespace
+}  // namespace waymark::it
