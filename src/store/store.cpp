@@ -59,6 +59,16 @@ MDB_val val(const char* s) { return MDB_val{std::strlen(s), const_cast<char*>(s)
 MDB_val val(std::string&&) = delete;  // an MDB_val must not point into a temporary
 std::string str(const MDB_val& v) { return std::string(static_cast<const char*>(v.mv_data), v.mv_size); }
 
+/// The JSON object stored under `key`, or an empty object.
+json::object read_object(MDB_txn* txn, MDB_dbi dbi, const std::string& key) {
+  MDB_val k = val(key), v;
+  if (mdb_get(txn, dbi, &k, &v) != 0)
+    return {};
+  std::error_code ec;
+  auto pv = json::parse(json::string_view(static_cast<const char*>(v.mv_data), v.mv_size), ec);
+  return !ec && pv.is_object() ? pv.get_object() : json::object{};
+}
+
 Error lmdb_error(const char* what, int rc) {
   return make_error(rc == MDB_MAP_FULL ? "map_full" : "store_error", std::string(what) + ": " + mdb_strerror(rc));
 }
@@ -223,18 +233,7 @@ Result<CommitResult> Store::commit(const Batch& b) {
     if (u.final)
       if ((rc = del(d.outbox, u.channel + '\0' + be64(u.seq))))
         return fail("del outbox", rc);
-    json::object st;
-    if (auto old = [&]() -> std::optional<std::string> {
-          MDB_val k = val(u.id), v;
-          if (mdb_get(txn, d.deliveries, &k, &v) == 0)
-            return str(v);
-          return std::nullopt;
-        }()) {
-      std::error_code ec;
-      auto pv = json::parse(*old, ec);
-      if (!ec && pv.is_object())
-        st = pv.get_object();
-    }
+    json::object st = read_object(txn, d.deliveries, u.id);
     st["status"] = u.status;
     st["channel"] = u.channel;
     st["attempts"] = u.attempts;
@@ -256,18 +255,7 @@ Result<CommitResult> Store::commit(const Batch& b) {
   for (auto& j : b.journeys) {
     if (j.version > 0 && (rc = put(d.journeys, j.id + '\0' + be32(j.version), j.json)))
       return fail("put journey", rc);
-    json::object meta;
-    if (auto old = [&]() -> std::optional<std::string> {
-          MDB_val k = val(j.id), v;
-          if (mdb_get(txn, d.journey_meta, &k, &v) == 0)
-            return str(v);
-          return std::nullopt;
-        }()) {
-      std::error_code ec;
-      auto pv = json::parse(*old, ec);
-      if (!ec && pv.is_object())
-        meta = pv.get_object();
-    }
+    json::object meta = read_object(txn, d.journey_meta, j.id);
     if (j.version > 0)
       meta["latest"] = j.version;
     if (!j.status.empty())
