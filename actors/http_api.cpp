@@ -166,6 +166,15 @@ void get_journey(NodeContext* ctx, const std::string& id, Responder respond) {
                       {"stats", journey_stats(ctx, id)}}));
 }
 
+/// Transport-level refusals (http::server_stats) by reason.
+std::vector<std::pair<std::string, uint64_t>> http_refusals() {
+  auto& hs = http::server_stats();
+  return {{"body_too_large", hs.refused_body_too_large.load()},
+          {"header_too_large", hs.refused_header_too_large.load()},
+          {"malformed", hs.refused_malformed.load()},
+          {"busy", hs.refused_busy.load()}};
+}
+
 json::object stats_json(NodeContext* ctx) {
   auto& m = ctx->metrics;
   json::object outbox;
@@ -174,6 +183,9 @@ json::object stats_json(NodeContext* ctx) {
   json::object nacks;
   for (auto& [reason, n] : m.nack_counts())
     nacks[reason] = n;
+  json::object http_refused;
+  for (auto& [reason, n] : http_refusals())
+    http_refused[reason] = n;
   return json::object{{"now", format_rfc3339(ctx->clock->now())},
                       {"clock", ctx->clock->manual() ? "manual" : "system"},
                       {"events_received", m.events_received.load()},
@@ -194,7 +206,9 @@ json::object stats_json(NodeContext* ctx) {
                       {"deliveries_failed", m.deliveries_failed.load()},
                       {"outbox_pending", m.deliveries_pending.load()},
                       {"outbox_depth", outbox},
-                      {"connections_open", m.connections_open.load()}};
+                      {"connections_open", m.connections_open.load()},
+                      {"http_connections_open", http::server_stats().connections_open.load()},
+                      {"http_refused", http_refused}};
 }
 
 std::string metrics_text(NodeContext* ctx) {
@@ -233,6 +247,11 @@ std::string metrics_text(NodeContext* ctx) {
   histogram("waymark_commit_duration_seconds", "Duration of one LMDB group commit, fsync included.",
             m.commit_seconds);
   counter("waymark_customers_live", "Live customer actors.", m.customers_live.load(), "gauge");
+  auto known = ctx->store->customer_count();
+  auto live = m.customers_live.load();
+  counter("waymark_customers_known", "Customers stored (canonical ids).", known, "gauge");
+  counter("waymark_customers_passive", "Stored customers without a live actor (passivated or never loaded).",
+          known > live ? known - live : 0, "gauge");
   counter("waymark_customers_passivated_total", "Customer actors passivated.", m.customers_passivated.load());
   counter("waymark_customers_restarted_total", "Customer actors restarted after a crash.", m.customers_restarted.load());
   counter("waymark_timers_pending", "Durable timers waiting.", ctx->store->timer_count(), "gauge");
@@ -254,6 +273,12 @@ std::string metrics_text(NodeContext* ctx) {
   counter("waymark_http_unauthorized_total", "Admin API requests refused for a missing or wrong token.",
           m.http_unauthorized.load());
   counter("waymark_connections_open", "Open TCP connections.", m.connections_open.load(), "gauge");
+  auto& hs = http::server_stats();
+  counter("waymark_http_connections_open", "Open HTTP connections.", hs.connections_open.load(), "gauge");
+  out += "# HELP waymark_http_refused_total HTTP requests refused by the transport before any handler ran.\n"
+         "# TYPE waymark_http_refused_total counter\n";
+  for (auto& [reason, n] : http_refusals())
+    out += "waymark_http_refused_total{reason=\"" + reason + "\"} " + std::to_string(n) + "\n";
   counter("waymark_connections_paused_total", "Times a connection stopped reading (window full).",
           m.connections_paused.load());
   return out;

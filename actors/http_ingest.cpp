@@ -37,8 +37,7 @@ std::optional<std::string> write_key(const Request& req, const json::object* bod
 bool key_accepted(const NodeContext& ctx, const std::optional<std::string>& key) {
   if (ctx.config.write_keys.empty())
     return true;
-  return key && std::find(ctx.config.write_keys.begin(), ctx.config.write_keys.end(), *key) !=
-                  ctx.config.write_keys.end();
+  return key && http::credential_in(*key, ctx.config.write_keys);
 }
 
 /// Validates one item; `where` prefixes the message ("batch[3]: ...").
@@ -137,7 +136,10 @@ void ingest(caf::actor_system& sys, NodeContext* ctx, Request&& req, std::string
   std::vector<Event> events;
   if (auto r = parse_body(req, type, ctx, events)) {
     ctx->metrics.nack(r->status == 401 ? "http_unauthorized" : r->status == 413 ? "http_too_large" : "http_invalid");
-    respond(http::error_response(r->status, r->message));
+    auto resp = http::error_response(r->status, r->message);
+    if (r->status == 401)
+      resp.headers.emplace_back("WWW-Authenticate", "Basic realm=\"waymark ingest\"");
+    respond(std::move(resp));
     return;
   }
   sys.spawn(ingest_actor, ctx, std::move(events), std::move(respond));
@@ -150,7 +152,7 @@ bool admin_allowed(const http::Request& req, const NodeContext& ctx) {
   if (tokens.empty())
     return true;
   auto t = http::bearer_token(req);
-  return t && std::find(tokens.begin(), tokens.end(), *t) != tokens.end();
+  return t && http::credential_in(*t, tokens);
 }
 
 void add_ingest_routes(http::Router& router, caf::actor_system& sys, NodeContext* ctx) {

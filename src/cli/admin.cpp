@@ -211,8 +211,9 @@ std::vector<std::string> step_order(const json::object& definition, const json::
   return order;
 }
 
-std::string suppressed_text(const json::object& step_stats) {
-  const auto& s = object_at(step_stats, "suppressed");
+// "3 (quiet_hours=2 frequency_cap=1)" for a {reason: count} group of a step.
+std::string group_text(const json::object& step_stats, std::string_view group) {
+  const auto& s = object_at(step_stats, group);
   int64_t total = 0;
   for (const auto& kv : s) total += kv.value().is_int64() ? kv.value().as_int64() : 0;
   if (s.empty()) return "0";
@@ -250,11 +251,11 @@ int cmd_journey(const ClientArgs& args, const std::string& id) {
     const auto& d = object_at(steps_def, step);
     const auto& s = object_at(steps_stats, step);
     rows.push_back({step, text(d, "type"), std::to_string(number(s, "visited")),
-                    std::to_string(number(s, "active")), std::to_string(number(s, "sent")),
-                    suppressed_text(s)});
+                    std::to_string(number(s, "sent")), std::to_string(number(s, "deferred")),
+                    group_text(s, "suppressed"), group_text(s, "exited")});
   }
   std::cout << "\n";
-  print_table(std::cout, {"step", "type", "visited", "active", "sent", "suppressed"}, rows);
+  print_table(std::cout, {"step", "type", "visited", "sent", "deferred", "suppressed", "exited"}, rows);
   return 0;
 }
 

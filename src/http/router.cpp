@@ -157,4 +157,16 @@ std::optional<std::string> basic_auth_user(const Request& req) {
   return decoded->substr(0, decoded->find(':'));
 }
 
+bool credential_in(std::string_view given, const std::vector<std::string>& accepted) {
+  bool found = false;
+  for (const auto& candidate : accepted) {
+    unsigned diff = given.size() == candidate.size() && !candidate.empty() ? 0u : 1u;
+    for (size_t i = 0; i < given.size(); ++i)
+      diff |= static_cast<unsigned char>(given[i]) ^
+              static_cast<unsigned char>(candidate.empty() ? 0 : candidate[i % candidate.size()]);
+    found |= diff == 0;
+  }
+  return found;
+}
+
 }  // namespace waymark::http

@@ -48,6 +48,10 @@ Response error_response(int status, std::string message);
 std::optional<std::string> bearer_token(const Request& req);
 /// "Authorization: Basic base64(user:pass)" -> user (Segment's write key).
 std::optional<std::string> basic_auth_user(const Request& req);
+/// True when `given` equals one of `accepted`. Compares every byte of every
+/// candidate (no early exit), so the answer time does not reveal how much of a
+/// credential was right.
+bool credential_in(std::string_view given, const std::vector<std::string>& accepted);
 
 /// "%41b+c" -> "Ab+c" (no '+' to space: this is for path segments).
 /// Invalid escapes are kept as they are.

@@ -91,6 +91,11 @@ struct Control {
 
 }  // namespace
 
+ServerStats& server_stats() {
+  static ServerStats stats;
+  return stats;
+}
+
 class Session;
 
 struct Server::Impl {
@@ -137,6 +142,7 @@ public:
 
   // Over connections_max: answer 503 and close without reading a request.
   void reject_busy() {
+    server_stats().refused_busy.fetch_add(1, std::memory_order_relaxed);
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
       self->write_error(503, "too many connections", /*linger=*/false);
     });
@@ -198,12 +204,20 @@ private:
   }
 
   void on_read_error(error_code ec) {
-    if (ec == bhttp::error::body_limit) return write_error(413, "request body too large", true);
-    if (ec == bhttp::error::header_limit)
+    auto& stats = server_stats();
+    if (ec == bhttp::error::body_limit) {
+      stats.refused_body_too_large.fetch_add(1, std::memory_order_relaxed);
+      return write_error(413, "request body too large", true);
+    }
+    if (ec == bhttp::error::header_limit) {
+      stats.refused_header_too_large.fetch_add(1, std::memory_order_relaxed);
       return write_error(431, "request header too large", true);
+    }
     if (ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message &&
-        is_parse_error(ec))
+        is_parse_error(ec)) {
+      stats.refused_malformed.fetch_add(1, std::memory_order_relaxed);
       return write_error(400, "malformed HTTP request", true);
+    }
     finish();  // eof, timeout, reset, aborted
   }
 
@@ -355,7 +369,8 @@ void Server::Impl::on_accept(error_code ec, tcp::socket socket) {
 
 void Server::Impl::add(const std::shared_ptr<Session>& s) {
   std::lock_guard<std::mutex> lk(sessions_mu);
-  sessions.emplace(s.get(), s);
+  if (sessions.emplace(s.get(), s).second)
+    server_stats().connections_open.fetch_add(1, std::memory_order_relaxed);
 }
 
 void Server::Impl::remove(Session* s) {
@@ -365,6 +380,7 @@ void Server::Impl::remove(Session* s) {
   if (it == sessions.end()) return;
   keep = std::move(it->second);
   sessions.erase(it);
+  server_stats().connections_open.fetch_sub(1, std::memory_order_relaxed);
 }
 
 Server::Server(ServerOptions options, Handler handler)
@@ -430,6 +446,7 @@ void Server::stop() {
   {
     std::lock_guard<std::mutex> s(im.sessions_mu);
     sessions.swap(im.sessions);
+    server_stats().connections_open.fetch_sub(sessions.size(), std::memory_order_relaxed);
   }
   for (auto& [ptr, session] : sessions) session->close_socket();
 }

@@ -11,6 +11,7 @@
 // HTTP -> 400 and close, over connections_max -> 503 and close.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -56,6 +57,18 @@ struct ServerOptions {
   int idle_timeout_s = 60;  // no request (or no progress reading one) for this long -> close
   size_t connections_max = 1000;
 };
+
+/// Counters of every Server in this process (one per node), for /metrics:
+/// requests refused by the transport before any handler ran, and open
+/// connections. Relaxed atomics; read them with load().
+struct ServerStats {
+  std::atomic<uint64_t> connections_open{0};
+  std::atomic<uint64_t> refused_body_too_large{0};    // 413: body over body_bytes_max
+  std::atomic<uint64_t> refused_header_too_large{0};  // 431
+  std::atomic<uint64_t> refused_malformed{0};         // 400: not HTTP/1.1
+  std::atomic<uint64_t> refused_busy{0};              // 503: over connections_max
+};
+ServerStats& server_stats();
 
 class Server {
 public:

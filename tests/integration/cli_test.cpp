@@ -93,5 +93,32 @@ TEST(Cli, DeployValidateListShowAndSendAgainstARunningNode) {
   EXPECT_EQ(waymark("customer").code, 2) << "a missing argument is bad usage";
 }
 
+TEST(Cli, ClientCommandsCarryTheAdminTokenAndSendCarriesTheWriteKey) {
+  NodeOptions o;
+  o.config = json::object{{"auth", json::object{{"write_keys", json::array{"cli-wk"}},
+                                               {"admin_tokens", json::array{"cli-adm"}}}}};
+  o.admin_token = "cli-adm";
+  Node node(o);
+  ASSERT_TRUE(node.start());
+  std::string url = " --url http://127.0.0.1:" + std::to_string(node.http_port());
+  auto denied = waymark("journeys" + url);
+  EXPECT_EQ(denied.code, 1) << denied.out;
+  EXPECT_NE(denied.out.find("401"), std::string::npos) << denied.out;
+  EXPECT_EQ(waymark("journeys" + url + " --token wrong").code, 1);
+  auto listed = waymark("journeys --json" + url + " --token cli-adm");
+  EXPECT_EQ(listed.code, 0) << listed.out;
+  EXPECT_TRUE(parse_json(listed.out).is_object()) << listed.out;
+
+  auto events = write_file(node, "events.ndjson", identify("k1", {{"plan", "pro"}}, "k-1") + "\n");
+  std::string port = " --port " + std::to_string(node.tcp_port());
+  auto refused = waymark("send " + events + port + " --write-key guess");
+  EXPECT_EQ(refused.code, 1) << refused.out;
+  auto sent = waymark("send " + events + port + " --write-key cli-wk");
+  EXPECT_EQ(sent.code, 0) << sent.out;
+  EXPECT_NE(sent.out.find("acked 1"), std::string::npos) << sent.out;
+  EXPECT_EQ(node.customer("k1").status, 200);
+  EXPECT_EQ(waymark("send --port 0").code, 2) << "an out-of-range port is bad usage";
+}
+
 }  // namespace
 }  // namespace waymark::it

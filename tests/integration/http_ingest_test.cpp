@@ -119,7 +119,9 @@ TEST(HttpIngest, EveryErrorCodeIsReturnedAndNothingIsStored) {
   o.config["limits"] = json::object{{"event_bytes_max", 2048}, {"request_bytes_max", 8192}};
   Node node(o);
   ASSERT_TRUE(node.start());
-  EXPECT_EQ(ingest(node, "/v1/track", R"({"userId":"e1","event":"X"})", "").status, 401);
+  auto unauthorized = ingest(node, "/v1/track", R"({"userId":"e1","event":"X"})", "");
+  EXPECT_EQ(unauthorized.status, 401);
+  EXPECT_EQ(unauthorized.headers["www-authenticate"].rfind("Basic", 0), 0u) << unauthorized.describe();
   EXPECT_EQ(ingest(node, "/v1/track", R"({"userId":"e1","event":"X"})", "wrong").status, 401);
   EXPECT_EQ(ingest(node, "/v1/track", R"({"userId":"e1"})").status, 400);
   EXPECT_EQ(ingest(node, "/v1/track", R"({"userId":"e1","event":"X",)").status, 400);

@@ -75,5 +75,38 @@ TEST(Metrics, TheExpositionParsesAndCountersMoveWithTraffic) {
   EXPECT_EQ(int_at(stats, "events_nacked"), 1);
 }
 
+TEST(Metrics, HttpIngestMovesTheSameCountersAndEveryRefusalIsCountedByReason) {
+  NodeOptions o;
+  o.config = boost::json::object{{"auth", boost::json::object{{"write_keys", boost::json::array{"mk"}}}},
+                                 {"limits", boost::json::object{{"request_bytes_max", 4096}}}};
+  Node node(o);
+  ASSERT_TRUE(node.start());
+  auto post = [&](const std::string& path, const std::string& body, const std::string& key) {
+    HttpRequest req;
+    req.method = "POST";
+    req.path = path;
+    req.body = body;
+    if (!key.empty())
+      req.headers.emplace_back("Authorization", basic_auth(key));
+    return http_request(node.http_port(), req).status;
+  };
+  EXPECT_EQ(post("/v1/batch", R"({"batch":[{"type":"track","userId":"h1","event":"A"},
+                                          {"type":"identify","userId":"h2","traits":{"x":1}}]})", "mk"), 200);
+  EXPECT_EQ(post("/v1/track", R"({"userId":"h1","event":"B"})", "bad"), 401);
+  EXPECT_EQ(post("/v1/track", R"({"userId":"h1"})", "mk"), 400);
+  EXPECT_EQ(post("/v1/track", std::string(5000, ' '), "mk"), 413);
+
+  auto m = parse_prometheus(node.get("/metrics").body);
+  EXPECT_EQ(m["waymark_events_received_total"], 2);
+  EXPECT_EQ(m["waymark_events_acked_total"], 2);
+  EXPECT_EQ(m["waymark_events_nacked_total{reason=\"http_unauthorized\"}"], 1);
+  EXPECT_EQ(m["waymark_events_nacked_total{reason=\"http_invalid\"}"], 1);
+  EXPECT_EQ(m["waymark_http_refused_total{reason=\"body_too_large\"}"], 1);
+  EXPECT_EQ(m["waymark_customers_known"], 2);
+  EXPECT_EQ(m["waymark_customers_live"] + m["waymark_customers_passive"], 2);
+  EXPECT_GE(m["waymark_http_connections_open"], 1) << "the scrape itself is an open connection";
+  EXPECT_GE(m["waymark_commit_duration_seconds_count"], 1);
+}
+
 }  // namespace
 }  // namespace waymark::it

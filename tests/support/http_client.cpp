@@ -233,4 +233,22 @@ HttpResponse http_request(uint16_t port, const HttpRequest& req) {
   return res;
 }
 
+std::string basic_auth(const std::string& user) {
+  static const char* tbl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string in = user + ":", out;
+  for (size_t i = 0; i < in.size(); i += 3) {
+    size_t rest = std::min<size_t>(3, in.size() - i);
+    uint32_t n = uint32_t(uint8_t(in[i])) << 16;
+    if (rest > 1)
+      n |= uint32_t(uint8_t(in[i + 1])) << 8;
+    if (rest > 2)
+      n |= uint8_t(in[i + 2]);
+    out += tbl[(n >> 18) & 63];
+    out += tbl[(n >> 12) & 63];
+    out += rest > 1 ? tbl[(n >> 6) & 63] : '=';
+    out += rest > 2 ? tbl[n & 63] : '=';
+  }
+  return "Basic " + out;
+}
+
 }  // namespace waymark::it

@@ -36,4 +36,7 @@ struct HttpRequest {
 /// Sends one request to 127.0.0.1:port and reads the whole response.
 HttpResponse http_request(uint16_t port, const HttpRequest& req);
 
+/// "Basic base64(user:)": a Segment write key as the Basic-auth user name.
+std::string basic_auth(const std::string& user);
+
 }  // namespace waymark::it
