@@ -5,6 +5,7 @@
 #include <set>
 
 #include "actors/messages.hpp"
+#include "http/router.hpp"
 
 namespace json = boost::json;
 
@@ -134,10 +135,8 @@ bool valid_hello(const json::value& v, NodeContext* ctx) {
   auto* k = v.get_object().if_contains("writeKey");
   if (!k || !k->is_string())
     return false;
-  for (auto& key : ctx->config.write_keys)
-    if (key == k->get_string())
-      return true;
-  return false;
+  auto& given = k->get_string();
+  return http::credential_in(std::string_view(given.data(), given.size()), ctx->config.write_keys);  // constant time
 }
 
 /// Handles one complete line; returns false when the connection was closed.
