@@ -223,15 +223,40 @@ int serve_node(const ServeOptions& opts) {
       spdlog::info("signal {}: stopping", sig);
     }
     http_server.stop();
+    // Stop in dependency order and wait for each stage, so that nothing still
+    // routes through ctx (managers, gateways, store) once it is released:
+    // connections first, then managers/timers/catalog, then gateways and store.
+    caf::scoped_actor waiter{sys};
+    auto stop_and_wait = [&](std::vector<caf::actor> actors, bool exit_msg) {
+      size_t pending = 0;
+      for (auto& a : actors) {
+        if (!a)
+          continue;
+        waiter->monitor(a);
+        ++pending;
+        if (exit_msg)
+          caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+        else
+          caf::anon_send(a, shutdown_atom::value);
+      }
+      bool timed_out = false;
+      while (pending > 0 && !timed_out)
+        waiter->receive([&](const caf::down_msg&) { --pending; },
+                        caf::after(std::chrono::seconds(5)) >> [&] { timed_out = true; });
+      if (timed_out)
+        spdlog::warn("shutdown: {} actors did not stop within 5 s", pending);
+    };
     if (tcp)
-      caf::anon_send(tcp->first, shutdown_atom::value);
-    for (auto& m : ctx.managers)
-      caf::anon_send(m, shutdown_atom::value);
-    caf::anon_send(ctx.timer_service, shutdown_atom::value);
-    caf::anon_send(ctx.catalog_actor, shutdown_atom::value);
+      stop_and_wait({tcp->first}, false);
+    std::vector<caf::actor> middle = ctx.managers;
+    middle.push_back(ctx.timer_service);
+    middle.push_back(ctx.catalog_actor);
+    stop_and_wait(middle, false);
+    std::vector<caf::actor> gateways;
     for (auto& [name, g] : ctx.gateways)
-      caf::anon_send(g, shutdown_atom::value);
-    caf::anon_send_exit(ctx.store_actor, caf::exit_reason::user_shutdown);
+      gateways.push_back(g);
+    stop_and_wait(gateways, false);
+    stop_and_wait({ctx.store_actor}, true);
     ctx.managers.clear();
     ctx.gateways.clear();
     ctx.store_actor = nullptr;

@@ -120,6 +120,9 @@ struct NodeContext {
 
   size_t partition_of(const std::string& customer) const;
   const caf::actor& manager_for(const std::string& customer) const {
+    static const caf::actor none;  // after shutdown released the managers: sends go nowhere
+    if (managers.empty())
+      return none;
     return managers[partition_of(customer) % managers.size()];
   }
 };

@@ -39,6 +39,7 @@ using conn_broker = caf::stateful_actor<conn_state, caf::io::broker>;
 struct acceptor_state {
   uint16_t port = 0;
   std::set<caf::actor> connections;  // live connection brokers (monitored), closed on shutdown
+  bool stopping = false;              // quit once the last connection is gone
   static constexpr const char* name = "tcp_acceptor";
 };
 using acceptor_broker = caf::stateful_actor<acceptor_state, caf::io::broker>;
@@ -306,6 +307,8 @@ caf::behavior acceptor(acceptor_broker* self, NodeContext* ctx) {
   self->set_down_handler([=](caf::down_msg& dm) {
     if (auto a = caf::actor_cast<caf::actor>(dm.source))
       self->state.connections.erase(a);
+    if (self->state.stopping && self->state.connections.empty())
+      self->quit();
   });
   return {
     [=](const caf::io::new_connection_msg& msg) {
@@ -334,11 +337,14 @@ caf::behavior acceptor(acceptor_broker* self, NodeContext* ctx) {
     [=](shutdown_atom) {
       // Open connections are separate brokers: without this they keep the
       // multiplexer (and so the process) alive after a SIGTERM.
+      // The acceptor stops only after its connections: they route through the
+      // journey managers until their last message.
+      self->state.stopping = true;
       for (auto& c : self->state.connections)
         caf::anon_send(c, shutdown_atom::value);
-      self->state.connections.clear();
       self->close_all();
-      self->quit();
+      if (self->state.connections.empty())
+        self->quit();
     },
   };
 }
