@@ -1,0 +1,934 @@
+// waymark-load: the load generator of issue #5 (bench/README.md).
+//
+// Drives a node over the TCP gateway (PRODUCT.md §5) with N customers, M events
+// and C connections after deploying 3 journeys over HTTP, and reports events/s
+// to the last ack, ack latency percentiles (send time of a line -> first ack
+// covering it), the node's peak RSS (VmHWM) and live actor count. Each run is
+// followed by a bare-loop baseline of the same events in this process (Boost.JSON
+// parse + unordered_map update + LMDB commit of 8192 events per txn, no actors),
+// so every report carries the engine/baseline ratio. With --spawn it starts its
+// own `waymark serve` (fresh temp data dir per run, manual clock) and stops it.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <lmdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
+#include <boost/json.hpp>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace {
+
+namespace json = boost::json;
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+#ifndef WAYMARK_BIN
+#define WAYMARK_BIN "./build/waymark"
+#endif
+#ifndef WAYMARK_SOURCE_DIR
+#define WAYMARK_SOURCE_DIR "."
+#endif
+
+// ---- targets of issue #5 (printed beside the results) ---------------------------
+constexpr double kTargetEventsPerS = 250000;
+constexpr double kStretchEventsPerS = 350000;
+constexpr double kTargetP99Ms = 10;
+constexpr double kTargetRss1MLiveMb = 1536;
+
+struct Options {
+  bool spawn = false;
+  std::string waymark_bin = WAYMARK_BIN;
+  std::string journeys_dir = std::string(WAYMARK_SOURCE_DIR) + "/config/journeys";
+  uint16_t tcp_port = 7400;
+  uint16_t http_port = 7480;
+  std::string data_dir = "data";  // for ready.json (pid) when not spawning
+  uint64_t customers = 100000;
+  uint64_t events = 1000000;
+  unsigned connections = 4;
+  uint64_t window = 32768;  // per-connection unacked lines (server stops reading at 65,536)
+  double rate = 0;          // events/s over all connections; 0 = as fast as acks allow
+  unsigned runs = 1;
+  bool paced_half = false;  // after the runs, one paced run at half the median max rate
+  bool baseline = true;
+  bool deploy = true;
+  std::string perf_hook;    // shell command run with $WAYMARK_PID set while the load runs
+  int stall_timeout_s = 60;
+};
+
+// ---- small helpers -------------------------------------------------------------
+
+double seconds_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string fmt_int(double v) {
+  std::string s = std::to_string(static_cast<long long>(std::llround(v)));
+  for (int i = static_cast<int>(s.size()) - 3; i > (s[0] == '-' ? 1 : 0); i -= 3)
+    s.insert(static_cast<size_t>(i), ",");
+  return s;
+}
+
+double median(std::vector<double> v) {
+  if (v.empty())
+    return 0;
+  std::sort(v.begin(), v.end());
+  size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+// ---- workload: pre-generated NDJSON per connection -----------------------------
+
+struct Lines {
+  std::string bytes;          // all lines of one connection, '\n'-terminated
+  std::vector<uint64_t> end;  // end offset (after '\n') of each line
+  size_t count() const { return end.size(); }
+};
+
+struct Workload {
+  std::vector<Lines> per_conn;
+  uint64_t total = 0;
+};
+
+uint64_t mix64(uint64_t x) {  // splitmix64 finaliser: a deterministic "random" choice per event
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// One event for `customer` in `round` (round 0 = every customer's first event, an identify).
+void append_event(std::string& out, uint64_t i, uint64_t customer, uint64_t round, const std::string& run_tag) {
+  std::string c = "c" + std::to_string(customer);
+  std::string head = "{\"userId\":\"" + c + "\",\"messageId\":\"" + run_tag + std::to_string(i) + "\",";
+  uint64_t pick = round == 0 ? 0 : 1 + mix64(i) % 100;
+  if (pick == 0) {
+    out += head + "\"type\":\"identify\",\"traits\":{\"first_name\":\"Ann\",\"plan\":\"trial\",\"email\":\"" + c +
+           "@example.com\",\"phone\":\"+4915100" + std::to_string(customer) + "\"}}\n";
+  } else if (pick <= 35) {
+    out += head + "\"type\":\"track\",\"event\":\"Page Viewed\",\"properties\":{\"path\":\"/pricing\"}}\n";
+  } else if (pick <= 55) {
+    out += head + "\"type\":\"track\",\"event\":\"Feature Used\",\"properties\":{\"feature\":\"reports\"}}\n";
+  } else if (pick <= 70) {
+    out += head + "\"type\":\"track\",\"event\":\"Product Added\",\"properties\":{\"cart_id\":\"k" + c + "-" +
+           std::to_string(round / 4) + "\",\"total\":42.5}}\n";
+  } else if (pick <= 80) {
+    out += head + "\"type\":\"track\",\"event\":\"Order Completed\",\"properties\":{\"revenue\":19.9}}\n";
+  } else if (pick <= 90) {
+    out += head + "\"type\":\"identify\",\"traits\":{\"last_round\":" + std::to_string(round) + "}}\n";
+  } else {
+    out += head + "\"type\":\"track\",\"event\":\"Trial Started\",\"properties\":{\"trial_id\":\"t" + c + "\"}}\n";
+  }
+}
+
+// Event i goes to customer perm(i mod N) in round i / N: every round touches each
+// customer once in a shuffled order; a customer always uses the same connection,
+// so its events stay in order.
+Workload make_workload(const Options& o, const std::string& run_tag) {
+  Workload w;
+  w.per_conn.resize(o.connections);
+  uint64_t n = o.customers, stride = 1000003;
+  while (std::gcd(stride, n) != 1)
+    ++stride;
+  for (auto& l : w.per_conn) {
+    l.bytes.reserve(o.events / o.connections * 190);
+    l.end.reserve(o.events / o.connections + 1);
+  }
+  for (uint64_t i = 0; i < o.events; ++i) {
+    uint64_t round = i / n, customer = ((i % n) * stride + round * 7919) % n;
+    Lines& l = w.per_conn[customer % o.connections];
+    append_event(l.bytes, i, customer, round, run_tag);
+    l.end.push_back(l.bytes.size());
+  }
+  w.total = o.events;
+  return w;
+}
+
+// ---- a minimal blocking HTTP/1.1 client (Connection: close) ----------------------
+
+struct HttpResult {
+  int status = 0;
+  std::string body;
+};
+
+int connect_loopback(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return -1;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+std::string dechunk(const std::string& body) {
+  std::string out;
+  size_t pos = 0;
+  while (pos < body.size()) {
+    size_t eol = body.find("\r\n", pos);
+    if (eol == std::string::npos)
+      break;
+    size_t len = std::strtoul(body.substr(pos, eol - pos).c_str(), nullptr, 16);
+    if (len == 0)
+      break;
+    out += body.substr(eol + 2, len);
+    pos = eol + 2 + len + 2;
+  }
+  return out;
+}
+
+HttpResult http(uint16_t port, const std::string& method, const std::string& path, const std::string& body = "") {
+  HttpResult r;
+  int fd = connect_loopback(port);
+  if (fd < 0)
+    return r;
+  timeval tv{30, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" +
+                    "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+                    "\r\n\r\n" + body;
+  if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
+    ::close(fd);
+    return r;
+  }
+  std::string resp;
+  char buf[16384];
+  ssize_t n;
+  while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0)
+    resp.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  size_t hdr_end = resp.find("\r\n\r\n");
+  if (resp.compare(0, 5, "HTTP/") != 0 || hdr_end == std::string::npos)
+    return r;
+  r.status = std::atoi(resp.c_str() + resp.find(' ') + 1);
+  std::string headers = resp.substr(0, hdr_end);
+  std::transform(headers.begin(), headers.end(), headers.begin(), ::tolower);
+  r.body = resp.substr(hdr_end + 4);
+  if (headers.find("transfer-encoding: chunked") != std::string::npos)
+    r.body = dechunk(r.body);
+  return r;
+}
+
+// ---- the node: spawned (fork/exec, temp dir) or already running ---------------------
+
+struct NodeHandle {
+  pid_t pid = -1;        // the node's pid (for VmHWM and perf)
+  bool owned = false;    // spawned by us: kill at the end
+  std::string root;      // temp root when spawned
+  uint16_t tcp_port = 0;
+  uint16_t http_port = 0;
+};
+
+std::optional<json::object> read_ready(const std::string& data_dir) {
+  boost::system::error_code ec;
+  auto v = json::parse(read_text(data_dir + "/ready.json"), ec);
+  if (ec || !v.is_object())
+    return std::nullopt;
+  return v.get_object();
+}
+
+int64_t int_field(const json::object& o, const char* key) {
+  auto* v = o.if_contains(key);
+  return v && v->is_int64() ? v->get_int64() : v && v->is_uint64() ? static_cast<int64_t>(v->get_uint64()) : 0;
+}
+
+bool spawn_node(const Options& o, NodeHandle& h, std::string& error) {
+  char tmpl[] = "/tmp/waymark-load-XXXXXX";
+  if (!::mkdtemp(tmpl)) {
+    error = "mkdtemp failed";
+    return false;
+  }
+  h.root = tmpl;
+  std::error_code fs_ec;
+  fs::create_directories(h.root + "/data", fs_ec);
+  fs::create_directories(h.root + "/journeys", fs_ec);  // empty: the journeys are deployed over HTTP
+  if (fs_ec) {
+    error = "cannot create " + h.root + ": " + fs_ec.message();
+    return false;
+  }
+  json::object cfg{{"node", json::object{{"id", "bench"}}},
+                   {"data_dir", h.root + "/data"},
+                   {"journeys_dir", h.root + "/journeys"},
+                   {"tcp", json::object{{"listen", "127.0.0.1:0"}}},
+                   {"http", json::object{{"listen", "127.0.0.1:0"}}},
+                   {"cluster", json::object{{"listen", "127.0.0.1:0"}}},
+                   {"log_level", "warn"}};
+  std::ofstream(h.root + "/config.json") << json::serialize(cfg);
+  std::vector<std::string> args = {o.waymark_bin, "serve", "--config", h.root + "/config.json", "--clock", "manual"};
+  std::vector<char*> argv;
+  for (auto& a : args)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::string log_path = h.root + "/node.log";
+  int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  pid_t parent = ::getpid();
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a crashed load generator
+    if (::getppid() != parent)
+      ::_exit(127);
+    if (log >= 0) {
+      ::dup2(log, 1);
+      ::dup2(log, 2);
+    }
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  if (log >= 0)
+    ::close(log);
+  if (pid < 0) {
+    error = "fork failed";
+    return false;
+  }
+  h.pid = pid;
+  h.owned = true;
+  auto deadline = Clock::now() + std::chrono::seconds(15);
+  while (Clock::now() < deadline) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      h.pid = -1;
+      error = "waymark exited before ready:\n" + read_text(log_path);
+      return false;
+    }
+    if (auto ready = read_ready(h.root + "/data")) {
+      h.tcp_port = static_cast<uint16_t>(int_field(*ready, "tcp_port"));
+      h.http_port = static_cast<uint16_t>(int_field(*ready, "http_port"));
+      return h.tcp_port && h.http_port;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // waiting for a process to start
+  }
+  error = "no ready.json within 15 s:\n" + read_text(log_path);
+  return false;
+}
+
+void stop_node(NodeHandle& h) {
+  if (h.owned && h.pid > 0) {
+    ::kill(h.pid, SIGTERM);
+    int status = 0;
+    for (int i = 0; i < 500 && ::waitpid(h.pid, &status, WNOHANG) != h.pid; ++i) {
+      if (i == 499) {
+        ::kill(h.pid, SIGKILL);
+        ::waitpid(h.pid, &status, 0);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    h.pid = -1;
+  }
+  if (h.owned && !h.root.empty()) {
+    std::error_code ec;
+    fs::remove_all(h.root, ec);
+  }
+}
+
+double peak_rss_mb(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.compare(0, 6, "VmHWM:") == 0)
+      return std::atof(line.c_str() + 6) / 1024.0;
+  return 0;
+}
+
+// ---- deploying the journey mix -----------------------------------------------------
+
+// The third live journey: every "Feature Used" marks the profile and waits a day
+// (a durable timer per instance; with the manual clock it never fires during a run).
+const char* kFeatureJourney = R"({"id":"feature-adoption","name":"Feature adoption","owner":"bench",
+ "entry":{"event":"Feature Used"},"reentry":{"mode":"after_exit"},"start":"mark",
+ "steps":{"mark":{"type":"update","set":{"traits.adopted":"yes"},"next":"wait"},
+          "wait":{"type":"wait","duration":"1d","next":"done"},
+          "done":{"type":"exit"}}})";
+
+bool deploy_one(uint16_t port, const std::string& kind, const std::string& text, std::string& error) {
+  boost::system::error_code ec;
+  auto v = json::parse(text, ec);
+  if (ec || !v.is_object() || !v.get_object().if_contains("id") || !v.at("id").is_string()) {
+    error = "cannot read the id of a " + kind;
+    return false;
+  }
+  std::string id(v.at("id").as_string());
+  auto r = http(port, "PUT", "/api/" + kind + "/" + id, text);
+  if (r.status != 200 && r.status != 201) {
+    error = "PUT /api/" + kind + "/" + id + " -> " + std::to_string(r.status) + " " + r.body;
+    return false;
+  }
+  return true;
+}
+
+// Templates first (journeys reference them), then the sample journeys, then ours.
+int deploy_mix(const Options& o, uint16_t port, std::string& error) {
+  std::vector<fs::path> files;
+  std::error_code fs_ec;
+  for (fs::directory_iterator it(o.journeys_dir, fs_ec), end; !fs_ec && it != end; it.increment(fs_ec))
+    files.push_back(it->path());
+  if (fs_ec) {
+    error = "cannot list " + o.journeys_dir + ": " + fs_ec.message();
+    return -1;
+  }
+  std::sort(files.begin(), files.end());
+  int journeys = 0;
+  for (const char* suffix : {".template.json", ".journey.json"})
+    for (auto& f : files) {
+      std::string name = f.filename().string();
+      if (name.size() < std::strlen(suffix) || name.compare(name.size() - std::strlen(suffix), std::string::npos, suffix))
+        continue;
+      bool journey = std::strcmp(suffix, ".journey.json") == 0;
+      if (!deploy_one(port, journey ? "journeys" : "templates", read_text(f.string()), error))
+        return -1;
+      journeys += journey;
+    }
+  if (!deploy_one(port, "journeys", kFeatureJourney, error))
+    return -1;
+  return journeys + 1;
+}
+
+// ---- one connection: send within the window (optionally paced), read acks -------------
+
+struct ConnResult {
+  uint64_t acked = 0;
+  uint64_t nacks = 0;
+  std::string first_nack;
+  std::string error;
+  Clock::time_point last_ack;
+  std::vector<uint32_t> latency_us;  // one per acked line
+};
+
+// Handles one server line; returns false on a fatal error.
+bool on_server_line(const std::string& line, const std::vector<int64_t>& sent_ns, uint64_t sent, Clock::time_point t0,
+                    ConnResult& r) {
+  if (line.compare(0, 7, "{\"ack\":") == 0) {
+    uint64_t n = std::strtoull(line.c_str() + 7, nullptr, 10);
+    if (n > sent) {
+      r.error = "ack " + std::to_string(n) + " beyond the " + std::to_string(sent) + " lines sent";
+      return false;
+    }
+    auto now = Clock::now();
+    int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now - t0).count();
+    for (uint64_t k = r.acked; k < n; ++k)
+      r.latency_us.push_back(static_cast<uint32_t>(std::max<int64_t>(0, now_ns - sent_ns[k]) / 1000));
+    if (n > r.acked) {
+      r.acked = n;
+      r.last_ack = now;
+    }
+    return true;
+  }
+  if (line.compare(0, 8, "{\"nack\":") == 0) {
+    if (r.nacks++ == 0)
+      r.first_nack = line;
+    return true;
+  }
+  r.error = "server: " + line;
+  return false;
+}
+
+void run_connection(int fd, const Lines& lines, const Options& o, double rate_per_conn, Clock::time_point t0,
+                    ConnResult& r) {
+  const size_t n = lines.count();
+  std::vector<int64_t> sent_ns(n);
+  r.latency_us.reserve(n);
+  uint64_t written = 0;  // bytes written
+  size_t sent = 0;       // lines fully written
+  std::string in;
+  char buf[65536];
+  auto last_progress = Clock::now();
+  while (r.acked < n) {
+    auto now = Clock::now();
+    size_t allowed = std::min<uint64_t>(n, r.acked + o.window);
+    int64_t wait_ns = 1000000000;
+    if (rate_per_conn > 0) {
+      double elapsed = seconds_between(t0, now);
+      size_t due = std::min<size_t>(n, static_cast<size_t>(elapsed * rate_per_conn) + 1);
+      if (due < allowed) {
+        allowed = due;
+        wait_ns = std::max<int64_t>(20000, static_cast<int64_t>(((due) / rate_per_conn - elapsed) * 1e9));
+      }
+    }
+    bool want_write = allowed > 0 && written < lines.end[allowed - 1];
+    pollfd p{fd, static_cast<short>(POLLIN | (want_write ? POLLOUT : 0)), 0};
+    timespec ts{wait_ns / 1000000000, wait_ns % 1000000000};
+    if (::ppoll(&p, 1, &ts, nullptr) < 0 && errno != EINTR) {
+      r.error = std::string("poll: ") + std::strerror(errno);
+      return;
+    }
+    bool progress = false;
+    if (want_write && (p.revents & POLLOUT)) {
+      ssize_t w = ::send(fd, lines.bytes.data() + written, lines.end[allowed - 1] - written, MSG_NOSIGNAL);
+      if (w < 0 && errno != EAGAIN && errno != EINTR) {
+        r.error = std::string("send: ") + std::strerror(errno);
+        return;
+      }
+      if (w > 0) {
+        written += static_cast<uint64_t>(w);
+        int64_t t = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
+        while (sent < n && lines.end[sent] <= written)
+          sent_ns[sent++] = t;
+        progress = true;
+      }
+    }
+    if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
+      ssize_t got = ::recv(fd, buf, sizeof buf, 0);
+      if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR)) {
+        r.error = "connection closed by the node after ack " + std::to_string(r.acked) +
+                  (got < 0 ? std::string(" (") + std::strerror(errno) + ")" : std::string(" (EOF)"));
+        return;
+      }
+      if (got > 0) {
+        in.append(buf, static_cast<size_t>(got));
+        size_t start = 0, nl;
+        while ((nl = in.find('\n', start)) != std::string::npos) {
+          if (!on_server_line(in.substr(start, nl - start), sent_ns, sent, t0, r))
+            return;
+          start = nl + 1;
+        }
+        in.erase(0, start);
+        progress = true;
+      }
+    }
+    if (progress)
+      last_progress = Clock::now();
+    else if (rate_per_conn == 0 && seconds_between(last_progress, Clock::now()) > o.stall_timeout_s) {
+      r.error = "no progress for " + std::to_string(o.stall_timeout_s) + " s at ack " + std::to_string(r.acked);
+      return;
+    }
+  }
+}
+
+// ---- one engine run ---------------------------------------------------------------
+
+struct RunResult {
+  bool ok = false;
+  std::string error;
+  double seconds = 0;
+  double events_per_s = 0;
+  double p50_ms = 0, p99_ms = 0, p999_ms = 0;
+  double rss_mb = 0;
+  int64_t customers_live = 0;
+  int64_t customers_known = 0;
+  int64_t timers_pending = 0;
+  uint64_t nacks = 0;
+  int journeys = 0;
+  double baseline_per_s = 0;
+};
+
+double percentile_ms(const std::vector<uint32_t>& sorted, double q) {
+  if (sorted.empty())
+    return 0;
+  size_t i = std::min(sorted.size() - 1, static_cast<size_t>(q * static_cast<double>(sorted.size())));
+  return sorted[i] / 1000.0;
+}
+
+bool drive(const Options& o, const Workload& w, const NodeHandle& node, double rate, RunResult& res) {
+  std::vector<int> fds;
+  for (unsigned c = 0; c < o.connections; ++c) {
+    int fd = connect_loopback(node.tcp_port);
+    if (fd < 0) {
+      res.error = "cannot connect to the TCP gateway on port " + std::to_string(node.tcp_port);
+      for (int f : fds)
+        ::close(f);
+      return false;
+    }
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+    fds.push_back(fd);
+  }
+  std::vector<ConnResult> results(o.connections);
+  std::vector<std::thread> threads;
+  auto t0 = Clock::now();
+  for (unsigned c = 0; c < o.connections; ++c)
+    threads.emplace_back(run_connection, fds[c], std::cref(w.per_conn[c]), std::cref(o), rate / o.connections, t0,
+                         std::ref(results[c]));
+  for (auto& t : threads)
+    t.join();
+  for (int f : fds)
+    ::close(f);
+  Clock::time_point end = t0;
+  std::vector<uint32_t> lat;
+  lat.reserve(w.total);
+  for (auto& r : results) {
+    if (!r.error.empty()) {
+      res.error = r.error;
+      return false;
+    }
+    end = std::max(end, r.last_ack);
+    res.nacks += r.nacks;
+    if (r.nacks && res.error.empty())
+      res.error = "first nack: " + r.first_nack;
+    lat.insert(lat.end(), r.latency_us.begin(), r.latency_us.end());
+  }
+  std::sort(lat.begin(), lat.end());
+  res.seconds = seconds_between(t0, end);
+  res.events_per_s = static_cast<double>(w.total) / res.seconds;
+  res.p50_ms = percentile_ms(lat, 0.50);
+  res.p99_ms = percentile_ms(lat, 0.99);
+  res.p999_ms = percentile_ms(lat, 0.999);
+  return res.nacks == 0;
+}
+
+void read_node_stats(const NodeHandle& node, RunResult& res) {
+  if (node.pid > 0)
+    res.rss_mb = peak_rss_mb(node.pid);
+  auto r = http(node.http_port, "GET", "/api/stats");
+  boost::system::error_code ec;
+  auto v = json::parse(r.body, ec);
+  if (!ec && v.is_object()) {
+    res.customers_live = int_field(v.get_object(), "customers_live");
+    res.customers_known = int_field(v.get_object(), "customers_known");
+    res.timers_pending = int_field(v.get_object(), "timers_pending");
+  }
+}
+
+// ---- bare-loop baseline: parse + hash map + LMDB batches of 8192, no actors -------------
+
+struct BaseState {
+  uint32_t events = 0;
+  std::string last_event;
+  json::object traits;
+};
+
+bool lmdb_ok(int rc, const char* what, std::string& error) {
+  if (rc == 0)
+    return true;
+  error = std::string(what) + ": " + mdb_strerror(rc);
+  return false;
+}
+
+// Commits the dirty customers' states (as JSON) and the batch's dedup keys in one txn.
+bool commit_batch(MDB_env* env, MDB_dbi states, MDB_dbi dedup, std::unordered_map<std::string, BaseState>& map,
+                  std::unordered_set<std::string>& dirty, std::vector<std::string>& ids, std::string& error) {
+  MDB_txn* txn = nullptr;
+  if (!lmdb_ok(mdb_txn_begin(env, nullptr, 0, &txn), "mdb_txn_begin", error))
+    return false;
+  for (const auto& c : dirty) {
+    const BaseState& s = map[c];
+    std::string value = json::serialize(json::object{{"events", s.events}, {"last", s.last_event}, {"traits", s.traits}});
+    MDB_val k{c.size(), const_cast<char*>(c.data())}, v{value.size(), value.data()};
+    if (!lmdb_ok(mdb_put(txn, states, &k, &v, 0), "mdb_put", error))
+      return mdb_txn_abort(txn), false;
+  }
+  uint64_t stamp = 1;
+  for (const auto& id : ids) {
+    MDB_val k{id.size(), const_cast<char*>(id.data())}, v{sizeof stamp, &stamp};
+    if (!lmdb_ok(mdb_put(txn, dedup, &k, &v, 0), "mdb_put", error))
+      return mdb_txn_abort(txn), false;
+  }
+  dirty.clear();
+  ids.clear();
+  return lmdb_ok(mdb_txn_commit(txn), "mdb_txn_commit", error);
+}
+
+void apply_event(const json::object& e, std::unordered_map<std::string, BaseState>& map,
+                 std::unordered_set<std::string>& dirty, std::vector<std::string>& ids) {
+  const json::value* user = e.if_contains("userId");
+  if (!user || !user->is_string())
+    user = e.if_contains("anonymousId");
+  if (!user || !user->is_string())
+    return;
+  std::string key(user->get_string());
+  BaseState& s = map[key];
+  ++s.events;
+  if (auto* ev = e.if_contains("event"); ev && ev->is_string())
+    s.last_event.assign(ev->get_string().begin(), ev->get_string().end());
+  if (auto* t = e.if_contains("traits"); t && t->is_object())
+    for (const auto& kv : t->get_object())
+      s.traits[kv.key()] = kv.value();
+  if (auto* m = e.if_contains("messageId"); m && m->is_string())
+    ids.emplace_back(m->get_string());
+  dirty.insert(std::move(key));
+}
+
+// Returns events/s, or 0 with `error` set.
+double run_baseline(const Workload& w, std::string& error) {
+  char tmpl[] = "/tmp/waymark-baseline-XXXXXX";
+  if (!::mkdtemp(tmpl)) {
+    error = "mkdtemp failed";
+    return 0;
+  }
+  std::string dir = tmpl;
+  MDB_env* env = nullptr;
+  MDB_txn* txn = nullptr;
+  MDB_dbi states = 0, dedup = 0;
+  double rate = 0;
+  bool ok = lmdb_ok(mdb_env_create(&env), "mdb_env_create", error) &&
+            lmdb_ok(mdb_env_set_maxdbs(env, 4), "mdb_env_set_maxdbs", error) &&
+            lmdb_ok(mdb_env_set_mapsize(env, size_t{4} << 30), "mdb_env_set_mapsize", error) &&
+            lmdb_ok(mdb_env_open(env, dir.c_str(), MDB_NOTLS, 0644), "mdb_env_open", error) &&
+            lmdb_ok(mdb_txn_begin(env, nullptr, 0, &txn), "mdb_txn_begin", error) &&
+            lmdb_ok(mdb_dbi_open(txn, "states", MDB_CREATE, &states), "mdb_dbi_open", error) &&
+            lmdb_ok(mdb_dbi_open(txn, "dedup", MDB_CREATE, &dedup), "mdb_dbi_open", error) &&
+            lmdb_ok(mdb_txn_commit(txn), "mdb_txn_commit", error);
+  if (ok) {
+    std::unordered_map<std::string, BaseState> map;
+    std::unordered_set<std::string> dirty;
+    std::vector<std::string> ids;
+    std::vector<unsigned char> arena(64 * 1024);
+    auto t0 = Clock::now();
+    size_t in_batch = 0;
+    // Round-robin over the connections' lines, roughly the order the node sees them.
+    std::vector<size_t> next(w.per_conn.size(), 0);
+    for (uint64_t done = 0; ok && done < w.total;) {
+      for (size_t c = 0; ok && c < w.per_conn.size(); ++c) {
+        const Lines& l = w.per_conn[c];
+        if (next[c] >= l.count())
+          continue;
+        size_t begin = next[c] ? l.end[next[c] - 1] : 0, end = l.end[next[c]] - 1;
+        ++next[c];
+        ++done;
+        json::monotonic_resource mr(arena.data(), arena.size());
+        boost::system::error_code ec;
+        json::value v = json::parse(json::string_view(l.bytes.data() + begin, end - begin), ec, &mr);
+        if (!ec && v.is_object())
+          apply_event(v.get_object(), map, dirty, ids);
+        if (++in_batch == 8192) {
+          ok = commit_batch(env, states, dedup, map, dirty, ids, error);
+          in_batch = 0;
+        }
+      }
+    }
+    if (ok && in_batch)
+      ok = commit_batch(env, states, dedup, map, dirty, ids, error);
+    if (ok)
+      rate = static_cast<double>(w.total) / seconds_between(t0, Clock::now());
+  }
+  if (env)
+    mdb_env_close(env);
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  return ok ? rate : 0;
+}
+
+// ---- a whole run: node, deploy, load, stats, baseline --------------------------------
+
+RunResult one_run(const Options& o, unsigned index, double rate, bool with_baseline) {
+  RunResult res;
+  std::string tag = "r" + std::to_string(index) + "-" + std::to_string(::getpid()) + "-";
+  Workload w = make_workload(o, tag);
+  NodeHandle node;
+  if (o.spawn) {
+    if (!spawn_node(o, node, res.error)) {
+      stop_node(node);
+      return res;
+    }
+  } else {
+    node.tcp_port = o.tcp_port;
+    node.http_port = o.http_port;
+    if (auto ready = read_ready(o.data_dir))
+      node.pid = static_cast<pid_t>(int_field(*ready, "pid"));
+  }
+  if (o.deploy && (res.journeys = deploy_mix(o, node.http_port, res.error)) < 0) {
+    stop_node(node);
+    return res;
+  }
+  pid_t hook = -1;
+  if (!o.perf_hook.empty() && node.pid > 0) {
+    hook = ::fork();
+    if (hook == 0) {
+      ::setpgid(0, 0);  // its own group: SIGINT reaches perf, not just the shell
+      ::setenv("WAYMARK_PID", std::to_string(node.pid).c_str(), 1);
+      ::execl("/bin/sh", "sh", "-c", o.perf_hook.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    if (hook > 0)
+      ::setpgid(hook, hook);
+  }
+  res.ok = drive(o, w, node, rate, res);
+  if (hook > 0) {
+    ::kill(-hook, SIGINT);
+    ::waitpid(hook, nullptr, 0);
+  }
+  read_node_stats(node, res);
+  if (!res.ok && node.owned) {
+    std::string log = read_text(node.root + "/node.log");
+    int status = 0;
+    if (node.pid > 0 && ::waitpid(node.pid, &status, WNOHANG) == node.pid) {
+      res.error += "\nnode exited: " + std::string(WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
+                                                                       : "status " + std::to_string(WEXITSTATUS(status)));
+      node.pid = -1;
+    }
+    res.error += "\nnode log (tail):\n" + (log.size() > 4000 ? log.substr(log.size() - 4000) : log);
+  }
+  stop_node(node);  // before the baseline, so it does not compete for the cores
+  if (res.ok && with_baseline) {
+    res.baseline_per_s = run_baseline(w, res.error);
+    res.ok = res.baseline_per_s > 0;
+  }
+  return res;
+}
+
+void print_run(const char* label, unsigned i, const RunResult& r) {
+  std::printf("%s %u: %s events/s (%.2f s)  ack p50 %.2f ms  p99 %.2f ms  p99.9 %.2f ms  peak RSS %.0f MB  "
+              "live actors %lld  known %lld  timers %lld  nacks %llu",
+              label, i, fmt_int(r.events_per_s).c_str(), r.seconds, r.p50_ms, r.p99_ms, r.p999_ms, r.rss_mb,
+              static_cast<long long>(r.customers_live), static_cast<long long>(r.customers_known),
+              static_cast<long long>(r.timers_pending), static_cast<unsigned long long>(r.nacks));
+  if (r.baseline_per_s > 0)
+    std::printf("  | bare loop %s events/s, ratio %.3f", fmt_int(r.baseline_per_s).c_str(),
+                r.events_per_s / r.baseline_per_s);
+  std::printf("\n");
+  std::fflush(stdout);
+}
+
+std::string range(const std::vector<double>& v, bool integer, int decimals = 2) {
+  auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+  auto f = [&](double x) {
+    if (integer)
+      return fmt_int(x);
+    char b[32];
+    std::snprintf(b, sizeof b, "%.*f", decimals, x);
+    return std::string(b);
+  };
+  return f(median(v)) + " (" + f(*lo) + "–" + f(*hi) + ")";
+}
+
+const char* met(bool ok) { return ok ? "MET" : "NOT MET"; }
+
+void print_targets(const Options& o, double eps, double rss_mb, int64_t live, const std::optional<RunResult>& paced) {
+  std::printf("\ntargets (issue #5, this machine):\n");
+  std::printf("  >= 250,000 events/s over TCP, acked after commit, 100k customers, 3 journeys: %s events/s -> %s%s\n",
+              fmt_int(eps).c_str(), met(eps >= kTargetEventsPerS),
+              o.customers == 100000 ? "" : "  (run used a different customer count)");
+  if (o.customers >= 1000000)
+    std::printf("  stretch >= 350,000 events/s at 1M customers: %s\n", met(eps >= kStretchEventsPerS));
+  else
+    std::printf("  stretch >= 350,000 events/s at 1M customers: not measured (--customers 1000000)\n");
+  if (paced)
+    std::printf("  p99 ack <= 10 ms at half the max rate (%s events/s offered): p99 %.2f ms -> %s\n",
+                fmt_int(paced->events_per_s).c_str(), paced->p99_ms, met(paced->ok && paced->p99_ms <= kTargetP99Ms));
+  else
+    std::printf("  p99 ack <= 10 ms at half the max rate: not measured (--paced-half)\n");
+  if (live >= 1000000)
+    std::printf("  1M live customers in <= 1.5 GB RSS: %.0f MB -> %s\n", rss_mb, met(rss_mb <= kTargetRss1MLiveMb));
+  else
+    std::printf("  1M live customers in <= 1.5 GB RSS: not measured (%lld live, peak RSS %.0f MB%s)\n",
+                static_cast<long long>(live), rss_mb,
+                live > 0 ? (", " + fmt_int(rss_mb * 1024 * 1024 / static_cast<double>(live)) + " B per live actor incl. "
+                                                                                                    "everything")
+                               .c_str()
+                         : "");
+  std::printf("  10M known customers in <= 4 GB with passivation: not measured by waymark-load\n");
+  std::printf("  1M pending timers fire at >= 200,000/s, p99 lateness <= 100 ms: not measured by waymark-load\n");
+}
+
+int run_all(const Options& o) {
+  std::printf("waymark-load: %s events, %s customers, %u connections, window %s/connection, %s, node %s\n",
+              fmt_int(static_cast<double>(o.events)).c_str(), fmt_int(static_cast<double>(o.customers)).c_str(),
+              o.connections, fmt_int(static_cast<double>(o.window)).c_str(),
+              o.rate > 0 ? ("paced at " + fmt_int(o.rate) + " events/s").c_str() : "max rate",
+              o.spawn ? ("spawned (" + o.waymark_bin + ", manual clock, fresh data dir per run)").c_str()
+                      : ("127.0.0.1:" + std::to_string(o.tcp_port)).c_str());
+  std::fflush(stdout);
+  std::vector<double> eps, p50, p99, p999, rss, base, ratio;
+  int64_t live = 0;
+  int journeys = 0;
+  for (unsigned i = 1; i <= o.runs; ++i) {
+    RunResult r = one_run(o, i, o.rate, o.baseline);
+    if (!r.ok) {
+      std::fprintf(stderr, "run %u failed: %s\n", i, r.error.c_str());
+      return 1;
+    }
+    print_run("run", i, r);
+    eps.push_back(r.events_per_s);
+    p50.push_back(r.p50_ms);
+    p99.push_back(r.p99_ms);
+    p999.push_back(r.p999_ms);
+    rss.push_back(r.rss_mb);
+    live = std::max(live, r.customers_live);
+    journeys = r.journeys;
+    if (r.baseline_per_s > 0) {
+      base.push_back(r.baseline_per_s);
+      ratio.push_back(r.events_per_s / r.baseline_per_s);
+    }
+  }
+  std::optional<RunResult> paced;
+  if (o.paced_half && o.rate == 0) {
+    double half = median(eps) / 2;
+    paced = one_run(o, o.runs + 1, half, false);
+    if (!paced->ok) {
+      std::fprintf(stderr, "paced run failed: %s\n", paced->error.c_str());
+      return 1;
+    }
+    paced->events_per_s = half;  // report the offered rate
+    print_run("paced run at half the median max rate, offered", 1, *paced);
+  }
+  std::printf("\nsummary over %zu run(s), median (min–max), %d journeys deployed:\n", eps.size(), journeys);
+  std::printf("  engine      %s events/s\n", range(eps, true).c_str());
+  std::printf("  ack latency p50 %s ms, p99 %s ms, p99.9 %s ms%s\n", range(p50, false).c_str(), range(p99, false).c_str(),
+              range(p999, false).c_str(), o.rate > 0 ? "" : " (at max rate: a full window queued)");
+  std::printf("  peak RSS    %s MB\n", range(rss, true).c_str());
+  if (!base.empty()) {
+    std::printf("  bare loop   %s events/s\n", range(base, true).c_str());
+    std::printf("  ratio engine/bare loop %s\n", range(ratio, false, 3).c_str());
+  }
+  if (paced)
+    std::printf("  paced at %s events/s: ack p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms\n",
+                fmt_int(paced->events_per_s).c_str(), paced->p50_ms, paced->p99_ms, paced->p999_ms);
+  print_targets(o, o.rate > 0 ? 0 : median(eps), median(rss), live, paced);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  CLI::App app{"waymark-load: drive a Waymark node over the TCP gateway and compare with a bare loop"};
+  app.add_flag("--spawn", o.spawn, "start a node (fresh temp data dir, manual clock) per run and stop it after");
+  app.add_option("--waymark", o.waymark_bin, "the waymark binary for --spawn");
+  app.add_option("--journeys", o.journeys_dir, "directory with *.template.json and *.journey.json to deploy");
+  app.add_option("--tcp-port", o.tcp_port, "TCP gateway port of a running node (without --spawn)");
+  app.add_option("--http-port", o.http_port, "HTTP API port of a running node (without --spawn)");
+  app.add_option("--data-dir", o.data_dir, "data dir of a running node (its ready.json gives the pid for RSS)");
+  app.add_option("--customers,-n", o.customers, "distinct customers")->check(CLI::PositiveNumber);
+  app.add_option("--events,-m", o.events, "events in total")->check(CLI::PositiveNumber);
+  app.add_option("--connections,-c", o.connections, "TCP connections")->check(CLI::Range(1, 256));
+  app.add_option("--window", o.window, "unacked lines per connection (the node stops reading at 65,536)")
+      ->check(CLI::Range(1, 65536));
+  app.add_option("--rate", o.rate, "paced: events/s over all connections (0 = max)");
+  app.add_option("--runs", o.runs, "runs; the summary gives median (min–max)")->check(CLI::Range(1, 100));
+  app.add_flag("--paced-half", o.paced_half, "after the runs, one paced run at half the median max rate");
+  bool no_baseline = false, no_deploy = false;
+  app.add_flag("--no-baseline", no_baseline, "skip the bare-loop baseline");
+  app.add_flag("--no-deploy", no_deploy, "do not deploy the journey mix (already deployed)");
+  app.add_option("--perf-hook", o.perf_hook, "shell command run during the load with $WAYMARK_PID (SIGINT at the end)");
+  app.add_option("--stall-timeout", o.stall_timeout_s, "fail when no progress for this many seconds");
+  CLI11_PARSE(app, argc, argv);
+  o.baseline = !no_baseline;
+  o.deploy = !no_deploy;
+  if (o.customers > o.events)
+    o.customers = o.events;
+  ::signal(SIGPIPE, SIG_IGN);
+  return run_all(o);
+}
