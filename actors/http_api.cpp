@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "actors/http_ingest.hpp"
@@ -129,6 +130,17 @@ json::object journey_stats(NodeContext* ctx, const std::string& id) {
     } else {
       obj[counter] = (obj.if_contains(counter) ? obj[counter].as_int64() : 0) + n;
     }
+  }
+  // Customers at a step now: visited - left - exited there (the engine counts
+  // "left" whenever an instance moves on).
+  for (auto& [step, so] : steps) {
+    auto& o = so.as_object();
+    auto num = [&](const char* k) { return o.if_contains(k) ? o.at(k).as_int64() : int64_t{0}; };
+    int64_t exited_here = 0;
+    if (auto* ex = o.if_contains("exited"); ex && ex->is_object())
+      for (auto& [reason, n] : ex->get_object())
+        exited_here += n.as_int64();
+    o["active"] = std::max<int64_t>(0, num("visited") - num("left") - exited_here);
   }
   return json::object{{"entered", entered}, {"active", entered - exited_total}, {"exited", exited}, {"steps", steps}};
 }

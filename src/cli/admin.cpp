@@ -250,12 +250,12 @@ int cmd_journey(const ClientArgs& args, const std::string& id) {
   for (const auto& step : step_order(def, steps_stats)) {
     const auto& d = object_at(steps_def, step);
     const auto& s = object_at(steps_stats, step);
-    rows.push_back({step, text(d, "type"), std::to_string(number(s, "visited")),
+    rows.push_back({step, text(d, "type"), std::to_string(number(s, "visited")), std::to_string(number(s, "active")),
                     std::to_string(number(s, "sent")), std::to_string(number(s, "deferred")),
                     group_text(s, "suppressed"), group_text(s, "exited")});
   }
   std::cout << "\n";
-  print_table(std::cout, {"step", "type", "visited", "sent", "deferred", "suppressed", "exited"}, rows);
+  print_table(std::cout, {"step", "type", "visited", "active", "sent", "deferred", "suppressed", "exited"}, rows);
   return 0;
 }
 

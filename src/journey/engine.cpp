@@ -305,10 +305,14 @@ void check_event_entries(Run& r) {
 
 // ---- steps -----------------------------------------------------------------------------
 
-/// Moves the instance to `next` (an empty target ends it as completed).
-void go_to(Instance& inst, const std::string& next, Millis now) {
+/// Moves the instance to `next` (an empty target ends it as completed). The
+/// step left is counted ("left"), so per-step "active now" is
+/// visited - left - exited at that step.
+void go_to(Run& r, Instance& inst, const std::string& next) {
+  if (!inst.step.empty())
+    r.stat(inst.journey, inst.version, inst.step, "left");
   inst.step = next;
-  inst.step_since = now;
+  inst.step_since = r.now;
 }
 
 const std::string& choose_branch(Run& r, const Instance& inst, const Step& st) {
@@ -359,7 +363,7 @@ StepResult execute_step(Run& r, Instance& inst, const Journey& j, const Step& st
     case StepType::send:
       if (run_send(r, inst, j, st) == SendOutcome::deferred)
         return StepResult::stop;
-      go_to(inst, st.next, r.now);
+      go_to(r, inst, st.next);
       return StepResult::next;
     case StepType::wait:
       r.set_step_timer(inst, r.now + st.duration);
@@ -374,10 +378,10 @@ StepResult execute_step(Run& r, Instance& inst, const Journey& j, const Step& st
       }
       return StepResult::stop;
     case StepType::branch:
-      go_to(inst, choose_branch(r, inst, st), r.now);
+      go_to(r, inst, choose_branch(r, inst, st));
       return StepResult::next;
     case StepType::split:
-      go_to(inst, choose_variant(r, inst, st), r.now);
+      go_to(r, inst, choose_variant(r, inst, st));
       return StepResult::next;
     case StepType::update:
       for (const auto& [path, value] : st.set)
@@ -387,7 +391,7 @@ StepResult execute_step(Run& r, Instance& inst, const Journey& j, const Step& st
         exit_instance(r, inst.id, "exit_criteria");
         return StepResult::stop;
       }
-      go_to(inst, st.next, r.now);
+      go_to(r, inst, st.next);
       return StepResult::next;
     case StepType::jump: {
       const json::object entry = inst.entry;
@@ -470,7 +474,7 @@ void handle_instance_event(Run& r, const std::string& id) {
   if (st != j->steps.end() && awaited_event(r, *j, *inst, st->second, ctx)) {
     r.clear_step_timer(*inst);
     r.trace(inst->journey, inst->version, inst->step, "received " + r.event->name);
-    go_to(*inst, st->second.next, r.now);
+    go_to(r, *inst, st->second.next);
     run_steps(r, id);
   }
 }
@@ -639,14 +643,14 @@ Decision on_timer(CustomerState& s, const Catalog& cat, const std::string& timer
     } else if (st->second.type == StepType::send) {
       // deferred by quiet hours: the same visit, re-checked and sent now
       if (run_send(r, *it, *j, st->second) == SendOutcome::done) {
-        go_to(*it, st->second.next, now);
+        go_to(r, *it, st->second.next);
         run_steps(r, id);
       }
     } else {
       const bool timed_out = st->second.type == StepType::wait_event;
       if (timed_out)
         r.trace(it->journey, it->version, it->step, "timed out");
-      go_to(*it, timed_out ? st->second.timeout_next : st->second.next, now);
+      go_to(r, *it, timed_out ? st->second.timeout_next : st->second.next);
       run_steps(r, id);
     }
   }

@@ -127,6 +127,10 @@ TEST(JourneyAdmin, PauseStopsEntriesButNotCustomersInsideAndStatsCountEveryStep)
   ASSERT_TRUE(c.send_line(track("p1", "Signed Up", {}, "p-2")));
   ASSERT_TRUE(c.wait_ack(2)) << c.transcript();
 
+  auto inside = journey(node);
+  EXPECT_EQ(at_path(inside, "stats.steps.wait2d.active"), json::value(1)) << "one customer waits at wait2d: " << inside;
+  EXPECT_EQ(at_path(inside, "stats.steps.welcome.active"), json::value(0)) << inside;
+
   auto paused = node.post("/api/journeys/onboarding/pause", "");
   ASSERT_EQ(paused.status, 200) << paused.describe();
   EXPECT_EQ(str_at(journey(node), "status"), "paused");
@@ -144,6 +148,7 @@ TEST(JourneyAdmin, PauseStopsEntriesButNotCustomersInsideAndStatsCountEveryStep)
   EXPECT_EQ(at_path(j, "stats.steps.welcome.sent"), json::value(1)) << j;
   EXPECT_EQ(at_path(j, "stats.steps.reminder.sent"), json::value(1)) << j;
   EXPECT_EQ(at_path(j, "stats.steps.wait2d.visited"), json::value(1)) << j;
+  EXPECT_EQ(at_path(j, "stats.steps.wait2d.active"), json::value(0)) << j;
 
   ASSERT_EQ(node.post("/api/journeys/onboarding/resume", "").status, 200);
   ASSERT_TRUE(c.send_line(track("p2", "Signed Up", {}, "p-5")));
