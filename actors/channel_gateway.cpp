@@ -172,6 +172,14 @@ void apply_outcome(self_ptr self, NodeContext* ctx, uint64_t seq, DeliveryOutcom
   std::string detail = o.status == S::retry ? "gave up after " + std::to_string(e.attempts) + " attempts: " + o.detail
                                             : o.detail;
   auto u = update_for(st, e, status, detail);
+  auto text_of = [&](const char* k) {
+    auto* v = e.record.if_contains(k);
+    return v && v->is_string() ? std::string(v->get_string()) : std::string();
+  };
+  u.journey = text_of("journey");
+  u.step = text_of("step");
+  if (auto* v = e.record.if_contains("version"); v && v->is_int64())
+    u.version = static_cast<int>(v->get_int64());
   if (!o.inbox_json.empty()) {
     auto* c = e.record.if_contains("customer");
     u.inbox_customer = c && c->is_string() ? std::string(c->get_string()) : std::string();

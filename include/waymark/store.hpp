@@ -76,6 +76,11 @@ struct DeliveryUpdate {
   // transaction as this status (empty = nothing to store).
   std::string inbox_customer;
   std::string inbox_json;
+  // When set on a final update, the store counts "delivery:<status>" for that
+  // journey step (per-step sends by outcome in GET /api/journeys/{id}).
+  std::string journey;
+  int version = 0;
+  std::string step;
 };
 
 struct JourneyPut {

@@ -233,6 +233,8 @@ Result<CommitResult> Store::commit(const Batch& b) {
     if (u.final)
       if ((rc = del(d.outbox, u.channel + '\0' + be64(u.seq))))
         return fail("del outbox", rc);
+    if (u.final && !u.journey.empty())
+      stat_add[u.journey + '\0' + std::to_string(u.version) + '\0' + u.step + '\0' + "delivery:" + u.status] += 1;
     json::object st = read_object(txn, d.deliveries, u.id);
     st["status"] = u.status;
     st["channel"] = u.channel;

@@ -141,7 +141,10 @@ TEST(JourneyAdmin, PauseStopsEntriesButNotCustomersInsideAndStatsCountEveryStep)
 
   // p1 goes on while paused: the 2-day wait ends, the reminder is sent.
   ASSERT_EQ(node.advance_clock("3d").status, 200);
+  ASSERT_TRUE(node.wait_outbox_drained());
   auto j = journey(node);
+  EXPECT_EQ(at_path(j, "stats.steps.welcome.delivery.delivered"), json::value(1)) << j;
+  EXPECT_EQ(at_path(j, "stats.steps.reminder.delivery.delivered"), json::value(1)) << j;
   EXPECT_EQ(at_path(j, "stats.entered"), json::value(1)) << j;
   EXPECT_EQ(at_path(j, "stats.active"), json::value(0)) << j;
   EXPECT_EQ(at_path(j, "stats.exited.completed"), json::value(1)) << j;
@@ -170,7 +173,9 @@ TEST(JourneyAdmin, ArchiveEndsTheInstancesInsideAtTheirNextTimerWithReasonArchiv
   EXPECT_EQ(str_at(journey(node), "status"), "archived");
 
   ASSERT_EQ(node.advance_clock("3d").status, 200);
+  ASSERT_TRUE(node.wait_outbox_drained());
   auto j = journey(node);
+  EXPECT_EQ(at_path(j, "stats.steps.welcome.delivery.delivered"), json::value(1)) << j;
   EXPECT_EQ(at_path(j, "stats.exited.archived"), json::value(1)) << j;
   EXPECT_EQ(at_path(j, "stats.steps.reminder.sent"), json::value(nullptr)) << "an archived journey still sent";
   EXPECT_TRUE(array_at(node.customer("a1").json(), "instances").empty());
