@@ -153,7 +153,6 @@ public:
   /// stats of one journey: "version\0step\0counter" -> value
   std::map<std::string, int64_t> journey_stats(const std::string& journey) const;
   std::optional<std::string> meta(const std::string& name) const;
-  std::vector<std::string> inbox(const std::string& customer, size_t max) const;
   /// A customer's in-app messages (inbox provider), newest first, at most
   /// `max`; each is the JSON text {"id","journey","step","template","content","at","read"}.
   std::vector<std::string> inbox_list(const std::string& customer, size_t max = 100) const;

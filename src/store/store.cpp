@@ -479,25 +479,6 @@ std::map<std::string, int64_t> Store::journey_stats(const std::string& journey) 
   return out;
 }
 
-std::vector<std::string> Store::inbox(const std::string& customer, size_t max) const {
-  std::vector<std::string> out;
-  Impl::Read r(*impl_);
-  MDB_cursor* cur;
-  if (!r.txn || mdb_cursor_open(r.txn, impl_->inbox, &cur))
-    return out;
-  std::string prefix = customer + '\0';
-  MDB_val k = val(prefix), v;
-  for (int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && out.size() < max;
-       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-    std::string key = str(k);
-    if (key.compare(0, prefix.size(), prefix) != 0)
-      break;
-    out.push_back(str(v));
-  }
-  mdb_cursor_close(cur);
-  return out;
-}
-
 std::vector<std::string> Store::inbox_list(const std::string& customer, size_t max) const {
   std::vector<std::string> out;
   Impl::Read r(*impl_);
