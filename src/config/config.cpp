@@ -2,6 +2,9 @@
 // in config/README.md; unknown keys are errors so typos never pass silently.
 #include "waymark/config.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <fstream>
 
 #include "channel/net_guard.hpp"
@@ -303,7 +306,11 @@ Result<HostPort> parse_host_port(const std::string& text) {
 }
 
 bool is_loopback_host(const std::string& host) {
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+  if (host == "localhost" || host == "::1")
+    return true;
+  // Only a literal IPv4 address in 127.0.0.0/8: "127.attacker.example" is a name.
+  in_addr a{};
+  return ::inet_pton(AF_INET, host.c_str(), &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
 }
 
 Config default_config() {

@@ -1,5 +1,7 @@
 #include "waymark/catalog.hpp"
 
+#include <set>
+
 namespace json = boost::json;
 
 namespace waymark {
@@ -27,6 +29,22 @@ ValidationContext validation_context(const Catalog& cat) {
   return vc;
 }
 
+namespace {
+
+/// Channel names the send steps of a stored journey use (for lenient re-parsing).
+void add_used_channels(const json::value& v, std::set<std::string>& out) {
+  const json::value* steps = v.is_object() ? v.get_object().if_contains("steps") : nullptr;
+  if (!steps || !steps->is_object())
+    return;
+  for (const auto& kv : steps->get_object()) {
+    const json::value* ch = kv.value().is_object() ? kv.value().get_object().if_contains("channel") : nullptr;
+    if (ch && ch->is_string())
+      out.insert(std::string(ch->get_string()));
+  }
+}
+
+}  // namespace
+
 CatalogPtr build_catalog(const Store& store, const Config& config, std::vector<std::string>& warnings) {
   auto cat = std::make_shared<Catalog>();
   cat->limits = config.limits;
@@ -44,10 +62,9 @@ CatalogPtr build_catalog(const Store& store, const Config& config, std::vector<s
     cat->templates[id] = t;
   }
   // Stored versions were valid when deployed; re-parse without reference
-  // checks so a version is never lost to a later change of templates.
-  ValidationContext lenient;
-  for (auto& [name, p] : cat->channels)
-    lenient.channels.insert(name);
+  // checks so a version is never lost to a later change of templates or of
+  // the configured channels (the engine suppresses sends to a channel it no
+  // longer has, and customers inside finish on their version).
   for (auto& rec : store.journeys()) {
     JourneyEntry entry;
     entry.status = parse_status(rec.status).value_or(JourneyStatus::active);
@@ -55,6 +72,9 @@ CatalogPtr build_catalog(const Store& store, const Config& config, std::vector<s
       std::error_code ec;
       auto v = json::parse(rec.versions[i], ec);
       std::vector<ValidationError> errs;
+      ValidationContext lenient;
+      if (!ec)
+        add_used_channels(v, lenient.channels);
       auto j = ec ? nullptr : parse_journey(v, lenient, errs);
       if (!j) {
         warnings.push_back("stored journey '" + rec.id + "' version " + std::to_string(i + 1) + " is unreadable");

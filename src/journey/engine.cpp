@@ -220,7 +220,9 @@ enum class EntryCause { event, condition, jump };
 std::string reentry_refusal(const CustomerState& s, const Journey& j, const std::optional<std::string>& key,
                             Millis now) {
   auto it = s.memo.find(memo_key(j.id, key));
-  const bool entered_before = it != s.memo.end() && (it->second.last_entered > 0 || it->second.active);
+  // A memo exists only once (journey, key) was entered: last_entered may be 0
+  // for an entry at the epoch (a manual clock can be set there).
+  const bool entered_before = it != s.memo.end();
   const bool active = std::any_of(s.instances.begin(), s.instances.end(), [&](const Instance& i) {
     return i.journey == j.id && i.key == key;
   });

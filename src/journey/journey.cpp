@@ -37,6 +37,8 @@ namespace {
 
 constexpr size_t kIdLengthMax = 128;
 constexpr int64_t kSplitWeightMax = 1000000;
+// Longest duration accepted (100 years): keeps now + duration far from overflow.
+constexpr Millis kDurationMax = 36525LL * 86400 * 1000;
 
 std::string join(const std::string& path, std::string_view key) {
   return path.empty() ? std::string(key) : path + "." + std::string(key);
@@ -138,6 +140,9 @@ private:
     if (!d) {
       error(p, "bad duration '" + std::string(v->get_string()) +
                    "' (use 30s, 15m, 2h, 3d, 1w)");
+    } else if (*d > kDurationMax) {
+      error(p, "duration '" + std::string(v->get_string()) + "' is longer than 100 years");
+      return std::nullopt;
     }
     return d;
   }
@@ -373,9 +378,13 @@ void Parser::parse_wait_event(const json::object& o, const std::string& path, St
   check_fields(o, {"type", "event", "when", "timeout", "next", "timeout_next"}, path);
   s.event = string_field(o, "event", path, true).value_or("");
   s.when = condition_field(o, "when", path, false);
-  s.timeout = duration_field(o, "timeout", path, true).value_or(0);
+  // `timeout` is optional; when given, `timeout_next` says where it leads.
+  const bool has_timeout = o.contains("timeout");
+  s.timeout = duration_field(o, "timeout", path, false).value_or(0);
   s.next = string_field(o, "next", path, true).value_or("");
-  s.timeout_next = string_field(o, "timeout_next", path, true).value_or("");
+  s.timeout_next = string_field(o, "timeout_next", path, has_timeout).value_or("");
+  if (!has_timeout && o.contains("timeout_next"))
+    error(join(path, "timeout"), "missing field 'timeout' (required with 'timeout_next')");
 }
 
 void Parser::parse_branch(const json::object& o, const std::string& path, Step& s) {

@@ -61,6 +61,11 @@ TEST(Config, AListenerOffLoopbackNeedsCredentials) {
   EXPECT_FALSE(check_exposure(*h));
   auto local = config_from_json(json::object{});
   EXPECT_FALSE(check_exposure(*local));
+  EXPECT_TRUE(is_loopback_host("127.0.0.2"));
+  EXPECT_FALSE(is_loopback_host("127.attacker.example")) << "a host name that merely starts with 127.";
+  auto named = config_from_json(json::parse(R"({"tcp":{"listen":"127.attacker.example:7400"}})"));
+  ASSERT_TRUE(named);
+  EXPECT_TRUE(check_exposure(*named));
 }
 
 }  // namespace

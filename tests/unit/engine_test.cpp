@@ -774,5 +774,164 @@ TEST(IdempotencyKey, DependsOnEveryPart) {
   EXPECT_EQ(k.size(), 33u);
 }
 
+// ---- more steps, keys, exits and re-entry (issue 2 unit coverage) ---------------------
+
+TEST_F(Engine, AWaitEventWithoutATimeoutSetsNoTimerAndContinuesOnTheEvent) {
+  deploy(R"({"id":"we","entry":{"event":"Signed Up"},"start":"w","steps":{
+    "w":{"type":"wait_event","event":"Clicked","next":"hello"},
+    "hello":{"type":"send","channel":"inbox","template":"note","next":"done"},
+    "done":{"type":"exit"}}})");
+  Decision entered = on(track("Signed Up"));
+  EXPECT_TRUE(entered.timers_set.empty());
+  ASSERT_TRUE(find("we"));
+  EXPECT_EQ(find("we")->timer_id, "");
+  EXPECT_TRUE(traced("waiting for Clicked"));
+  now += 400 * kDay;
+  EXPECT_TRUE(on(track("Other")).deliveries.empty());
+  EXPECT_TRUE(find("we"));
+  Decision d = on(track("Clicked", R"({"n":3})"));
+  ASSERT_EQ(d.deliveries.size(), 1u);
+  EXPECT_EQ(d.deliveries[0].content.at("title"), "Note 3");
+  EXPECT_FALSE(find("we"));
+}
+
+TEST_F(Engine, AKeyedWaitEventOnlyMatchesAnEventWithTheSameKey) {
+  deploy(kCart);
+  on(track("Cart Updated", R"({"cart_id":"A"})"));
+  on(track("Order Completed", R"({"cart_id":"B"})"));
+  EXPECT_TRUE(find("cart", "A")) << "another cart's order";
+  on(track("Order Completed"));
+  EXPECT_TRUE(find("cart", "A")) << "an order with no cart id";
+  on(track("Order Completed", R"({"cart_id":"A"})"));
+  EXPECT_FALSE(find("cart", "A"));
+}
+
+TEST_F(Engine, KeyedInstancesCanBeKeyedByATrait) {
+  deploy(R"({"id":"acct","entry":{"event":"Go"},"key":"traits.account","start":"w","steps":{
+    "w":{"type":"wait","duration":"1d","next":"done"},"done":{"type":"exit"}}})");
+  set_traits(R"({"account":7})");
+  on(track("Go"));
+  ASSERT_TRUE(find("acct"));
+  EXPECT_EQ(find("acct")->key, std::optional<std::string>("7"));
+}
+
+TEST_F(Engine, AnIdentifyThatMeetsAnExitConditionEndsAnInstanceWhileItWaits) {
+  deploy(R"({"id":"trial","entry":{"event":"Trial Started"},
+    "exit":[{"when":{"path":"traits.plan","op":"eq","value":"pro"}}],"start":"w","steps":{
+    "w":{"type":"wait_event","event":"Feature Used","timeout":"3d","next":"done","timeout_next":"done"},
+    "done":{"type":"exit"}}})");
+  on(track("Trial Started"));
+  const std::string timer = find("trial")->timer_id;
+  now += kHour;
+  Decision same = on(identify(R"({"plan":"free"})"));
+  EXPECT_TRUE(find("trial"));
+  EXPECT_EQ(counted(same, "exited:exit_criteria"), 0);
+  Decision d = on(identify(R"({"plan":"pro"})"));
+  EXPECT_FALSE(find("trial"));
+  EXPECT_EQ(counted(d, "exited:exit_criteria", "w"), 1);
+  EXPECT_TRUE(has_timer(d.timers_cleared, timer));
+  now += 3 * kDay;
+  EXPECT_FALSE(fire(timer).changed);
+}
+
+TEST_F(Engine, AnExitEventWithAConditionEndsTheInstanceOnlyWhenTheConditionHolds) {
+  deploy(R"({"id":"x","entry":{"event":"Go"},
+    "exit":[{"event":"Downgraded","when":{"path":"event.properties.to","op":"eq","value":"free"}}],
+    "start":"w","steps":{"w":{"type":"wait","duration":"2d","next":"done"},"done":{"type":"exit"}}})");
+  on(track("Go"));
+  on(track("Downgraded", R"({"to":"basic"})"));
+  EXPECT_TRUE(find("x"));
+  Decision d = on(track("Downgraded", R"({"to":"free"})"));
+  EXPECT_FALSE(find("x"));
+  EXPECT_EQ(counted(d, "exited:exit_criteria"), 1);
+}
+
+TEST_F(Engine, AGoalReachedWhileWaitingForAnEventEndsTheInstanceAndItsTimers) {
+  deploy(R"({"id":"g","entry":{"event":"Trial Started"},
+    "goal":{"event":"Order Completed","when":{"path":"event.properties.revenue","op":"gt","value":0}},
+    "timeout":"30d","start":"w","steps":{
+    "w":{"type":"wait_event","event":"Feature Used","timeout":"3d","next":"done","timeout_next":"done"},
+    "done":{"type":"exit"}}})");
+  on(track("Trial Started"));
+  const Instance copy = *find("g");
+  Decision free_order = on(track("Order Completed", R"({"revenue":0})"));
+  EXPECT_EQ(counted(free_order, "goal"), 0);
+  EXPECT_TRUE(find("g"));
+  Decision d = on(track("Order Completed", R"({"revenue":"12"})"));
+  EXPECT_EQ(counted(d, "goal"), 0) << "a string is not greater than a number";
+  d = on(track("Order Completed", R"({"revenue":12})"));
+  EXPECT_EQ(counted(d, "goal"), 1);
+  EXPECT_EQ(counted(d, "goal_value"), 0) << "no value path, no value";
+  EXPECT_EQ(counted(d, "exited:goal", "w"), 1);
+  EXPECT_TRUE(has_timer(d.timers_cleared, copy.timer_id));
+  EXPECT_TRUE(has_timer(d.timers_cleared, copy.timeout_timer_id));
+  EXPECT_TRUE(traced("goal Order Completed"));
+}
+
+TEST_F(Engine, AJourneyTimeoutAlsoEndsAnInstanceWaitingForAnEvent) {
+  deploy(R"({"id":"t","entry":{"event":"Go"},"timeout":"1d","start":"w","steps":{
+    "w":{"type":"wait_event","event":"Never","next":"done"},"done":{"type":"exit"}}})");
+  on(track("Go"));
+  const Instance copy = *find("t");
+  EXPECT_EQ(copy.timer_id, "");
+  now += kDay;
+  Decision d = fire(copy.timeout_timer_id);
+  EXPECT_EQ(counted(d, "exited:timeout", "w"), 1);
+  EXPECT_FALSE(find("t"));
+}
+
+TEST_F(Engine, ReentryNeverHoldsEvenForAnEntryAtTheEpoch) {
+  deploy(R"({"id":"once","entry":{"event":"Go"},"reentry":{"mode":"never"},
+    "start":"done","steps":{"done":{"type":"exit"}}})");
+  now = 0;  // a manual clock may be set anywhere
+  EXPECT_EQ(counted(on(track("Go")), "entered"), 1);
+  EXPECT_EQ(counted(on(track("Go")), "entered"), 0);
+  EXPECT_TRUE(traced("not entered: reentry_never"));
+}
+
+TEST_F(Engine, CooldownAppliesToAfterExitEntriesToo) {
+  deploy(R"({"id":"c","entry":{"event":"Go"},"reentry":{"mode":"after_exit","cooldown":"7d"},
+    "start":"w","steps":{"w":{"type":"wait","duration":"1d","next":"done"},"done":{"type":"exit"}}})");
+  on(track("Go"));
+  now += kDay;
+  fire(find("c")->timer_id);
+  ASSERT_FALSE(find("c"));
+  EXPECT_EQ(counted(on(track("Go")), "entered"), 0);
+  EXPECT_TRUE(traced("not entered: cooldown"));
+  now += 6 * kDay;
+  EXPECT_EQ(counted(on(track("Go")), "entered"), 1);
+}
+
+TEST_F(Engine, AJumpToAnUnknownJourneyEndsThisOneAndEntersNothing) {
+  deploy(R"({"id":"first","entry":{"event":"Go"},"start":"j","steps":{"j":{"type":"jump","journey":"ghost"}}})");
+  Decision d = on(track("Go"));
+  EXPECT_EQ(counted(d, "exited:jump"), 1);
+  EXPECT_EQ(counted(d, "entered"), 1);
+  EXPECT_TRUE(s.instances.empty());
+  EXPECT_TRUE(traced("not entered: unknown_journey"));
+}
+
+TEST_F(Engine, AnUpdateWithNullRemovesATrait) {
+  deploy(R"({"id":"u","entry":{"event":"Go"},"start":"tag","steps":{
+    "tag":{"type":"update","set":{"traits.stage":null,"traits.seen":true},"next":"done"},"done":{"type":"exit"}}})");
+  set_traits(R"({"stage":"old","email":"a@b.c"})");
+  on(track("Go"));
+  EXPECT_EQ(s.traits, json::parse(R"({"email":"a@b.c","seen":true})").as_object());
+}
+
+TEST_F(Engine, ASplitVariantDependsOnTheCustomerNotOnTime) {
+  deploy(kSplit);
+  std::set<std::string> seen;
+  for (int i = 0; i < 40; ++i) {
+    CustomerState a, b;
+    const std::string user = "c" + std::to_string(i);
+    on_event(a, cat, track("Go", "{}", user), now);
+    on_event(b, cat, track("Go", "{}", user), now + 1000 * kDay);
+    EXPECT_EQ(a.traits.at("variant"), b.traits.at("variant")) << user;
+    seen.insert(std::string(a.traits.at("variant").as_string()));
+  }
+  EXPECT_EQ(seen.size(), 2u) << "both variants are used";
+}
+
 }  // namespace
 }  // namespace waymark

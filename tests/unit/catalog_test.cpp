@@ -1,0 +1,152 @@
+// The catalog (src/core/catalog.cpp): deploys get the next version and are
+// checked against the configured channels and templates; versions stored in
+// LMDB come back on start even when the config or templates changed since.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <string>
+
+#include "waymark/catalog.hpp"
+#include "waymark/config.hpp"
+#include "waymark/store.hpp"
+
+namespace waymark {
+namespace {
+namespace json = boost::json;
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char tmpl[] = "/tmp/waymark-catalog-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+const char* kSmsJourney = R"({"id":"remind","entry":{"event":"Go"},"start":"s","steps":{
+  "s":{"type":"send","channel":"sms","template":"text","next":"done"},"done":{"type":"exit"}}})";
+
+Catalog catalog_with_channels(std::initializer_list<const char*> channels) {
+  Catalog cat;
+  for (const char* ch : channels)
+    cat.channels[ch] = ChannelPolicy{ch, "", false, std::nullopt, std::nullopt};
+  return cat;
+}
+
+TemplatePtr text_template(const char* channel) {
+  std::vector<ValidationError> errors;
+  return prepare_template(json::object{{"id", "text"}, {"channel", channel}, {"text", "hi"}}, "", errors);
+}
+
+TEST(Catalog, DeploysAreNumberedAndCheckedAgainstTheCatalog) {
+  Catalog cat = catalog_with_channels({"sms"});
+  std::vector<ValidationError> errors;
+  EXPECT_FALSE(prepare_journey(cat, json::parse(kSmsJourney), "remind", errors));
+  ASSERT_FALSE(errors.empty());
+  EXPECT_EQ(errors[0].path, "steps.s.template") << "the template is not deployed yet";
+
+  auto with_t = with_template(cat, text_template("sms"));
+  errors.clear();
+  JourneyPtr v1 = prepare_journey(*with_t, json::parse(kSmsJourney), "remind", errors);
+  ASSERT_TRUE(v1) << errors.at(0).message;
+  EXPECT_EQ(v1->version, 1);
+  auto next = with_journey(*with_t, v1);
+  EXPECT_TRUE(same_as_latest(*next, json::parse(kSmsJourney)));
+  JourneyPtr v2 = prepare_journey(*next, json::parse(kSmsJourney), "", errors);
+  ASSERT_TRUE(v2);
+  EXPECT_EQ(v2->version, 2);
+}
+
+TEST(Catalog, TheIdInTheUrlMustMatchTheBodyOrFillsItIn) {
+  auto cat = with_template(catalog_with_channels({"sms"}), text_template("sms"));
+  std::vector<ValidationError> errors;
+  EXPECT_FALSE(prepare_journey(*cat, json::parse(kSmsJourney), "other", errors));
+  ASSERT_FALSE(errors.empty());
+  EXPECT_EQ(errors[0].path, "id");
+  auto body = json::parse(kSmsJourney);
+  body.as_object().erase("id");
+  errors.clear();
+  JourneyPtr j = prepare_journey(*cat, body, "remind", errors);
+  ASSERT_TRUE(j);
+  EXPECT_EQ(j->id, "remind");
+  errors.clear();
+  EXPECT_FALSE(prepare_template(json::object{{"id", "a"}, {"text", "x"}}, "b", errors));
+  EXPECT_EQ(errors.at(0).path, "id");
+}
+
+TEST(Catalog, AStatusChangeKeepsTheVersions) {
+  auto cat = with_template(catalog_with_channels({"sms"}), text_template("sms"));
+  std::vector<ValidationError> errors;
+  auto deployed = with_journey(*cat, prepare_journey(*cat, json::parse(kSmsJourney), "", errors));
+  auto paused = with_status(*deployed, "remind", JourneyStatus::paused);
+  EXPECT_EQ(paused->journeys.at("remind").status, JourneyStatus::paused);
+  EXPECT_EQ(paused->journeys.at("remind").versions.size(), 1u);
+  EXPECT_EQ(deployed->journeys.at("remind").status, JourneyStatus::active) << "snapshots are immutable";
+  EXPECT_EQ(parse_status("archived"), std::optional<JourneyStatus>(JourneyStatus::archived));
+  EXPECT_EQ(parse_status("gone"), std::nullopt);
+}
+
+void store_journey(Store& s, const char* json_text, int version, const char* status = "active") {
+  Batch b;
+  b.journeys.push_back(JourneyPut{"remind", version, json_text, status});
+  ASSERT_TRUE(s.commit(b));
+}
+
+TEST(Catalog, StoredVersionsComeBackWithTheirStatusAndTemplates) {
+  TempDir dir;
+  auto store = Store::open(dir.path, 64);
+  ASSERT_TRUE(store);
+  Batch t;
+  t.templates.push_back({"text", R"({"id":"text","channel":"sms","text":"hi"})"});
+  ASSERT_TRUE((*store)->commit(t));
+  store_journey(**store, kSmsJourney, 1);
+  store_journey(**store, kSmsJourney, 2, "paused");
+  Config config = default_config();
+  std::vector<std::string> warnings;
+  CatalogPtr cat = build_catalog(**store, config, warnings);
+  EXPECT_TRUE(warnings.empty()) << warnings.at(0);
+  const JourneyEntry& e = cat->journeys.at("remind");
+  ASSERT_EQ(e.versions.size(), 2u);
+  EXPECT_EQ(e.version(2)->version, 2);
+  EXPECT_EQ(e.status, JourneyStatus::paused);
+  EXPECT_TRUE(cat->templates.count("text"));
+  EXPECT_EQ(cat->channels.size(), config.channels.size());
+}
+
+TEST(Catalog, AStoredVersionSurvivesItsChannelLeavingTheConfig) {
+  // Customers inside that version must finish on it: the engine suppresses a
+  // send to a channel it no longer has ("unknown_channel") instead.
+  TempDir dir;
+  auto store = Store::open(dir.path, 64);
+  ASSERT_TRUE(store);
+  store_journey(**store, kSmsJourney, 1);
+  Config config = default_config();
+  config.channels.erase("sms");
+  std::vector<std::string> warnings;
+  CatalogPtr cat = build_catalog(**store, config, warnings);
+  EXPECT_TRUE(warnings.empty()) << warnings.at(0);
+  ASSERT_EQ(cat->journeys.at("remind").versions.size(), 1u);
+  EXPECT_TRUE(cat->journeys.at("remind").version(1));
+  EXPECT_FALSE(cat->channels.count("sms"));
+}
+
+TEST(Catalog, AnUnreadableStoredVersionIsReportedAndKeepsItsPlace) {
+  TempDir dir;
+  auto store = Store::open(dir.path, 64);
+  ASSERT_TRUE(store);
+  store_journey(**store, "{not json", 1);
+  store_journey(**store, kSmsJourney, 2);
+  std::vector<std::string> warnings;
+  CatalogPtr cat = build_catalog(**store, default_config(), warnings);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("version 1"), std::string::npos) << warnings[0];
+  const JourneyEntry& e = cat->journeys.at("remind");
+  ASSERT_EQ(e.versions.size(), 2u);
+  EXPECT_FALSE(e.version(1));
+  ASSERT_TRUE(e.version(2));
+  EXPECT_EQ(e.version(2)->version, 2);
+}
+
+}  // namespace
+}  // namespace waymark

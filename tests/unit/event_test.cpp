@@ -1,0 +1,149 @@
+// Segment Spec event parsing beyond validation_test.cpp (PRODUCT.md §4, §8):
+// every message type, every field's type, ids, size and depth bounds at their
+// edges, and the JSON shape the engine and templates see.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "waymark/event.hpp"
+#include "waymark/limits.hpp"
+
+namespace waymark {
+namespace {
+namespace json = boost::json;
+
+std::string code_of(const std::string& line, Limits limits = {}) {
+  auto e = parse_event(line, limits, 1000);
+  return e ? std::string("ok") : e.error().code;
+}
+
+TEST(Events, EveryTypeParsesWithItsMinimalFields) {
+  EXPECT_EQ(code_of(R"({"type":"identify","userId":"u"})"), "ok");
+  EXPECT_EQ(code_of(R"({"type":"track","anonymousId":"a","event":"E"})"), "ok");
+  EXPECT_EQ(code_of(R"({"type":"page","anonymousId":"a"})"), "ok");
+  EXPECT_EQ(code_of(R"({"type":"screen","userId":"u","name":"Home"})"), "ok");
+  EXPECT_EQ(code_of(R"({"type":"group","userId":"u","groupId":"g"})"), "ok");
+  EXPECT_EQ(code_of(R"({"type":"alias","userId":"u","previousId":"a"})"), "ok");
+}
+
+TEST(Events, EveryTypeNeedsAUserIdOrAnAnonymousId) {
+  for (const char* type : {"identify", "track", "page", "screen", "group", "alias"}) {
+    std::string line = std::string(R"({"type":")") + type + R"(","event":"E","previousId":"p"})";
+    EXPECT_EQ(code_of(line), "missing_field") << type;
+    line = std::string(R"({"type":")") + type + R"(","event":"E","previousId":"p","userId":"","anonymousId":""})";
+    EXPECT_EQ(code_of(line), "missing_field") << type << " with empty ids";
+  }
+}
+
+TEST(Events, TrackNeedsANonEmptyEventAndAliasNeedsBothIds) {
+  EXPECT_EQ(code_of(R"({"type":"track","userId":"u","event":""})"), "missing_field");
+  EXPECT_EQ(code_of(R"({"type":"alias","previousId":"a","anonymousId":"b"})"), "missing_field");
+  EXPECT_EQ(code_of(R"({"type":"alias","userId":"u","previousId":""})"), "missing_field");
+}
+
+TEST(Events, EachFieldOfTheWrongTypeIsRefused) {
+  const char* cases[] = {
+    R"({"type":1,"userId":"u","event":"E"})",
+    R"({"type":"track","userId":["u"],"event":"E"})",
+    R"({"type":"track","anonymousId":5,"event":"E"})",
+    R"({"type":"track","userId":"u","event":{"n":1}})",
+    R"({"type":"track","userId":"u","event":"E","messageId":42})",
+    R"({"type":"track","userId":"u","event":"E","traits":"vip"})",
+    R"({"type":"track","userId":"u","event":"E","context":[]})",
+    R"({"type":"track","userId":"u","event":"E","timestamp":1700000000})",
+    R"({"type":"alias","userId":"u","previousId":7})",
+    R"({"type":"page","userId":"u","name":true})",
+  };
+  for (const char* line : cases)
+    EXPECT_EQ(code_of(line), "wrong_type") << line;
+}
+
+TEST(Events, NullOptionalFieldsCountAsAbsent) {
+  auto e = parse_event(R"({"type":"track","userId":"u","anonymousId":null,"event":"E","properties":null,
+                          "messageId":null,"timestamp":null})",
+                       Limits{}, 1234);
+  ASSERT_TRUE(e) << e.error().message;
+  EXPECT_TRUE(e->properties.empty());
+  EXPECT_EQ(e->message_id, "");
+  EXPECT_EQ(e->timestamp, 1234) << "the receive time stands in for a missing timestamp";
+}
+
+TEST(Events, IdsAreBoundedAndFreeOfControlCharacters) {
+  const std::string id255(255, 'u');
+  EXPECT_EQ(code_of(R"({"type":"identify","userId":")" + id255 + R"("})"), "ok");
+  EXPECT_EQ(code_of(R"({"type":"identify","userId":")" + id255 + R"(u"})"), "too_large");
+  EXPECT_EQ(code_of(R"({"type":"identify","anonymousId":")" + id255 + R"(a"})"), "too_large");
+  EXPECT_EQ(code_of(R"({"type":"alias","userId":"u","previousId":")" + id255 + R"(p"})"), "too_large");
+  EXPECT_EQ(code_of(R"({"type":"track","userId":"u","event":"E","messageId":")" + id255 + R"(m"})"),
+            "too_large");
+  EXPECT_EQ(code_of(R"({"type":"identify","userId":"u\u0000x"})"), "bad_value");
+  EXPECT_EQ(code_of(R"({"type":"identify","userId":"u\nx"})"), "bad_value");
+  EXPECT_EQ(code_of(R"({"type":"alias","userId":"u","previousId":"p\tq"})"), "bad_value");
+}
+
+TEST(Events, TheSizeLimitIsInclusive) {
+  const std::string head = R"({"type":"track","userId":"u","event":"E","properties":{"p":")";
+  const std::string tail = "\"}}";
+  Limits limits;
+  limits.event_bytes_max = 200;
+  const std::string exact = head + std::string(200 - head.size() - tail.size(), 'x') + tail;
+  ASSERT_EQ(exact.size(), 200u);
+  EXPECT_EQ(code_of(exact, limits), "ok");
+  EXPECT_EQ(code_of(head + std::string(201 - head.size() - tail.size(), 'x') + tail, limits), "too_large");
+}
+
+TEST(Events, TheDepthLimitIsInclusiveAndCountsArraysToo) {
+  Limits limits;
+  limits.json_depth_max = 4;
+  // depth: event object 1, properties 2, a 3, [ 4
+  EXPECT_EQ(code_of(R"({"type":"track","userId":"u","event":"E","properties":{"a":{"b":[1]}}})", limits), "ok");
+  EXPECT_EQ(code_of(R"({"type":"track","userId":"u","event":"E","properties":{"a":{"b":[[1]]}}})", limits),
+            "too_deep");
+  EXPECT_EQ(code_of(R"({"type":"track","userId":"u","event":"E","properties":{"a":"{{{{{{"}})", limits), "ok")
+    << "brackets inside strings are text";
+  EXPECT_EQ(code_of(R"({"type":"track","userId":"u","event":"E","properties":{"a":"\"{{{{{{"}})", limits), "ok");
+  EXPECT_EQ(code_of(std::string(1000, '[') + std::string(1000, ']')), "too_deep") << "default limit 64";
+}
+
+TEST(Events, MalformedTextIsBadJson) {
+  EXPECT_EQ(code_of(""), "bad_json");
+  EXPECT_EQ(code_of("{"), "bad_json");
+  EXPECT_EQ(code_of(R"({"type":"track","userId":"u","event":"E"} trailing)"), "bad_json");
+  EXPECT_EQ(code_of("{\"type\":\"track\",\"userId\":\"\xff\",\"event\":\"E\"}"), "bad_json") << "invalid UTF-8";
+  EXPECT_EQ(code_of(R"("just a string")"), "not_object");
+  EXPECT_EQ(code_of("null"), "not_object");
+}
+
+TEST(Events, TimestampsWithOffsetsAreReadAsUtc) {
+  auto e = parse_event(R"({"type":"track","userId":"u","event":"E","timestamp":"2026-11-02T14:00:00+02:00"})",
+                       Limits{}, 0);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->timestamp, parse_rfc3339("2026-11-02T12:00:00Z").value());
+}
+
+TEST(Events, PageAndScreenKeepTheirNameAndTheJsonShapeHasEveryField) {
+  auto e = parse_event(R"({"type":"screen","userId":"u","anonymousId":"a","name":"Home","messageId":"m1",
+                          "properties":{"x":1},"traits":{"t":2},"context":{"ip":"1.2.3.4"},
+                          "timestamp":"2026-11-02T12:00:00Z"})",
+                       Limits{}, 0);
+  ASSERT_TRUE(e) << e.error().message;
+  EXPECT_EQ(e->type, EventType::screen);
+  EXPECT_EQ(e->name, "Home");
+  EXPECT_EQ(e->to_json(), json::parse(R"({"type":"screen","name":"Home","event":"Home","userId":"u",
+    "anonymousId":"a","properties":{"x":1},"traits":{"t":2},"context":{"ip":"1.2.3.4"},
+    "timestamp":"2026-11-02T12:00:00.000Z","messageId":"m1"})"));
+}
+
+TEST(Events, AParsedValueCanTakeItsTypeFromTheEndpoint) {
+  auto v = json::parse(R"({"userId":"u","event":"E"})");
+  auto e = event_from_json(v, 0, "track");
+  ASSERT_TRUE(e) << e.error().message;
+  EXPECT_EQ(e->type, EventType::track);
+  auto explicit_type = event_from_json(json::parse(R"({"type":"identify","userId":"u"})"), 0, "track");
+  ASSERT_TRUE(explicit_type);
+  EXPECT_EQ(explicit_type->type, EventType::identify) << "a type in the body wins";
+  EXPECT_FALSE(event_from_json(v, 0));
+}
+
+}  // namespace
+}  // namespace waymark
