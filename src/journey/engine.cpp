@@ -17,7 +17,8 @@
 //           -> timeout timer cleared, continue at `next`.
 //      For keyed instances an exit/goal event that carries a key value applies
 //      only to the instance with that key; one without a key value applies to all.
-//   4. event entries: every active journey whose entry.event is this track event.
+//   4. event entries: every active journey whose entry.event is this track event
+//      (no entry, of any kind, while a `when`-only exit criterion holds).
 //   5. when traits changed (identify or `update` steps), `when`-only exit
 //      criteria of every instance are checked again.
 //   6. condition entries (entry.when alone): edge-triggered against
@@ -214,6 +215,15 @@ void set_trait(json::object& traits, std::string_view path, const json::value& v
 
 // ---- entries ---------------------------------------------------------------------------
 
+/// A `when`-only exit criterion of `j` that holds now, if any.
+bool profile_exit_holds(const Run& r, const Journey& j) {
+  const EvalContext ctx = r.eval();
+  for (const auto& ex : j.exits)
+    if (ex.event.empty() && ex.when && evaluate(*ex.when, ctx))
+      return true;
+  return false;
+}
+
 enum class EntryCause { event, condition, jump };
 
 /// Refusal reason of the re-entry rules, or "" when the entry is allowed.
@@ -261,6 +271,10 @@ void try_enter(Run& r, const std::string& journey_id, const json::object& entry,
     }
   }
   std::string refusal = reentry_refusal(r.s, j, key, r.now);
+  // Exit criteria are checked on every event: a customer who meets them
+  // already would only be sent the first steps (and re-entry is not used up).
+  if (refusal.empty() && profile_exit_holds(r, j))
+    refusal = "exit_criteria";
   if (!refusal.empty()) {
     if (traced)
       r.trace(j.id, j.version, "", "not entered: " + refusal);
@@ -346,15 +360,6 @@ const std::string& choose_variant(Run& r, const Instance& inst, const Step& st) 
     }
   }
   return none;
-}
-
-/// A `when`-only exit criterion of `j` that holds now, if any.
-bool profile_exit_holds(const Run& r, const Journey& j) {
-  const EvalContext ctx = r.eval();
-  for (const auto& ex : j.exits)
-    if (ex.event.empty() && ex.when && evaluate(*ex.when, ctx))
-      return true;
-  return false;
 }
 
 enum class StepResult { next, stop };
@@ -584,7 +589,10 @@ void sweep_profile_exits(Run& r) {
   }
 }
 
-void check_condition_entries(Run& r) {
+namespace {
+
+/// One pass of edge-triggered condition entries over every journey.
+void enter_on_conditions(Run& r) {
   const EvalContext ctx = r.eval();
   for (const auto& [id, entry] : r.cat.journeys) {
     JourneyPtr j = entry.latest();
@@ -597,6 +605,24 @@ void check_condition_entries(Run& r) {
     if (rising && entry.status == JourneyStatus::active)
       try_enter(r, id, json::object(), EntryCause::condition, 0);
   }
+}
+
+}  // namespace
+
+void check_condition_entries(Run& r) {
+  // Instances entered here may change the profile at once (update steps): then
+  // exits and condition entries are checked again (bounded: one round more
+  // than there are journeys, in case updates keep toggling conditions).
+  bool changed = r.profile_changed;
+  for (size_t round = 0; round <= r.cat.journeys.size(); ++round) {
+    r.profile_changed = false;
+    enter_on_conditions(r);
+    if (!r.profile_changed)
+      break;
+    changed = true;
+    sweep_profile_exits(r);
+  }
+  r.profile_changed = changed;
 }
 
 }  // namespace engine_detail

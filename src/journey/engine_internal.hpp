@@ -46,7 +46,8 @@ void exit_instance(Run& r, std::string instance_id, const std::string& reason);
 void run_steps(Run& r, const std::string& instance_id, size_t used = 0);
 /// Checks pure-`when` exit criteria of every active instance (profile changed).
 void sweep_profile_exits(Run& r);
-/// Edge-triggered condition entries; updates s.entry_condition.
+/// Edge-triggered condition entries; updates s.entry_condition. While the
+/// instances entered change the profile, exits and entries are checked again.
 void check_condition_entries(Run& r);
 void trim_trace(CustomerState& s, const Limits& limits);
 void trim_history(CustomerState& s, const Limits& limits, Millis now);
