@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduces the headline of bench/README.md in one command: configures and builds
-# `waymark` and `waymark-load` when needed (RelWithDebInfo, benches on), then
+# `waymark` and `waymark-load` when needed (Release, benches on), then
 # waymark-load starts its own node per run (fresh temp data dir, manual clock,
 # 3 journeys deployed over HTTP), drives 300k events over 100k customers on 4 TCP
 # connections 5 times, runs the bare-loop baseline after each run, then one
@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 JOBS=${JOBS:-2}
 if [ ! -f "$BUILD_DIR/CMakeCache.txt" ] || ! grep -q "WAYMARK_BENCH:BOOL=ON" "$BUILD_DIR/CMakeCache.txt"; then
-  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWAYMARK_BENCH=ON >/dev/null
+  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DWAYMARK_BENCH=ON >/dev/null
 fi
 cmake --build "$BUILD_DIR" --target waymark waymark-load -j"$JOBS" >/dev/null
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(free -g | awk '/^Mem:/{print $2}') GB RAM"
