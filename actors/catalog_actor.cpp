@@ -4,6 +4,7 @@
 
 #include "actors/messages.hpp"
 #include "waymark/catalog.hpp"
+#include "waymark/json.hpp"
 
 namespace json = boost::json;
 
@@ -42,10 +43,10 @@ Reply commit_then(caf::event_based_actor* self, NodeContext* ctx, Batch b, Catal
 caf::behavior catalog_actor(caf::event_based_actor* self, NodeContext* ctx) {
   return {
     [=](deploy_atom, const std::string& id, const std::string& body) -> Reply {
-      std::error_code ec;
-      auto v = json::parse(body, ec);
-      if (ec)
-        return {400, error_body("invalid JSON: " + ec.message())};
+      auto parsed = parse_input_json(body, ctx->config.limits.json_depth_max);
+      if (!parsed)
+        return {400, error_body(parsed.error().message)};
+      auto& v = *parsed;
       std::vector<ValidationError> errors;
       auto cat = ctx->catalog.get();
       auto j = prepare_journey(*cat, v, id, errors);
@@ -60,10 +61,10 @@ caf::behavior catalog_actor(caf::event_based_actor* self, NodeContext* ctx) {
       return commit_then(self, ctx, std::move(b), with_journey(*cat, j), 201, ok);
     },
     [=](template_atom, const std::string& id, const std::string& body) -> Reply {
-      std::error_code ec;
-      auto v = json::parse(body, ec);
-      if (ec)
-        return {400, error_body("invalid JSON: " + ec.message())};
+      auto parsed = parse_input_json(body, ctx->config.limits.json_depth_max);
+      if (!parsed)
+        return {400, error_body(parsed.error().message)};
+      auto& v = *parsed;
       std::vector<ValidationError> errors;
       auto t = prepare_template(v, id, errors);
       if (!t)

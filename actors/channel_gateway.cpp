@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "actors/messages.hpp"
+#include "waymark/json.hpp"
 #include "channel/delivery_policy.hpp"
 #include "channel/provider.hpp"
 
@@ -92,7 +93,7 @@ int prior_attempts(NodeContext* ctx, const std::string& id) {
   if (!st)
     return 0;
   std::error_code ec;
-  auto v = json::parse(*st, ec);
+  auto v = parse_stored_json(*st, ec);
   if (ec || !v.is_object())
     return 0;
   auto* a = v.get_object().if_contains("attempts");
@@ -112,7 +113,7 @@ void load(self_ptr self, NodeContext* ctx) {
     Entry e;
     e.seq = r.seq;
     std::error_code ec;
-    auto v = json::parse(r.record, ec);
+    auto v = parse_stored_json(r.record, ec);
     if (ec || !v.is_object()) {
       st.updates.push_back(update_for(st, e, "failed", "unreadable outbox record"));
       continue;

@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "actors/messages.hpp"
+#include "waymark/json.hpp"
 
 namespace json = boost::json;
 
@@ -27,7 +28,7 @@ CustomerState load_state(NodeContext* ctx, const std::string& id) {
   CustomerState s;
   if (auto raw = ctx->store->get_customer(id)) {
     std::error_code ec;
-    auto v = json::parse(*raw, ec);
+    auto v = parse_stored_json(*raw, ec);
     if (!ec) {
       auto parsed = customer_from_json(v);
       if (parsed)
@@ -146,7 +147,7 @@ caf::result<bool> handle_event(self_ptr self, NodeContext* ctx, EventMsg& m) {
         Decision merged;
         if (!raw.empty()) {
           std::error_code ec;
-          auto v = json::parse(raw, ec);
+          auto v = parse_stored_json(raw, ec);
           auto from = ec ? Result<CustomerState>(make_error("bad_json", ec.message())) : customer_from_json(v);
           if (from) {
             for (auto& id : from->merged_ids)

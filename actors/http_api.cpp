@@ -7,6 +7,7 @@
 
 #include "actors/http_ingest.hpp"
 #include "actors/messages.hpp"
+#include "waymark/json.hpp"
 #include "http/router.hpp"
 
 namespace json = boost::json;
@@ -62,7 +63,7 @@ json::object customer_view(NodeContext* ctx, const CustomerState& s) {
     o["status"] = "unknown";
     if (auto st = ctx->store->delivery_status(d.id)) {
       std::error_code ec;
-      auto v = json::parse(*st, ec);
+      auto v = parse_stored_json(*st, ec);
       if (!ec && v.is_object()) {
         if (auto* x = v.get_object().if_contains("status"))
           o["status"] = *x;
@@ -90,7 +91,7 @@ void get_customer(NodeContext* ctx, const std::string& id, Responder respond) {
   if (!raw)
     return respond(http::error_response(404, "no customer '" + id + "'"));
   std::error_code ec;
-  auto v = json::parse(*raw, ec);
+  auto v = parse_stored_json(*raw, ec);
   auto s = ec ? Result<CustomerState>(make_error("bad_json", "")) : customer_from_json(v);
   if (!s)
     return respond(http::error_response(500, "stored state of '" + id + "' is unreadable"));
@@ -300,7 +301,7 @@ void post_clock(caf::actor_system& sys, NodeContext* ctx, const std::string& bod
   if (!ctx->clock->manual())
     return respond(http::error_response(409, "the node runs on the system clock (start it with --clock manual)"));
   std::error_code ec;
-  auto v = json::parse(body, ec);
+  auto v = parse_stored_json(body, ec);
   if (ec || !v.is_object())
     return respond(http::error_response(400, "expected {\"advance\":\"2d\"} or {\"set\":\"<RFC 3339>\"}"));
   auto& o = v.get_object();
@@ -372,7 +373,7 @@ http::Handler make_http_api(caf::actor_system& sys, NodeContext* ctx) {
     json::array items;
     for (auto& raw : ctx->store->inbox_list(id)) {
       std::error_code ec;
-      auto v = json::parse(raw, ec);
+      auto v = parse_stored_json(raw, ec);
       if (!ec)
         items.push_back(std::move(v));
     }

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "actors/messages.hpp"
+#include "waymark/json.hpp"
 
 namespace json = boost::json;
 
@@ -59,12 +60,10 @@ std::optional<Rejection> parse_body(const Request& req, std::string_view type, N
                                     std::vector<Event>& events) {
   if (req.body.size() > ctx->config.limits.request_bytes_max)
     return Rejection{413, "request body over limits.request_bytes_max"};
-  if (json_depth(req.body) > ctx->config.limits.json_depth_max)
-    return Rejection{400, "JSON nesting deeper than " + std::to_string(ctx->config.limits.json_depth_max)};
-  std::error_code ec;
-  auto v = json::parse(req.body, ec);
-  if (ec)
-    return Rejection{400, "invalid JSON: " + ec.message()};
+  auto parsed = parse_input_json(req.body, ctx->config.limits.json_depth_max);
+  if (!parsed)
+    return Rejection{400, parsed.error().message};
+  auto& v = *parsed;
   if (!v.is_object())
     return Rejection{400, "the body must be a JSON object"};
   auto& o = v.get_object();

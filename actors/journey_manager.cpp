@@ -132,6 +132,8 @@ void send_to_actor(self_ptr self, NodeContext* ctx, const std::string& id, Slot&
           [=](caf::error& err) mutable { rp.deliver(err); });
       break;
     }
+    case Pending::k_erase:  // never delivered to the actor: dispatch() runs erase_customer
+      break;
   }
 }
 

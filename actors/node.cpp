@@ -19,6 +19,7 @@
 #include "actors/store_actor.hpp"
 #include "actors/tcp_gateway.hpp"
 #include "actors/timer_service.hpp"
+#include "waymark/json.hpp"
 #include "waymark/catalog.hpp"
 
 static_assert(CAF_VERSION == 1706, "CAF 0.17.6 required");
@@ -60,7 +61,7 @@ bool load_journeys_dir(NodeContext& ctx) {
   for (auto& path : json_files(ctx.config.journeys_dir)) {
     auto text = read_file(path);
     std::error_code ec;
-    auto v = text ? json::parse(*text, ec) : json::value();
+    auto v = text ? parse_stored_json(*text, ec) : json::value();
     if (!text || ec || !v.is_object()) {
       spdlog::error("[catalog] {}: not a JSON object", path);
       return false;

@@ -9,6 +9,7 @@
 #include "cli/render.hpp"
 #include "http/client.hpp"
 #include "waymark/config.hpp"
+#include "waymark/json.hpp"
 
 namespace waymark::cli {
 namespace json = boost::json;
@@ -73,7 +74,7 @@ Result<http::Response> call(const ClientArgs& args, const std::string& method,
 // The server's {"error": "..."} if there is one, else the raw body.
 std::string error_of(const http::Response& r) {
   boost::system::error_code ec;
-  auto v = json::parse(r.body, ec);
+  auto v = parse_stored_json(r.body, ec);
   if (!ec && v.is_object()) {
     if (auto* e = v.as_object().if_contains("error"); e && e->is_string())
       return std::string(e->as_string());
@@ -105,7 +106,7 @@ std::optional<json::object> get_object(const ClientArgs& args, const std::string
     return std::nullopt;
   }
   boost::system::error_code ec;
-  auto v = json::parse(r->body, ec);
+  auto v = parse_stored_json(r->body, ec);
   if (ec || !v.is_object()) {
     std::cerr << what << ": the server sent something that is not a JSON object\n";
     status = 1;
@@ -120,7 +121,7 @@ Result<json::value> read_json_file(const std::string& file) {
   std::stringstream ss;
   ss << in.rdbuf();
   boost::system::error_code ec;
-  auto v = json::parse(ss.str(), ec);
+  auto v = parse_stored_json(ss.str(), ec);
   if (ec) return make_error("bad_json", file + ": bad JSON: " + ec.message());
   if (!v.is_object()) return make_error("bad_json", file + ": expected a JSON object");
   return v;
@@ -128,7 +129,7 @@ Result<json::value> read_json_file(const std::string& file) {
 
 int print_validation_errors(const http::Response& r) {
   boost::system::error_code ec;
-  auto v = json::parse(r.body, ec);
+  auto v = parse_stored_json(r.body, ec);
   if (ec || !v.is_object()) return report_http_error("deploy failed", r);
   const auto& errors = array_at(v.as_object(), "errors");
   for (const auto& e : errors) {
@@ -172,7 +173,7 @@ int cmd_deploy(const ClientArgs& args, const std::string& file) {
     return 0;
   }
   boost::system::error_code ec;
-  auto v = json::parse(r->body, ec);
+  auto v = parse_stored_json(r->body, ec);
   std::string version = "?";
   if (!ec && v.is_object()) version = text(v.as_object(), "version");
   std::cout << "deployed journey " << sid << " version " << version << "\n";

@@ -20,6 +20,8 @@
 #include <sstream>
 #include <thread>
 
+#include "waymark/json.hpp"
+
 namespace waymark::cli {
 namespace {
 
@@ -101,8 +103,8 @@ std::string error_text(const boost::json::object& o) {
 }
 
 void on_server_line(Shared& s, std::string_view line, bool has_hello) {
-  boost::system::error_code ec;
-  auto v = boost::json::parse(line, ec);
+  std::error_code ec;
+  auto v = parse_stored_json(line, ec);
   if (ec || !v.is_object()) return;  // not ours to judge: ignore
   const auto& o = v.as_object();
   std::lock_guard<std::mutex> lk(s.mu);

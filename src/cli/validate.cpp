@@ -10,6 +10,7 @@
 #include "waymark/config.hpp"
 #include "waymark/journey.hpp"
 #include "waymark/template.hpp"
+#include "waymark/json.hpp"
 
 namespace waymark::cli {
 namespace json = boost::json;
@@ -28,7 +29,7 @@ std::optional<json::value> parse_file(const fs::path& path, std::string& error) 
   std::stringstream ss;
   ss << in.rdbuf();
   boost::system::error_code ec;
-  auto v = json::parse(ss.str(), ec);
+  auto v = parse_stored_json(ss.str(), ec);
   if (ec) {
     error = "bad JSON: " + ec.message();
     return std::nullopt;

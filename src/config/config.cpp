@@ -5,11 +5,15 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <cmath>
+#include <cstdio>
 #include <fstream>
 
 #include "channel/net_guard.hpp"
+#include "waymark/json.hpp"
 #include <set>
 #include <sstream>
+#include <type_traits>
 
 namespace json = boost::json;
 
@@ -26,17 +30,32 @@ std::optional<Error> unknown_keys(const json::object& o, const Fields& known, co
   return std::nullopt;
 }
 
+/// Highest value of any numeric key unless it names its own bound: far beyond any
+/// sensible setting, and a value in seconds still fits in 64 bits as milliseconds.
+constexpr double kNumberMax = 1e15;
+
+std::string number_text(double d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.15g", d);
+  return buf;
+}
+
+/// Reads a number within [min, max]; integer-typed keys must hold whole numbers.
 template <class T>
 std::optional<Error> read_number(const json::object& o, const char* key, T& out, const std::string& where,
-                                 double min = 0) {
+                                 double min = 0, double max = kNumberMax) {
   auto* v = o.if_contains(key);
   if (!v)
     return std::nullopt;
   if (!v->is_number())
     return make_error("bad_config", where + key + " must be a number");
   double d = v->to_number<double>();
+  if (std::is_integral_v<T> && d != std::floor(d))
+    return make_error("bad_config", where + key + " must be a whole number");
   if (d < min)
-    return make_error("bad_config", where + key + " must be >= " + std::to_string(min));
+    return make_error("bad_config", where + key + " must be >= " + number_text(min));
+  if (d > max)
+    return make_error("bad_config", where + key + " must be <= " + number_text(max));
   out = static_cast<T>(d);
   return std::nullopt;
 }
@@ -257,7 +276,7 @@ std::optional<Error> parse_limits(const json::object& o, Limits& l) {
   if ((e = read_number(o, "line_bytes_max", l.line_bytes_max, w, 64)) ||
       (e = read_number(o, "event_bytes_max", l.event_bytes_max, w, 64)) ||
       (e = read_number(o, "request_bytes_max", l.request_bytes_max, w, 64)) ||
-      (e = read_number(o, "json_depth_max", l.json_depth_max, w, 2)) ||
+      (e = read_number(o, "json_depth_max", l.json_depth_max, w, 2, kJsonDepthMaxBound)) ||
       (e = read_number(o, "connection_unacked_max", l.connection_unacked_max, w, 1)) ||
       (e = read_number(o, "connections_max", l.connections_max, w, 1)) ||
       (e = read_number(o, "live_customers_max", l.live_customers_max, w, 1)) ||
@@ -399,7 +418,7 @@ Result<Config> load_config(const std::string& path, bool must_exist) {
   std::stringstream ss;
   ss << in.rdbuf();
   std::error_code ec;
-  auto v = json::parse(ss.str(), ec);
+  auto v = parse_stored_json(ss.str(), ec);
   if (ec)
     return make_error("bad_config", path + ": invalid JSON: " + ec.message());
   auto c = config_from_json(v);

@@ -1,4 +1,5 @@
 #include "waymark/catalog.hpp"
+#include "waymark/json.hpp"
 
 #include <set>
 
@@ -52,7 +53,7 @@ CatalogPtr build_catalog(const Store& store, const Config& config, std::vector<s
     cat->channels[name] = ch.policy;
   for (auto& [id, raw] : store.templates()) {
     std::error_code ec;
-    auto v = json::parse(raw, ec);
+    auto v = parse_stored_json(raw, ec);
     std::vector<ValidationError> errs;
     auto t = ec ? nullptr : parse_template(v, errs);
     if (!t) {
@@ -70,7 +71,7 @@ CatalogPtr build_catalog(const Store& store, const Config& config, std::vector<s
     entry.status = parse_status(rec.status).value_or(JourneyStatus::active);
     for (size_t i = 0; i < rec.versions.size(); ++i) {
       std::error_code ec;
-      auto v = json::parse(rec.versions[i], ec);
+      auto v = parse_stored_json(rec.versions[i], ec);
       std::vector<ValidationError> errs;
       ValidationContext lenient;
       if (!ec)

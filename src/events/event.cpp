@@ -1,6 +1,7 @@
 // Segment Spec validation (PRODUCT.md §4). Every rejection is an Error with a
 // stable code (counted by the gateways as nack reasons) and a readable message.
 #include "waymark/event.hpp"
+#include "waymark/json.hpp"
 
 #include <boost/json.hpp>
 
@@ -104,15 +105,10 @@ Result<Event> parse_event(std::string_view text, const Limits& limits, Millis re
     return make_error("too_large", "event is " + std::to_string(text.size()) +
                                      " bytes, over the limit of " +
                                      std::to_string(limits.event_bytes_max));
-  if (json_depth(text) > limits.json_depth_max)
-    return make_error("too_deep", "JSON nesting deeper than " + std::to_string(limits.json_depth_max));
-  json::parse_options opts;
-  opts.max_depth = limits.json_depth_max + 1;
-  std::error_code ec;
-  auto v = json::parse(json::string_view(text.data(), text.size()), ec, {}, opts);
-  if (ec)
-    return make_error("bad_json", "invalid JSON: " + ec.message());
-  return event_from_json(v, received_at);
+  auto v = parse_input_json(text, limits.json_depth_max);
+  if (!v)
+    return v.error();
+  return event_from_json(*v, received_at);
 }
 
 Result<Event> event_from_json(const json::value& v, Millis received_at, std::string_view default_type) {

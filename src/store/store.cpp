@@ -2,6 +2,7 @@
 // layout. Durability: every commit() is one write transaction synced to disk
 // (LMDB default), so whatever commit() returned ok for survives kill -9.
 #include "waymark/store.hpp"
+#include "waymark/json.hpp"
 
 #include <lmdb.h>
 #include <sys/stat.h>
@@ -65,7 +66,7 @@ json::object read_object(MDB_txn* txn, MDB_dbi dbi, const std::string& key) {
   if (mdb_get(txn, dbi, &k, &v) != 0)
     return {};
   std::error_code ec;
-  auto pv = json::parse(json::string_view(static_cast<const char*>(v.mv_data), v.mv_size), ec);
+  auto pv = parse_stored_json(std::string_view(static_cast<const char*>(v.mv_data), v.mv_size), ec);
   return !ec && pv.is_object() ? pv.get_object() : json::object{};
 }
 
@@ -124,7 +125,7 @@ struct Store::Impl {
     this->outbox_seq = from_be64(static_cast<const char*>(v.mv_data));
   if ((rc = mdb_txn_commit(txn)))
     return lmdb_error("mdb_txn_commit", rc);
-    return std::nullopt;
+  return std::nullopt;
   }
 
   // RAII read transaction.
@@ -429,7 +430,7 @@ std::vector<JourneyRecord> Store::journeys() const {
     JourneyRecord j;
     j.id = str(k);
     std::error_code ec;
-    auto meta = json::parse(str(v), ec);
+    auto meta = parse_stored_json(str(v), ec);
     if (ec || !meta.is_object())
       continue;
     if (auto* l = meta.get_object().if_contains("latest"); l && l->is_int64())
@@ -512,7 +513,7 @@ bool has_prefix(const std::string& key, const std::string& prefix) {
 /// The "customer" field of a JSON record, or "".
 std::string customer_field(const MDB_val& v) {
   std::error_code ec;
-  auto j = json::parse(json::string_view(static_cast<const char*>(v.mv_data), v.mv_size), ec);
+  auto j = parse_stored_json(std::string_view(static_cast<const char*>(v.mv_data), v.mv_size), ec);
   if (ec || !j.is_object())
     return {};
   auto* c = j.get_object().if_contains("customer");

@@ -230,5 +230,57 @@ TEST(Crash, GracefulStopExitsZeroAndARestartKeepsStateAndTimers) {
   EXPECT_EQ(o.where("step", "reminder").size(), 1u);
 }
 
+// Nesting allowed at the edge (limits.json_depth_max, 64) must stay readable
+// when it comes back from LMDB inside the customer state, a few levels deeper:
+// Boost.JSON's own default (32) once turned such a state into "unreadable,
+// starting empty" on rehydration and a 500 on GET /api/customers/{id}.
+json::value nested(int levels) {
+  json::value v = "bottom";
+  for (int i = 0; i < levels; ++i)
+    v = json::object{{"n", std::move(v)}};
+  return v;
+}
+
+TEST(Crash, DeeplyNestedEventsAreAcceptedOnBothEdgesAndTheStateSurvivesARestart) {
+  Node node;
+  ASSERT_TRUE(node.start());
+  TcpClient c;
+  ASSERT_TRUE(c.connect(node.tcp_port()));
+  ASSERT_TRUE(c.send_line(identify("deep1", {{"email", "deep1@example.com"}, {"deep", nested(45)}})));
+  ASSERT_TRUE(c.send_line(track("deep1", "Nested", {{"deep", nested(50)}}, "deep1-t1")));
+  ASSERT_TRUE(c.wait_ack(2)) << c.transcript();
+  json::object http_event{{"userId", "deep1"}, {"event", "Nested Over HTTP"}, {"messageId", "deep1-h1"},
+                          {"properties", json::object{{"deep", nested(50)}}}};
+  auto h = node.post("/v1/track", json::serialize(http_event));
+  ASSERT_EQ(h.status, 200) << h.describe();
+  // Deeper than limits.json_depth_max is still refused, with the reason.
+  json::object too_deep{{"userId", "deep1"}, {"event", "Too Deep"}, {"properties", nested(70)}};
+  auto refused = node.post("/v1/track", json::serialize(too_deep));
+  EXPECT_EQ(refused.status, 400) << refused.describe();
+  EXPECT_NE(refused.body.find("deeper than 64"), std::string::npos) << refused.body;
+
+  auto before = node.customer("deep1");
+  ASSERT_EQ(before.status, 200) << before.describe();
+  EXPECT_EQ(node.terminate(), 0);
+  ASSERT_TRUE(node.restart());
+  auto after = node.customer("deep1");
+  ASSERT_EQ(after.status, 200) << after.describe();
+  EXPECT_EQ(at_path(after.json(), "profile.traits.email"), json::value("deep1@example.com"));
+  EXPECT_EQ(at_path(after.json(), "profile.traits.deep"), nested(45));
+  // The rehydrated actor keeps its state: one more event lands on top of it.
+  TcpClient c2;
+  ASSERT_TRUE(c2.connect(node.tcp_port()));
+  ASSERT_TRUE(c2.send_line(track("deep1", "After Restart", {}, "deep1-t2")));
+  ASSERT_TRUE(c2.wait_ack(1)) << c2.transcript();
+  auto last = node.customer("deep1");
+  ASSERT_EQ(last.status, 200) << last.describe();
+  EXPECT_EQ(at_path(last.json(), "profile.traits.email"), json::value("deep1@example.com"));
+  std::set<std::string> names;
+  for (const auto& e : array_at(last.json(), "history"))
+    names.insert(str_at(e, "name"));
+  for (const char* n : {"Nested", "Nested Over HTTP", "After Restart"})
+    EXPECT_TRUE(names.count(n)) << "history lost '" << n << "': " << last.body.substr(0, 400);
+}
+
 }  // namespace
 }  // namespace waymark::it

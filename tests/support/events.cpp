@@ -1,5 +1,7 @@
 #include "support/events.hpp"
 
+#include "waymark/json.hpp"
+
 namespace waymark::it {
 namespace json = boost::json;
 
@@ -19,8 +21,8 @@ std::string track(const std::string& user, const std::string& event, const json:
 }
 
 json::value parse_json(const std::string& text) {
-  boost::system::error_code ec;
-  auto v = json::parse(text, ec);
+  std::error_code ec;
+  auto v = parse_stored_json(text, ec);  // the node's own depth allowance
   return ec ? json::value() : v;
 }
 

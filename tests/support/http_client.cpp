@@ -14,6 +14,8 @@
 #include <cstring>
 #include <functional>
 
+#include "waymark/json.hpp"
+
 namespace waymark::it {
 namespace {
 
@@ -192,8 +194,8 @@ std::string build_request(uint16_t port, const HttpRequest& req) {
 }  // namespace
 
 boost::json::value HttpResponse::json() const {
-  boost::system::error_code ec;
-  auto v = boost::json::parse(body, ec);
+  std::error_code ec;
+  auto v = waymark::parse_stored_json(body, ec);  // the node's own depth allowance
   return ec ? boost::json::value() : v;
 }
 

@@ -171,5 +171,14 @@ TEST(ConfigErrors, ExposureIsJudgedPerListenerAndLoopbackNamesAreTrusted) {
   EXPECT_NE(e->message.find("http.listen"), std::string::npos);
 }
 
+TEST(ConfigErrors, NumbersAreWholeWhereCountedAndBoundedAbove) {
+  EXPECT_TRUE(names(R"({"limits":{"live_customers_max":1.5}})", "limits.live_customers_max"));
+  EXPECT_NE(error_of(R"({"limits":{"live_customers_max":1.5}})").find("whole number"), std::string::npos);
+  EXPECT_TRUE(names(R"({"limits":{"customer_idle_s":1e300}})", "limits.customer_idle_s"));
+  EXPECT_TRUE(names(R"({"limits":{"json_depth_max":1025}})", "limits.json_depth_max"));
+  EXPECT_NE(error_of(R"({"limits":{"json_depth_max":5000}})").find("<= 1024"), std::string::npos);
+  EXPECT_EQ(error_of(R"({"limits":{"json_depth_max":1024,"live_customers_max":100000}})"), "ok");
+}
+
 }  // namespace
 }  // namespace waymark

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <fstream>
 
+#include "waymark/json.hpp"
+
 namespace json = boost::json;
 
 namespace waymark {
@@ -43,7 +45,7 @@ Result<std::set<std::string>> FileProvider::recover(const Store& store) {
   size_t good = 0;
   for (size_t start = 0, nl; (nl = tail.find('\n', start)) != std::string::npos; start = nl + 1) {
     std::error_code ec;
-    auto v = json::parse(json::string_view(tail.data() + start, nl - start), ec);
+    auto v = parse_stored_json(std::string_view(tail.data() + start, nl - start), ec);
     if (!ec && v.is_object())
       if (auto* id = v.get_object().if_contains("id"); id && id->is_string())
         held.insert(std::string(id->get_string()));

@@ -1,0 +1,33 @@
+// JSON parsing with the nesting limits Waymark uses everywhere.
+//
+// Boost.JSON refuses documents nested deeper than 32 levels unless told
+// otherwise, which is less than limits.json_depth_max (64 by default). Every
+// parse goes through one of these two so that a document accepted at the edge
+// is also readable when it comes back from LMDB inside a larger one (a customer
+// state embeds events a few levels below their own nesting).
+#pragma once
+
+#include <boost/json/value.hpp>
+
+#include <cstddef>
+#include <string_view>
+#include <system_error>
+
+#include "waymark/result.hpp"
+
+namespace waymark {
+
+/// Highest value limits.json_depth_max may be configured to.
+inline constexpr size_t kJsonDepthMaxBound = 1024;
+/// Nesting allowed when reading back JSON Waymark wrote itself: twice the
+/// highest input depth, so wrapping records never make stored data unreadable.
+inline constexpr size_t kStoredJsonDepthMax = 2 * kJsonDepthMaxBound;
+
+/// Parses JSON Waymark wrote (customer state, outbox records, journey versions).
+boost::json::value parse_stored_json(std::string_view text, std::error_code& ec);
+
+/// Parses untrusted input: nesting deeper than `depth_max` is refused (error
+/// too_deep) before the parser runs; a syntax error is bad_json.
+Result<boost::json::value> parse_input_json(std::string_view text, size_t depth_max);
+
+}  // namespace waymark
