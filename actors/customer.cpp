@@ -24,20 +24,27 @@ namespace {
 
 using self_ptr = caf::stateful_actor<customer_state_holder>*;
 
-CustomerState load_state(NodeContext* ctx, const std::string& id) {
-  CustomerState s;
-  if (auto raw = ctx->store->get_customer(id)) {
-    std::error_code ec;
-    auto v = parse_stored_json(*raw, ec);
-    if (!ec) {
-      auto parsed = customer_from_json(v);
-      if (parsed)
-        return std::move(*parsed);
-    }
-    spdlog::error("[customer={}] stored state unreadable; starting empty", id);
+/// The customer's committed state, a fresh one when none is stored, or nothing
+/// when the stored bytes cannot be read back (the caller must not overwrite them).
+std::optional<CustomerState> load_state(NodeContext* ctx, const std::string& id) {
+  auto raw = ctx->store->get_customer(id);
+  if (!raw) {
+    CustomerState s;
+    s.id = id;
+    return s;
   }
-  s.id = id;
-  return s;
+  std::error_code ec;
+  auto v = parse_stored_json(*raw, ec);
+  std::string why = ec ? ec.message() : std::string();
+  if (!ec) {
+    auto parsed = customer_from_json(v);
+    if (parsed)
+      return std::move(*parsed);
+    why = parsed.error().message;
+  }
+  spdlog::error("[customer={}] stored state unreadable ({}); its events are refused and the state is kept as is",
+                id, why);
+  return std::nullopt;
 }
 
 std::vector<TimerKey> timer_keys(const std::string& customer, const std::vector<TimerRef>& refs) {
@@ -177,10 +184,37 @@ caf::result<bool> handle_event(self_ptr self, NodeContext* ctx, EventMsg& m) {
 
 }  // namespace
 
+/// A customer whose stored state cannot be read: nothing it does may write that
+/// state, so events are refused (nack `customer_state_unreadable`), a merge
+/// cannot take it over, and its due timers are dropped (logged) so that they do
+/// not hold the timer service; the bytes stay in LMDB for an operator.
+caf::behavior unreadable_customer(self_ptr self, NodeContext* ctx) {
+  ctx->metrics.customers_unreadable.fetch_add(1, std::memory_order_relaxed);
+  auto refuse = [] { return caf::make_error(caf::sec::invalid_argument, kStateUnreadable); };
+  return {
+    [=](event_atom, EventMsg&) -> caf::result<bool> { return refuse(); },
+    [=](timer_atom, const TimerKey& t) -> bool {
+      spdlog::error("[customer={}] timer {} dropped: the customer's state is unreadable", t.customer, t.timer_id);
+      CustomerWrite w;
+      w.customer = t.customer;
+      w.timers_cleared.push_back(t);
+      self->send(ctx->store_actor, commit_atom::value, CommitItem{std::move(w), {}, self->state.epoch});
+      return true;
+    },
+    [=](handover_atom) -> caf::result<std::string> { return refuse(); },
+    [=](shutdown_atom) { self->quit(); },
+  };
+}
+
 caf::behavior customer_actor(self_ptr self, NodeContext* ctx, std::string id) {
-  self->state.s = load_state(ctx, id);
   ctx->metrics.customers_live.fetch_add(1, std::memory_order_relaxed);
   self->attach_functor([ctx] { ctx->metrics.customers_live.fetch_sub(1, std::memory_order_relaxed); });
+  auto loaded = load_state(ctx, id);
+  if (!loaded) {
+    self->state.s.id = id;
+    return unreadable_customer(self, ctx);
+  }
+  self->state.s = std::move(*loaded);
   self->set_exception_handler([=](std::exception_ptr& ep) -> caf::error {
     try {
       std::rethrow_exception(ep);

@@ -9,6 +9,8 @@
 //   (timer_atom, TimerKey) -> bool       a durable timer fired
 //   (handover_atom) -> std::string       give up this customer's state (merge) and stop
 //   (shutdown_atom)                      passivate: stop (state is already committed/committing)
+// A customer whose stored state is unreadable answers events and handovers
+// with an error (kStateUnreadable) and never writes its state.
 #pragma once
 
 #include <caf/all.hpp>
@@ -16,6 +18,10 @@
 #include "actors/node_context.hpp"
 
 namespace waymark {
+
+/// Error context (caf::sec::invalid_argument) and nack reason of a customer
+/// whose stored state cannot be read back; its events are refused.
+inline constexpr const char* kStateUnreadable = "customer_state_unreadable";
 
 struct customer_state_holder;
 caf::behavior customer_actor(caf::stateful_actor<customer_state_holder>* self, NodeContext* ctx, std::string id);

@@ -213,6 +213,7 @@ json::object stats_json(NodeContext* ctx) {
                       {"customers_known", ctx->store->customer_count()},
                       {"customers_passivated", m.customers_passivated.load()},
                       {"customers_restarted", m.customers_restarted.load()},
+                      {"customers_unreadable", m.customers_unreadable.load()},
                       {"timers_pending", ctx->store->timer_count()},
                       {"timers_fired", m.timers_fired.load()},
                       {"deliveries_written", m.deliveries_written.load()},
@@ -267,6 +268,8 @@ std::string metrics_text(NodeContext* ctx) {
           known > live ? known - live : 0, "gauge");
   counter("waymark_customers_passivated_total", "Customer actors passivated.", m.customers_passivated.load());
   counter("waymark_customers_restarted_total", "Customer actors restarted after a crash.", m.customers_restarted.load());
+  counter("waymark_customers_unreadable_total", "Customer actors whose stored state could not be read (events refused).",
+          m.customers_unreadable.load());
   counter("waymark_timers_pending", "Durable timers waiting.", ctx->store->timer_count(), "gauge");
   counter("waymark_timers_fired_total", "Timers fired.", m.timers_fired.load());
   counter("waymark_deliveries_written_total", "Deliveries handed to providers.", m.deliveries_written.load());

@@ -123,9 +123,10 @@ caf::behavior ingest_actor(caf::stateful_actor<ingest_state>* self, NodeContext*
         finish(http::json_response(200, json::object{{"success", true}}));
     },
     [=](nacked_atom, const NackBatch& n) {
-      // Only transient failures reach here (validation happened before).
+      // Validation happened before: a transient failure (503) or a customer
+      // whose stored state is unreadable (500, retrying cannot help).
       std::string why = n.lines.empty() ? "retry" : n.lines.front().second;
-      finish(http::error_response(503, why));
+      finish(http::error_response(n.retry ? 503 : 500, why));
     },
     [=](tick_atom) { finish(http::error_response(503, "no commit within 30 s; retry")); },
   };

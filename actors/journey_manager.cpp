@@ -53,10 +53,10 @@ namespace {
 
 using self_ptr = caf::stateful_actor<manager_state>*;
 
-void nack(NodeContext* ctx, const AckTarget& a, const std::string& why) {
-  ctx->metrics.nack("retry");
+void nack(NodeContext* ctx, const AckTarget& a, const std::string& why, const char* reason = "retry") {
+  ctx->metrics.nack(reason);
   if (a.origin)
-    caf::anon_send(a.origin, nacked_atom::value, NackBatch{{{a.line, why}}});
+    caf::anon_send(a.origin, nacked_atom::value, NackBatch{{{a.line, why}}, reason == std::string_view("retry")});
 }
 
 void dispatch(self_ptr self, NodeContext* ctx, const std::string& id, Pending p);
@@ -104,7 +104,10 @@ void send_to_actor(self_ptr self, NodeContext* ctx, const std::string& id, Slot&
         .then([=](bool) { done(); },
               [=](caf::error& err) {
                 done();
-                nack(ctx, ack, "customer " + id + " restarting; retry");
+                if (err == caf::sec::invalid_argument)
+                  nack(ctx, ack, "customer " + id + ": stored state unreadable (see the node log)", kStateUnreadable);
+                else
+                  nack(ctx, ack, "customer " + id + " restarting; retry");
               });
       break;
     }

@@ -64,6 +64,7 @@ struct AckBatch {
 };
 struct NackBatch {
   std::vector<std::pair<uint64_t, std::string>> lines;
+  bool retry = true;  // false: sending the same line again cannot succeed (customer state unreadable)
 };
 
 /// Catalog changed or a journey deployed: nothing to carry, customers read the

@@ -58,6 +58,7 @@ struct Metrics {
   std::atomic<uint64_t> customers_spawned{0};
   std::atomic<uint64_t> customers_passivated{0};
   std::atomic<uint64_t> customers_restarted{0};
+  std::atomic<uint64_t> customers_unreadable{0};  // actors started on a stored state that could not be read
   std::atomic<uint64_t> timers_fired{0};
   std::atomic<uint64_t> connections_open{0};
   std::atomic<uint64_t> connections_paused{0};  // times a connection stopped reading (window full)

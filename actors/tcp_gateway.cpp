@@ -248,7 +248,9 @@ caf::behavior connection(conn_broker* self, caf::io::connection_handle hdl, Node
         return;
       bool moved = false;
       for (auto& [line, why] : nb.lines) {
-        json::object o{{"nack", line}, {"error", why}, {"retry", true}};
+        json::object o{{"nack", line}, {"error", why}};
+        if (nb.retry)
+          o["retry"] = true;
         write_line(self, hdl, json::serialize(o));
         moved |= finish(st, line);
       }

@@ -237,6 +237,8 @@ Result<ChannelConfig> parse_channel(const std::string& name, const json::value& 
     if (!f->is_object() || !f->get_object().if_contains("max") || !f->get_object().if_contains("per"))
       return make_error("bad_config", where + "frequency_cap must be {\"max\": N, \"per\": \"1d\"}");
     auto& fo = f->get_object();
+    if (auto e = unknown_keys(fo, {"max", "per"}, where + "frequency_cap."))
+      return *e;
     if (!fo.at("max").is_int64() || fo.at("max").get_int64() < 1)
       return make_error("bad_config", where + "frequency_cap.max must be a positive integer");
     auto per = fo.at("per").is_string() ? parse_duration(std::string(fo.at("per").get_string())) : std::nullopt;
@@ -248,6 +250,8 @@ Result<ChannelConfig> parse_channel(const std::string& name, const json::value& 
     if (!q->is_object())
       return make_error("bad_config", where + "quiet_hours must be {\"start\":\"21:00\",\"end\":\"08:00\"}");
     auto& qo = q->get_object();
+    if (auto e = unknown_keys(qo, {"start", "end"}, where + "quiet_hours."))
+      return *e;
     auto* s = qo.if_contains("start");
     auto* en = qo.if_contains("end");
     int sm = s && s->is_string() ? parse_clock_minutes(std::string(s->get_string())) : -1;
@@ -360,11 +364,15 @@ Result<Config> config_from_json(const json::value& v) {
       (e = read_listen(o, "tcp", c.tcp_listen)) || (e = read_listen(o, "http", c.http_listen)) ||
       (e = read_listen(o, "cluster", c.cluster_listen)))
     return *e;
+  if (c.node_id.empty())
+    return make_error("bad_config", "node.id must not be empty");
+  if (c.data_dir.empty())
+    return make_error("bad_config", "data_dir must not be empty");
   if (c.clock != "system" && c.clock != "manual")
     return make_error("bad_config", "clock must be \"system\" or \"manual\"");
   if (auto* cl = o.if_contains("cluster"); cl && cl->is_object()) {
     if ((e = read_strings(cl->get_object(), "peers", c.cluster_peers, "cluster.")) ||
-        (e = read_number(cl->get_object(), "partitions", c.partitions, "cluster.", 1)))
+        (e = read_number(cl->get_object(), "partitions", c.partitions, "cluster.", 1, 65536)))
       return *e;
   }
   if (auto* a = o.if_contains("auth")) {
@@ -379,7 +387,7 @@ Result<Config> config_from_json(const json::value& v) {
     if (!s->is_object())
       return make_error("bad_config", "scheduler must be an object");
     if ((e = unknown_keys(s->get_object(), {"threads", "policy"}, "scheduler.")) ||
-        (e = read_number(s->get_object(), "threads", c.scheduler_threads, "scheduler.", 1)) ||
+        (e = read_number(s->get_object(), "threads", c.scheduler_threads, "scheduler.", 1, 1024)) ||
         (e = read_string(s->get_object(), "policy", c.scheduler_policy, "scheduler.")))
       return *e;
     if (c.scheduler_policy != "sharing" && c.scheduler_policy != "stealing")

@@ -13,6 +13,7 @@
 #include "support/node.hpp"
 #include "support/outbox.hpp"
 #include "support/tcp_client.hpp"
+#include "waymark/store.hpp"
 
 namespace waymark::it {
 namespace {
@@ -280,6 +281,51 @@ TEST(Crash, DeeplyNestedEventsAreAcceptedOnBothEdgesAndTheStateSurvivesARestart)
     names.insert(str_at(e, "name"));
   for (const char* n : {"Nested", "Nested Over HTTP", "After Restart"})
     EXPECT_TRUE(names.count(n)) << "history lost '" << n << "': " << last.body.substr(0, 400);
+}
+
+// A stored state that cannot be read back (disk damage, a bug) is never
+// overwritten with an empty one: the customer's events are refused with a
+// reason that says retrying will not help, its due timer is dropped so the
+// clock keeps moving, everyone else carries on, and the bytes stay in LMDB.
+TEST(Crash, AnUnreadableStoredStateIsKeptAndItsEventsAreRefused) {
+  Node node;
+  ASSERT_TRUE(node.start());
+  EXPECT_EQ(node.terminate(), 0);
+  const std::string garbage = "{\"id\":\"bad1\",\"profile\":";  // truncated JSON
+  {
+    auto store = Store::open(node.data_dir(), 64);
+    ASSERT_TRUE(store) << store.error().message;
+    Batch b;
+    CustomerWrite w;
+    w.customer = "bad1";
+    w.state_json = garbage;
+    w.timers_set.push_back(TimerKey{1, "bad1", "t-bad1"});
+    b.customers.push_back(std::move(w));
+    ASSERT_TRUE((*store)->commit(b));
+  }
+  ASSERT_TRUE(node.restart());
+  TcpClient c;
+  ASSERT_TRUE(c.connect(node.tcp_port()));
+  ASSERT_TRUE(c.send_line(track("bad1", "Anything", {}, "bad1-1")));
+  ASSERT_TRUE(c.send_line(track("good1", "Anything", {}, "good1-1")));
+  ASSERT_TRUE(c.wait_ack(2)) << c.transcript();
+  const std::string t = c.transcript();
+  EXPECT_NE(t.find("\"nack\":1"), std::string::npos) << t;
+  EXPECT_NE(t.find("unreadable"), std::string::npos) << t;
+  EXPECT_EQ(t.find("\"retry\":true"), std::string::npos) << "retrying cannot help: " << t;
+  auto h = node.post("/v1/track", track("bad1", "Over HTTP", {}, "bad1-2"));
+  EXPECT_EQ(h.status, 500) << h.describe();
+  EXPECT_EQ(node.customer("good1").status, 200);
+  ASSERT_EQ(node.advance_clock("1m").status, 200) << "the unreadable customer's timer must not hold the clock";
+  auto stats = node.get("/api/stats").json();
+  EXPECT_EQ(int_at(stats, "customers_unreadable"), 1) << json::serialize(stats);
+  EXPECT_EQ(int_at(stats, "timers_pending"), 0) << json::serialize(stats);
+  EXPECT_NE(node.get("/metrics").body.find("waymark_events_nacked_total{reason=\"customer_state_unreadable\"} 2"),
+            std::string::npos);
+  EXPECT_EQ(node.terminate(), 0);
+  auto store = Store::open(node.data_dir(), 64);
+  ASSERT_TRUE(store) << store.error().message;
+  EXPECT_EQ((*store)->get_customer("bad1").value_or("<gone>"), garbage);
 }
 
 }  // namespace

@@ -178,6 +178,17 @@ TEST(ConfigErrors, NumbersAreWholeWhereCountedAndBoundedAbove) {
   EXPECT_TRUE(names(R"({"limits":{"json_depth_max":1025}})", "limits.json_depth_max"));
   EXPECT_NE(error_of(R"({"limits":{"json_depth_max":5000}})").find("<= 1024"), std::string::npos);
   EXPECT_EQ(error_of(R"({"limits":{"json_depth_max":1024,"live_customers_max":100000}})"), "ok");
+  EXPECT_TRUE(names(R"({"cluster":{"partitions":1e20}})", "cluster.partitions"));
+  EXPECT_TRUE(names(R"({"scheduler":{"threads":100000}})", "scheduler.threads"));
+}
+
+TEST(ConfigErrors, PolicyObjectsRefuseUnknownKeysAndNamesMustNotBeEmpty) {
+  EXPECT_TRUE(names(R"({"channels":{"email":{"provider":"file","frequency_cap":{"max":3,"per":"1d","pre":"1h"}}}})",
+                    "channels.email.frequency_cap.pre"));
+  EXPECT_TRUE(names(R"({"channels":{"email":{"provider":"file","quiet_hours":{"start":"21:00","end":"08:00","tz":"UTC"}}}})",
+                    "channels.email.quiet_hours.tz"));
+  EXPECT_TRUE(names(R"({"node":{"id":""}})", "node.id"));
+  EXPECT_TRUE(names(R"({"data_dir":""})", "data_dir"));
 }
 
 }  // namespace
