@@ -234,19 +234,29 @@ size_t live_cap(NodeContext* ctx) {
 void sweep(self_ptr self, NodeContext* ctx) {
   auto& st = self->state;
   auto now = steady_ms();
-  auto idle_ms = ctx->config.limits.customer_idle_s * 1000;
-  std::vector<std::pair<int64_t, std::string>> idle;
-  for (auto& [id, slot] : st.slots)
-    if (!slot.draining && slot.inflight == 0 && slot.actor)
-      idle.emplace_back(slot.last_active, id);
-  std::sort(idle.begin(), idle.end());
+  auto idle_ms = static_cast<int64_t>(ctx->config.limits.customer_idle_s * 1000);
+  auto passivable = [&](const Slot& slot) { return !slot.draining && slot.inflight == 0 && slot.actor; };
   size_t cap = live_cap(ctx);
-  for (auto& [last, id] : idle) {
+  // Runs every 2 s over every slot: without anything to passivate, one pass
+  // that allocates nothing.
+  bool due = st.live > cap;
+  for (auto it = st.slots.begin(); !due && it != st.slots.end(); ++it)
+    due = passivable(it->second) && now - it->second.last_active >= idle_ms;
+  if (!due)
+    return;
+  // Least recently used first. Element pointers of an unordered_map stay valid
+  // while other elements are erased, and drain() erases at most its own slot.
+  std::vector<std::pair<int64_t, const std::string*>> idle;
+  for (auto& [id, slot] : st.slots)
+    if (passivable(slot))
+      idle.emplace_back(slot.last_active, &id);
+  std::sort(idle.begin(), idle.end());
+  for (auto& [last, id_ptr] : idle) {
     bool over_cap = st.live > cap;
     if (!over_cap && now - last < idle_ms)
       break;
-    auto& slot = st.slots[id];
-    drain(self, ctx, id, slot, true);
+    const std::string id = *id_ptr;  // drain() may erase the slot that owns the key
+    drain(self, ctx, id, st.slots[id], true);
     ctx->metrics.customers_passivated.fetch_add(1, std::memory_order_relaxed);
   }
 }

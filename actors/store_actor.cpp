@@ -15,6 +15,8 @@ struct store_state {
   std::vector<std::pair<Batch, caf::typed_response_promise<bool>>> batches;
   std::vector<std::pair<caf::actor, std::string>> barriers;
   bool flush_pending = false;
+  bool flush_delayed = false;     // the pending flush is a delayed_send (commit_delay_us_max)
+  uint64_t flush_generation = 0;  // a flush_atom of an older generation is stale
   // Customers whose last commit failed: writes with an older epoch are refused
   // (they were computed on top of state that never reached the disk).
   std::unordered_map<std::string, uint64_t> poisoned;
@@ -37,6 +39,7 @@ void notify_after_commit(NodeContext* ctx, const CommitResult& res) {
 void flush(caf::stateful_actor<store_state>* self, NodeContext* ctx) {
   auto& st = self->state;
   st.flush_pending = false;
+  ++st.flush_generation;
   if (st.items.empty() && st.batches.empty() && st.barriers.empty())
     return;
   Batch b;
@@ -112,16 +115,27 @@ void flush(caf::stateful_actor<store_state>* self, NodeContext* ctx) {
   st.barriers.clear();
 }
 
+/// Group commit, sized by count and by time: a batch is committed when it holds
+/// limits.commit_batch_events_max writes, or limits.commit_delay_us_max after
+/// its first write arrived (0: as soon as the mailbox holds nothing older).
+/// Writes that arrive while a commit's fsync runs wait in the mailbox and form
+/// the next batch, so under load batches grow without any delay.
 void schedule_flush(caf::stateful_actor<store_state>* self, NodeContext* ctx) {
   auto& st = self->state;
   if (st.items.size() >= ctx->config.limits.commit_batch_events_max) {
     flush(self, ctx);
     return;
   }
-  if (!st.flush_pending) {
-    st.flush_pending = true;
-    self->send(self, flush_atom::value);
-  }
+  auto delay = ctx->config.limits.commit_delay_us_max;
+  bool now = delay == 0 || !st.batches.empty() || !st.barriers.empty();  // admin batches and barriers do not wait
+  if (st.flush_pending && !(now && st.flush_delayed))
+    return;
+  st.flush_pending = true;
+  st.flush_delayed = !now;
+  if (now)
+    self->send(self, flush_atom::value, st.flush_generation);
+  else
+    self->delayed_send(self, std::chrono::microseconds(delay), flush_atom::value, st.flush_generation);
 }
 
 }  // namespace
@@ -142,7 +156,10 @@ caf::behavior store_actor(caf::stateful_actor<store_state>* self, NodeContext* c
       self->state.barriers.emplace_back(caf::actor_cast<caf::actor>(self->current_sender()), id);
       schedule_flush(self, ctx);
     },
-    [=](flush_atom) { flush(self, ctx); },
+    [=](flush_atom, uint64_t generation) {
+      if (generation == self->state.flush_generation)
+        flush(self, ctx);
+    },
     [=](erase_atom, const std::string& id) -> caf::result<uint64_t> {
       flush(self, ctx);  // earlier writes of this customer land first, then go
       auto n = ctx->store->erase_customer(id);

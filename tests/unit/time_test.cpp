@@ -73,6 +73,25 @@ TEST(TimeFormat, LeapDayAndInstantsBefore1970Format) {
   EXPECT_EQ(format_rfc3339(-1), "1969-12-31T23:59:59.999Z");
 }
 
+TEST(TimeFormat, EveryFormattedInstantParsesBackToItself) {
+  // From year 0 to 9999 in uneven strides (every field changes), plus the
+  // edges: the digits are written by hand, parse_rfc3339 checks them.
+  const Millis first = -62167219200000;  // 0000-01-01T00:00:00.000Z
+  const Millis last = 253402300799999;   // 9999-12-31T23:59:59.999Z
+  EXPECT_EQ(format_rfc3339(first), "0000-01-01T00:00:00.000Z");
+  EXPECT_EQ(format_rfc3339(last), "9999-12-31T23:59:59.999Z");
+  int checked = 0;
+  for (Millis t = first; t <= last; t += 1577836799) {  // ~18 days and an odd number of ms
+    auto text = format_rfc3339(t);
+    ASSERT_EQ(text.size(), 24u) << text;
+    ASSERT_EQ(parse_rfc3339(text), t) << text;
+    ++checked;
+  }
+  EXPECT_GT(checked, 100000);
+  // Outside four-digit years the text still carries the year.
+  EXPECT_EQ(format_rfc3339(last + 1).substr(0, 6), "10000-");
+}
+
 TEST(TimeParse, UtcWithZParses) {
   EXPECT_EQ(parse_rfc3339("2026-11-22T10:00:00Z"), 1795341600000);
   EXPECT_EQ(parse_rfc3339("1970-01-01T00:00:00Z"), 0);
