@@ -49,6 +49,12 @@ namespace engine_detail {
 
 // ---- Run helpers -------------------------------------------------------------------
 
+const json::object& Run::event_json() const {
+  if (!event_json_)
+    event_json_ = event ? event->to_json() : json::object();
+  return *event_json_;
+}
+
 EvalContext Run::eval() const {
   EvalContext c;
   c.traits = &s.traits;
@@ -191,7 +197,7 @@ const Journey* definition(const Catalog& cat, const Instance& inst, std::string&
 bool key_compatible(const Run& r, const Journey& j, const Instance& inst) {
   if (j.key_path.empty() || !inst.key)
     return true;
-  auto k = key_value(j.key_path, r.event_json, r.s.traits);
+  auto k = key_value(j.key_path, r.event_json(), r.s.traits);
   return !k || *k == *inst.key;
 }
 
@@ -315,7 +321,7 @@ void check_event_entries(Run& r) {
       continue;
     if (entry.status != JourneyStatus::active || !holds(j->entry_when, ctx))
       continue;
-    try_enter(r, id, r.event_json, EntryCause::event, 0);
+    try_enter(r, id, r.event_json(), EntryCause::event, 0);
   }
 }
 
@@ -439,7 +445,7 @@ bool reach_goal(Run& r, const Journey& j, const Instance& inst, const EvalContex
     return false;
   r.stat(inst.journey, inst.version, "", "goal");
   if (!j.goal->value_path.empty()) {
-    const json::value* v = json_path(r.event_json, j.goal->value_path);
+    const json::value* v = json_path(r.event_json(), j.goal->value_path);
     if (v && v->is_number())
       r.stat(inst.journey, inst.version, "", "goal_value", std::llround(v->to_number<double>()));
   }
@@ -455,7 +461,7 @@ bool awaited_event(const Run& r, const Journey& j, const Instance& inst, const S
     return false;
   if (j.key_path.empty())
     return true;
-  return key_value(j.key_path, r.event_json, r.s.traits) == inst.key;
+  return key_value(j.key_path, r.event_json(), r.s.traits) == inst.key;
 }
 
 void handle_instance_event(Run& r, const std::string& id) {
@@ -632,7 +638,6 @@ void check_condition_entries(Run& r) {
 Decision on_event(CustomerState& s, const Catalog& cat, const Event& e, Millis now) {
   Run r(s, cat, now);
   r.event = &e;
-  r.event_json = e.to_json();
   r.trigger = trigger_of(e);
   if (s.id.empty())
     s.id = e.customer_key();

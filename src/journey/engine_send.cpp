@@ -167,7 +167,7 @@ SendOutcome run_send(Run& r, Instance& inst, const Journey& j, const Step& st) {
   auto tit = r.cat.templates.find(st.template_id);
   if (tit == r.cat.templates.end() || !tit->second)
     return suppress(r, inst, st, "unknown_template");
-  RenderContext rc{&traits, &inst.entry, r.event ? &r.event_json : nullptr};
+  RenderContext rc{&traits, &inst.entry, r.event ? &r.event_json() : nullptr};
   RenderResult rendered = render(*tit->second, rc, p.html_escape);
   if (!rendered.ok)
     return suppress(r, inst, st, "missing_variable");
