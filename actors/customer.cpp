@@ -17,6 +17,10 @@ struct customer_state_holder {
   CustomerState s;
   uint64_t epoch = 0;                        // see CommitItem::epoch
   std::unordered_set<std::string> seen_ids;  // messageIds handled by this incarnation
+  // True while seen_ids holds every messageId ever stored for this customer
+  // (it started with no dedup key in LMDB and the set was never cleared): then
+  // a miss in seen_ids is a miss in LMDB too, and the read is skipped.
+  bool seen_complete = false;
   static constexpr const char* name = "customer";
 };
 
@@ -26,8 +30,10 @@ using self_ptr = caf::stateful_actor<customer_state_holder>*;
 
 /// The customer's committed state, a fresh one when none is stored, or nothing
 /// when the stored bytes cannot be read back (the caller must not overwrite them).
-std::optional<CustomerState> load_state(NodeContext* ctx, const std::string& id) {
-  auto raw = ctx->store->get_customer(id);
+std::optional<CustomerState> load_state(NodeContext* ctx, const std::string& id, bool& seen_complete) {
+  auto load = ctx->store->load_customer(id);
+  seen_complete = !load.dedup_keys;
+  auto& raw = load.state;
   if (!raw) {
     CustomerState s;
     s.id = id;
@@ -87,14 +93,18 @@ bool is_duplicate(self_ptr self, NodeContext* ctx, const Event& e, Millis now) {
   auto& st = self->state;
   if (st.seen_ids.count(e.message_id))
     return true;
+  if (st.seen_complete)
+    return false;
   auto at = ctx->store->dedup_at(st.s.id, e.message_id);
   return at && *at + ctx->config.limits.dedup_window_s * 1000 > now;
 }
 
 void remember_id(self_ptr self, const std::string& id) {
   auto& seen = self->state.seen_ids;
-  if (seen.size() > 4096)
+  if (seen.size() > 4096) {
     seen.clear();  // bounded; LMDB holds the full window
+    self->state.seen_complete = false;
+  }
   seen.insert(id);
 }
 
@@ -209,7 +219,7 @@ caf::behavior unreadable_customer(self_ptr self, NodeContext* ctx) {
 caf::behavior customer_actor(self_ptr self, NodeContext* ctx, std::string id) {
   ctx->metrics.customers_live.fetch_add(1, std::memory_order_relaxed);
   self->attach_functor([ctx] { ctx->metrics.customers_live.fetch_sub(1, std::memory_order_relaxed); });
-  auto loaded = load_state(ctx, id);
+  auto loaded = load_state(ctx, id, self->state.seen_complete);
   if (!loaded) {
     self->state.s.id = id;
     return unreadable_customer(self, ctx);

@@ -139,6 +139,14 @@ public:
 
   // ---- readers (any thread) --------------------------------------------------
   std::optional<std::string> get_customer(const std::string& id) const;
+  /// What a customer actor needs when it starts, read in one transaction: the
+  /// state, and whether any dedup key is stored under the id (when none is, the
+  /// actor's own memory of messageIds is complete and it can skip LMDB reads).
+  struct CustomerLoad {
+    std::optional<std::string> state;
+    bool dedup_keys = false;
+  };
+  CustomerLoad load_customer(const std::string& id) const;
   std::optional<std::string> resolve_alias(const std::string& id) const;
   std::optional<Millis> dedup_at(const std::string& customer, const std::string& message_id) const;
   /// Timers with due <= now in key order, after `after` (exclusive) when given.

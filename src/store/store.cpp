@@ -325,6 +325,26 @@ size_t Store::prune_dedup(Millis before, size_t max) {
 }
 
 std::optional<std::string> Store::get_customer(const std::string& id) const { return impl_->get(impl_->customers, id); }
+
+Store::CustomerLoad Store::load_customer(const std::string& id) const {
+  CustomerLoad out;
+  out.dedup_keys = true;  // unknown (read failed): the caller must ask LMDB
+  Impl::Read r(*impl_);
+  if (!r.txn)
+    return out;
+  MDB_val k = val(id), v;
+  if (mdb_get(r.txn, impl_->customers, &k, &v) == 0)
+    out.state = str(v);
+  MDB_cursor* cur;
+  if (mdb_cursor_open(r.txn, impl_->dedup, &cur))
+    return out;
+  const std::string prefix = id + '\0';
+  MDB_val dk = val(prefix), dv;
+  out.dedup_keys = mdb_cursor_get(cur, &dk, &dv, MDB_SET_RANGE) == 0 && dk.mv_size >= prefix.size() &&
+                   std::memcmp(dk.mv_data, prefix.data(), prefix.size()) == 0;
+  mdb_cursor_close(cur);
+  return out;
+}
 std::optional<std::string> Store::resolve_alias(const std::string& id) const { return impl_->get(impl_->aliases, id); }
 std::optional<std::string> Store::delivery_status(const std::string& id) const {
   return impl_->get(impl_->deliveries, id);

@@ -79,6 +79,33 @@ TEST(Store, ACommittedBatchIsVisibleTogetherAndSurvivesAReopen) {
   EXPECT_TRUE(s.outbox_scan("sms", 0, 10).empty());
 }
 
+TEST(Store, LoadingACustomerTellsWhetherAnyDedupKeyIsStoredUnderItsId) {
+  TempDir dir;
+  auto store = Store::open(dir.path, 64);
+  ASSERT_TRUE(store) << store.error().message;
+  auto fresh = (*store)->load_customer("c1");
+  EXPECT_FALSE(fresh.state);
+  EXPECT_FALSE(fresh.dedup_keys);
+  Batch b;
+  CustomerWrite w;
+  w.customer = "c1";
+  w.dedup_message_id = "m-1";
+  w.dedup_at = 1000;  // a write that changed no state still keeps its messageId
+  b.customers.push_back(w);
+  CustomerWrite w2;
+  w2.customer = "c10";
+  w2.state_json = R"({"id":"c10"})";
+  b.customers.push_back(w2);
+  ASSERT_TRUE((*store)->commit(b));
+  auto c1 = (*store)->load_customer("c1");
+  EXPECT_FALSE(c1.state);
+  EXPECT_TRUE(c1.dedup_keys);
+  // Ids that share a prefix with c1 are not confused with it.
+  for (const char* other : {"c", "c0", "c10", "c1x"})
+    EXPECT_FALSE((*store)->load_customer(other).dedup_keys) << other;
+  EXPECT_EQ((*store)->load_customer("c10").state.value_or(""), R"({"id":"c10"})");
+}
+
 TEST(Store, OutboxSequencesKeepGrowingAcrossReopens) {
   TempDir dir;
   uint64_t first = 0;
