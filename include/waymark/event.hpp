@@ -45,8 +45,4 @@ Result<Event> parse_event(std::string_view text, const Limits& limits, Millis re
 Result<Event> event_from_json(const boost::json::value& v, Millis received_at,
                               std::string_view default_type = {});
 
-/// Depth of nesting of a JSON text, computed without parsing it fully; used to
-/// reject deep documents before handing them to the parser.
-size_t json_depth(std::string_view text);
-
 }  // namespace waymark

@@ -27,7 +27,8 @@ inline constexpr size_t kStoredJsonDepthMax = 2 * kJsonDepthMaxBound;
 boost::json::value parse_stored_json(std::string_view text, std::error_code& ec);
 
 /// Parses untrusted input: nesting deeper than `depth_max` is refused (error
-/// too_deep) before the parser runs; a syntax error is bad_json.
+/// too_deep; the parser stops there, a deep document costs nothing more); a
+/// syntax error is bad_json.
 Result<boost::json::value> parse_input_json(std::string_view text, size_t depth_max);
 
 }  // namespace waymark

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "waymark/event.hpp"
+#include <boost/json/error.hpp>
 
 namespace waymark {
 
@@ -25,10 +25,11 @@ json::value parse_stored_json(std::string_view text, std::error_code& ec) {
 }
 
 Result<json::value> parse_input_json(std::string_view text, size_t depth_max) {
-  if (json_depth(text) > depth_max)
-    return make_error("too_deep", "JSON nesting deeper than " + std::to_string(depth_max));
+  // The parser keeps its own depth count and stops at the limit: no pre-scan.
   std::error_code ec;
-  auto v = parse_with_depth(text, depth_max + 1, ec);
+  auto v = parse_with_depth(text, depth_max, ec);
+  if (ec == json::error::too_deep)
+    return make_error("too_deep", "JSON nesting deeper than " + std::to_string(depth_max));
   if (ec)
     return make_error("bad_json", "invalid JSON: " + ec.message());
   return v;

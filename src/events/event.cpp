@@ -77,29 +77,6 @@ bool check_id(const std::string& id, const char* name, Error& err) {
 
 }  // namespace
 
-size_t json_depth(std::string_view text) {
-  size_t depth = 0, max_depth = 0;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        in_string = false;
-      continue;
-    }
-    if (c == '"')
-      in_string = true;
-    else if (c == '{' || c == '[')
-      max_depth = std::max(max_depth, ++depth);
-    else if ((c == '}' || c == ']') && depth > 0)
-      --depth;
-  }
-  return max_depth;
-}
-
 Result<Event> parse_event(std::string_view text, const Limits& limits, Millis received_at) {
   if (text.size() > limits.event_bytes_max)
     return make_error("too_large", "event is " + std::to_string(text.size()) +
