@@ -15,6 +15,8 @@
 #include <fstream>
 #include <mutex>
 #include <shared_mutex>
+#include <string_view>
+#include <unordered_map>
 
 namespace json = boost::json;
 
@@ -191,28 +193,38 @@ Result<CommitResult> Store::commit(const Batch& b) {
     return r == MDB_NOTFOUND ? 0 : r;
   };
   std::map<std::string, int64_t> stat_add;
-  for (auto& w : b.customers) {
+  // A customer written more than once in a batch (several events in one group
+  // commit) gets its last state only: the puts before it would be overwritten
+  // in the same transaction anyway.
+  std::unordered_map<std::string_view, size_t> last_state;
+  for (size_t i = 0; i < b.customers.size(); ++i)
+    if (!b.customers[i].state_json.empty())
+      last_state[b.customers[i].customer] = i;
+  for (size_t i = 0; i < b.customers.size(); ++i) {
+    const CustomerWrite& w = b.customers[i];
     for (auto& id : w.erase_customers)
       if ((rc = del(d.customers, id)))
         return fail("erase customer", rc);
     for (auto& from : w.aliases_from)
       if ((rc = put(d.aliases, from, w.customer)))
         return fail("put alias", rc);
-    if (!w.state_json.empty()) {
+    if (!w.state_json.empty() && last_state[w.customer] == i) {
       if ((rc = put(d.customers, w.customer, w.state_json)))
         return fail("put customer", rc);
       ++res.customers_written;
     }
-    for (auto& t : w.timers_cleared) {
-      if ((rc = del(d.timers, timer_key(t))))
-        return fail("del timer", rc);
-      res.timers_deleted.push_back(t);
-    }
+    // Sets before clears: timer ids are unique per customer, so a timer set and
+    // cleared by the same trigger (an instance that left at once) is gone after.
     for (auto& t : w.timers_set) {
       if ((rc = put(d.timers, timer_key(t), "")))
         return fail("put timer", rc);
       if (res.min_timer_due == 0 || t.due < res.min_timer_due)
         res.min_timer_due = t.due;
+    }
+    for (auto& t : w.timers_cleared) {
+      if ((rc = del(d.timers, timer_key(t))))
+        return fail("del timer", rc);
+      res.timers_deleted.push_back(t);
     }
     for (auto& dl : w.deliveries) {
       ++seq;

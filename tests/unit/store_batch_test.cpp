@@ -198,6 +198,47 @@ TEST(StoreBatch, ClearedTimersAreGone) {
   EXPECT_EQ(s->next_timer_due(), std::optional<Millis>(200));
 }
 
+TEST(StoreBatch, ATimerSetAndClearedByOneWriteIsGone) {
+  TempDir dir;
+  auto s = open_store(dir.path);
+  Batch b;
+  CustomerWrite w;
+  w.customer = "u1";
+  w.timers_set = {TimerKey{100, "u1", "t1"}, TimerKey{200, "u1", "t2"}};
+  w.timers_cleared = {TimerKey{100, "u1", "t1"}};  // e.g. an instance that left at once
+  b.customers.push_back(w);
+  ASSERT_TRUE(s->commit(b));
+  EXPECT_EQ(s->timer_count(), 1u);
+  EXPECT_EQ(s->next_timer_due(), std::optional<Millis>(200));
+}
+
+TEST(StoreBatch, ACustomerWrittenTwiceInABatchKeepsItsLastStateAndEverythingElse) {
+  TempDir dir;
+  auto s = open_store(dir.path);
+  Batch b;
+  CustomerWrite first = full_write("u1", 2000);
+  first.state_json = R"({"id":"u1","n":1})";
+  CustomerWrite second;
+  second.customer = "u1";
+  second.state_json = R"({"id":"u1","n":2})";
+  second.dedup_message_id = "m-u1-2";
+  second.dedup_at = 600;
+  CustomerWrite other;
+  other.customer = "u2";
+  other.state_json = R"({"id":"u2"})";
+  b.customers = {first, other, second};
+  auto res = s->commit(b);
+  ASSERT_TRUE(res) << res.error().message;
+  EXPECT_EQ(res->customers_written, 2u);
+  EXPECT_EQ(s->get_customer("u1"), std::optional<std::string>(R"({"id":"u1","n":2})"));
+  EXPECT_EQ(s->get_customer("u2"), std::optional<std::string>(R"({"id":"u2"})"));
+  // The first write's other parts all landed.
+  EXPECT_EQ(s->dedup_at("u1", "m-u1"), std::optional<Millis>(500));
+  EXPECT_EQ(s->dedup_at("u1", "m-u1-2"), std::optional<Millis>(600));
+  EXPECT_EQ(s->timer_count(), 1u);
+  EXPECT_EQ(s->outbox_depth("email"), 1u);
+}
+
 TEST(StoreBatch, TheOutboxPagesPerChannelInCommitOrder) {
   TempDir dir;
   auto s = open_store(dir.path);
