@@ -77,7 +77,7 @@ void send_commit(self_ptr self, NodeContext* ctx, Decision& d, std::vector<AckTa
   auto& st = self->state;
   w.customer = st.s.id;
   if (d.changed || !d.deliveries.empty() || !d.timers_set.empty())
-    w.state_json = json::serialize(to_json(st.s));
+    w.state_json = serialize_state(st.s);
   w.deliveries = std::move(d.deliveries);
   auto set = timer_keys(st.s.id, d.timers_set);
   w.timers_set.insert(w.timers_set.end(), set.begin(), set.end());
@@ -248,7 +248,7 @@ caf::behavior customer_actor(self_ptr self, NodeContext* ctx, std::string id) {
       return true;
     },
     [=](handover_atom) -> std::string {
-      auto raw = json::serialize(to_json(self->state.s));
+      auto raw = serialize_state(self->state.s);
       self->quit();
       return raw;
     },

@@ -3,6 +3,7 @@
 // over the sample journey mix, template rendering, and a Store commit of N
 // customer writes into a real LMDB environment in a temporary directory.
 #include <benchmark/benchmark.h>
+#include <malloc.h>
 #include <stdlib.h>
 
 #include <boost/json.hpp>
@@ -62,8 +63,8 @@ BENCHMARK_CAPTURE(BM_ParseEvent, identify, kIdentify);
 
 // ---- condition evaluation -------------------------------------------------------------
 
-std::deque<HistoryEntry> make_history(size_t n) {
-  std::deque<HistoryEntry> h;
+VecDeque<HistoryEntry> make_history(size_t n) {
+  VecDeque<HistoryEntry> h;
   for (size_t i = 0; i < n; ++i)
     h.push_back(HistoryEntry{i % 3 ? "Page Viewed" : "Feature Used", kNow - static_cast<Millis>(n - i) * 3600000, {}});
   return h;
@@ -174,14 +175,20 @@ void BM_EngineOnEvent(benchmark::State& state, const char* name) {
 BENCHMARK_CAPTURE(BM_EngineOnEvent, page_viewed, "Page Viewed");
 BENCHMARK_CAPTURE(BM_EngineOnEvent, feature_used, "Feature Used");
 
-// Serialising the state after an event: what every event pays today (state_json).
-void BM_CustomerStateToJson(benchmark::State& state) {
+// A customer after a trial start and 20 page views (~2.6 KB of state JSON).
+CustomerState serialize_bench_state() {
   Catalog cat = make_catalog();
   CustomerState s;
   s.id = "c1";
   on_event(s, cat, track_event("Trial Started", {{"trial_id", "t1"}}), kNow);
   for (int i = 0; i < 20; ++i)
     on_event(s, cat, track_event("Page Viewed", {{"path", "/pricing"}}), kNow);
+  return s;
+}
+
+// Serialising the state through a DOM: json::serialize(to_json(s)), what every event paid before serialize_state.
+void BM_CustomerStateToJson(benchmark::State& state) {
+  CustomerState s = serialize_bench_state();
   size_t bytes = 0;
   for (auto _ : state) {
     std::string text = json::serialize(to_json(s));
@@ -192,6 +199,61 @@ void BM_CustomerStateToJson(benchmark::State& state) {
   state.counters["state_bytes"] = static_cast<double>(bytes);
 }
 BENCHMARK(BM_CustomerStateToJson);
+
+// The same document written directly (serialize_state, the store's per-event write).
+void BM_CustomerStateSerializeDirect(benchmark::State& state) {
+  CustomerState s = serialize_bench_state();
+  size_t bytes = 0;
+  for (auto _ : state) {
+    std::string text = serialize_state(s);
+    bytes = text.size();
+    benchmark::DoNotOptimize(text);
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["state_bytes"] = static_cast<double>(bytes);
+  state.counters["reserved_bytes"] = static_cast<double>(serialize_state(s).capacity());
+}
+BENCHMARK(BM_CustomerStateSerializeDirect);
+
+// Heap held per live customer: mallinfo2 (main arena, in-use bytes incl. malloc's headers)
+// before and after building 1000 states with the engine and keeping them alive together, and
+// sizeof(CustomerState). The memory target is 1M live customers in 1.5 GB.
+void BM_CustomerStateMemory(benchmark::State& state, int events) {
+  Catalog cat = make_catalog();
+  Event id;
+  id.type = EventType::identify;
+  id.user_id = "c1";
+  id.timestamp = kNow;
+  id.traits = json::object{{"first_name", "Ann"}, {"plan", "trial"}, {"email", "c1@example.com"}};
+  std::vector<Event> mix = {id, track_event("Trial Started", {{"trial_id", "t1"}}),
+                            track_event("Product Added", {{"cart_id", "k1"}, {"total", 42.5}}),
+                            track_event("Feature Used", {{"feature", "reports"}})};
+  while (mix.size() < static_cast<size_t>(events))
+    mix.push_back(track_event("Page Viewed", {{"path", "/pricing"}}));
+  mix.resize(static_cast<size_t>(events));
+  constexpr int kStates = 1000;
+  double per_state = 0;
+  for (auto _ : state) {
+    std::vector<CustomerState> states;
+    states.reserve(kStates);
+    const size_t before = mallinfo2().uordblks;
+    for (int n = 0; n < kStates; ++n) {
+      CustomerState s;
+      s.id = "c" + std::to_string(n);  // short: no heap of its own
+      for (const Event& e : mix)
+        on_event(s, cat, e, kNow);
+      states.push_back(std::move(s));
+    }
+    per_state = static_cast<double>(mallinfo2().uordblks - before) / kStates;
+  }
+  state.counters["heap_bytes_per_state"] = per_state;
+  state.counters["sizeof_state"] = static_cast<double>(sizeof(CustomerState));
+}
+BENCHMARK_CAPTURE(BM_CustomerStateMemory, empty, 0)->Iterations(1);
+BENCHMARK_CAPTURE(BM_CustomerStateMemory, events_1, 1)->Iterations(1);
+BENCHMARK_CAPTURE(BM_CustomerStateMemory, events_4, 4)->Iterations(1);
+BENCHMARK_CAPTURE(BM_CustomerStateMemory, events_24, 24)->Iterations(1);
+BENCHMARK_CAPTURE(BM_CustomerStateMemory, events_250, 250)->Iterations(1);
 
 // ---- template rendering -------------------------------------------------------------------
 

@@ -3,12 +3,12 @@
 #pragma once
 
 #include <boost/json.hpp>
-#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "waymark/time.hpp"
+#include "waymark/vec_deque.hpp"
 
 namespace waymark {
 
@@ -50,7 +50,7 @@ struct EvalContext {
   const std::string* event_name = nullptr;          // event.name
   const boost::json::object* event_properties = nullptr;  // event.properties.*
   const boost::json::object* event_context = nullptr;     // event.context.*
-  const std::deque<HistoryEntry>* history = nullptr;      // for count
+  const VecDeque<HistoryEntry>* history = nullptr;        // for count
   Millis now = 0;
 };
 

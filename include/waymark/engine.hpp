@@ -5,7 +5,6 @@
 #pragma once
 
 #include <boost/json.hpp>
-#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -18,6 +17,7 @@
 #include "waymark/limits.hpp"
 #include "waymark/template.hpp"
 #include "waymark/time.hpp"
+#include "waymark/vec_deque.hpp"
 
 namespace waymark {
 
@@ -104,13 +104,14 @@ struct CustomerState {
   std::string id;
   boost::json::object traits;
   std::vector<std::string> merged_ids;   // anonymous ids merged into this customer
-  std::deque<HistoryEntry> history;      // bounded by limits.history_*
+  // The four lists are VecDeques, not std::deque: nothing allocated while empty (vec_deque.hpp).
+  VecDeque<HistoryEntry> history;        // bounded by limits.history_*
   std::vector<Instance> instances;       // active instances
   std::map<std::string, EntryMemo> memo; // "journey\x1fkey" -> memo
   std::map<std::string, bool> entry_condition;  // journey -> last value of entry.when (edge trigger)
-  std::deque<std::pair<std::string, Millis>> sends;  // (channel, at) for frequency caps
-  std::deque<TraceEntry> trace;          // bounded by limits.trace_entries_max
-  std::deque<DeliveryRef> deliveries;    // bounded by limits.deliveries_recent_max
+  VecDeque<std::pair<std::string, Millis>> sends;  // (channel, at) for frequency caps
+  VecDeque<TraceEntry> trace;            // bounded by limits.trace_entries_max
+  VecDeque<DeliveryRef> deliveries;      // bounded by limits.deliveries_recent_max
   uint64_t next_seq = 1;                 // instance and timer sequence
   Millis created_at = 0;
   Millis updated_at = 0;
@@ -118,6 +119,12 @@ struct CustomerState {
 
 boost::json::object to_json(const CustomerState& s);
 Result<CustomerState> customer_from_json(const boost::json::value& v);
+
+/// The store document: byte for byte json::serialize(to_json(s)), written directly
+/// without building the DOM (the per-event cost of persisting a customer). The
+/// second form appends to `out`, so a caller can reuse a buffer.
+std::string serialize_state(const CustomerState& s);
+void serialize_state(const CustomerState& s, std::string& out);
 
 // ---- decisions ---------------------------------------------------------------
 

@@ -12,7 +12,11 @@
 //  "trace":[{"at","trigger","journey","version","step","what"}],
 //  "deliveries":[{"id","channel","journey","step","at"}],
 //  "next_seq","created_at","updated_at"}
+#include <algorithm>
+#include <charconv>
+#include <cstring>
 #include <limits>
+#include <string_view>
 
 #include "waymark/engine.hpp"
 
@@ -104,6 +108,398 @@ json::object to_json(const CustomerState& s) {
   o["created_at"] = s.created_at;
   o["updated_at"] = s.updated_at;
   return o;
+}
+
+// ---- writing without a DOM ------------------------------------------------------------
+//
+// serialize_state writes what json::serialize(to_json(s)) writes, byte for byte (same key
+// order, same escapes, same number text), without building the DOM: that round trip was a
+// third of the node's instructions, paid on every event. Members that already are DOMs
+// (traits, Instance::entry, history props) are walked the same way; only doubles go
+// through Boost.JSON's serializer, for its exact number text. tests/unit/state_writer_test.cpp
+// holds the two writers to the same bytes.
+
+namespace {
+
+/// Writes through a raw pointer into `out`, grown ahead (std::string::append per piece
+/// was half of the writer's instructions); finish() trims `out` to what was written.
+class StateWriter {
+public:
+  StateWriter(std::string& out, size_t estimate) : out_(out) {
+    const size_t used = out_.size();
+    out_.resize(used + estimate);
+    p_ = &out_[0] + used;
+    end_ = &out_[0] + out_.size();
+  }
+
+  void finish() { out_.resize(static_cast<size_t>(p_ - out_.data())); }
+
+  /// A literal piece of JSON (punctuation and keys that need no escaping).
+  template <size_t N>
+  void lit(const char (&s)[N]) {
+    need(N - 1);
+    std::memcpy(p_, s, N - 1);
+    p_ += N - 1;
+  }
+
+  /// A JSON string with Boost.JSON's escapes: \" \\ \b \f \n \r \t, other bytes below
+  /// 0x20 as \u00xx (lower-case hex); everything else, UTF-8 or not, passes through.
+  void str(std::string_view s) {
+    static constexpr char hex[] = "0123456789abcdef";
+    need(s.size() + 2);
+    char* p = p_;  // a local: stores through char* would otherwise reload the member each byte
+    *p++ = '"';
+    const char* in = s.data();
+    const char* const end = in + s.size();
+    for (;;) {
+      const char* run = in;
+      in = find_escape(in, end);
+      std::memcpy(p, run, static_cast<size_t>(in - run));
+      p += in - run;
+      if (in == end)
+        break;
+      const auto c = static_cast<unsigned char>(*in++);
+      p_ = p;
+      need(7 + static_cast<size_t>(end - in));  // this escape (6), the rest unescaped, the closing quote
+      p = p_;
+      *p++ = '\\';
+      *p++ = kEscape[c];
+      if (kEscape[c] == 'u') {
+        p[0] = '0';
+        p[1] = '0';
+        p[2] = hex[c >> 4];
+        p[3] = hex[c & 0xf];
+        p += 4;
+      }
+    }
+    *p++ = '"';
+    p_ = p;
+  }
+
+  void str_or_null(const std::optional<std::string>& s) {
+    if (s)
+      str(*s);
+    else
+      lit("null");
+  }
+
+  template <class Int>
+  void num(Int v) {
+    need(24);  // 20 digits and a sign at most
+    p_ = std::to_chars(p_, end_, v).ptr;
+  }
+
+  void boolean(bool b) {
+    if (b)
+      lit("true");
+    else
+      lit("false");
+  }
+
+  /// Embedded DOMs (traits, entry events, history props), written like Boost.JSON's
+  /// serializer does, which stays in charge of doubles (its shortest round-trip form).
+  void obj(const json::object& o) {
+    need(2);
+    *p_++ = '{';
+    bool first = true;
+    for (const auto& kv : o) {
+      if (!first)
+        *p_++ = ',';  // need() below and the closing brace's reserve cover it
+      first = false;
+      str(std::string_view(kv.key().data(), kv.key().size()));
+      lit(":");
+      value(kv.value());
+      need(2);
+    }
+    *p_++ = '}';
+  }
+
+  void value(const json::value& v) {
+    switch (v.kind()) {
+      case json::kind::null: lit("null"); break;
+      case json::kind::bool_: boolean(v.get_bool()); break;
+      case json::kind::int64: num(v.get_int64()); break;
+      case json::kind::uint64: num(v.get_uint64()); break;
+      case json::kind::double_: serialized(v); break;
+      case json::kind::string: str(std::string_view(v.get_string().data(), v.get_string().size())); break;
+      case json::kind::array: {
+        need(2);
+        *p_++ = '[';
+        bool first = true;
+        for (const auto& e : v.get_array()) {
+          if (!first)
+            *p_++ = ',';
+          first = false;
+          value(e);
+          need(2);
+        }
+        *p_++ = ']';
+        break;
+      }
+      case json::kind::object: obj(v.get_object()); break;
+    }
+  }
+
+private:
+  void serialized(const json::value& v) {
+    sr_.reset(&v);
+    for (;;) {
+      need(64);
+      p_ += sr_.read(p_, static_cast<size_t>(end_ - p_)).size();
+      if (sr_.done())
+        break;
+      grow(static_cast<size_t>(end_ - p_) + 1);  // it filled what was left
+    }
+  }
+
+  /// The first byte in [p, end) that needs an escape (below 0x20, '"' or '\\'), or end.
+  /// Eight bytes at a time: the scan byte by byte was most of the writer's instructions.
+  static const char* find_escape(const char* p, const char* end) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    constexpr uint64_t ones = 0x0101010101010101ULL;
+    constexpr uint64_t highs = 0x8080808080808080ULL;
+    while (end - p >= 8) {
+      uint64_t w;
+      std::memcpy(&w, p, 8);
+      // Per byte, the high bit is set for a byte below 0x20 / equal to '"' / equal to '\\'.
+      // Borrows can only flag bytes after a flagged one, so the lowest flag is exact.
+      const uint64_t control = (w - ones * 0x20) & ~w;
+      const uint64_t q = w ^ (ones * '"');
+      const uint64_t b = w ^ (ones * '\\');
+      const uint64_t m = (control | ((q - ones) & ~q) | ((b - ones) & ~b)) & highs;
+      if (m)
+        return p + (__builtin_ctzll(m) >> 3);
+      p += 8;
+    }
+#endif
+    while (p != end && !kEscape[static_cast<unsigned char>(*p)])
+      ++p;
+    return p;
+  }
+
+  // For each byte: 0 when it is written as is, else the letter after the backslash.
+  static constexpr char kEscape[256] = {
+      'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'b', 't', 'n', 'u', 'f', 'r', 'u', 'u',
+      'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',
+      0,   0,   '"', 0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+      0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+      0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+      0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   '\\', 0, 0,   0};  // rest 0
+
+  void need(size_t n) {
+    if (static_cast<size_t>(end_ - p_) < n)
+      grow(n);
+  }
+
+  void grow(size_t n) {
+    const size_t used = static_cast<size_t>(p_ - out_.data());
+    out_.resize(std::max(out_.size() * 2, used + n));
+    p_ = &out_[0] + used;
+    end_ = &out_[0] + out_.size();
+  }
+
+  std::string& out_;
+  char* p_;
+  char* end_;
+  json::serializer sr_;  // for doubles; one per document
+};
+
+/// Rough size of `o` serialised; nested members are under-counted (the string then grows once).
+size_t object_estimate(const json::object& o) {
+  size_t n = 2;
+  for (const auto& kv : o) {
+    n += kv.key().size() + 4;
+    const json::value& v = kv.value();
+    n += v.is_string() ? v.get_string().size() + 2 : v.is_object() ? 8 * v.get_object().size() + 2 : 12;
+  }
+  return n;
+}
+
+size_t state_estimate(const CustomerState& s) {
+  size_t n = 200 + s.id.size() + object_estimate(s.traits);
+  for (const auto& m : s.merged_ids)
+    n += m.size() + 3;
+  for (const auto& h : s.history)
+    n += 36 + 14 + h.name.size() + object_estimate(h.properties);
+  for (const auto& i : s.instances)
+    n += 200 + 60 + i.id.size() + i.journey.size() + (i.key ? i.key->size() : 0) + i.step.size() + i.timer_id.size() +
+         i.timeout_timer_id.size() + object_estimate(i.entry);
+  for (const auto& kv : s.memo)
+    n += kv.first.size() + 80;
+  for (const auto& kv : s.entry_condition)
+    n += kv.first.size() + 10;
+  for (const auto& [channel, at] : s.sends)
+    n += channel.size() + 20;
+  for (const auto& t : s.trace)
+    n += 70 + 24 + t.trigger.size() + t.journey.size() + t.step.size() + t.what.size();
+  for (const auto& d : s.deliveries)
+    n += 50 + 14 + d.id.size() + d.channel.size() + d.journey.size() + d.step.size();
+  return n;
+}
+
+void write_instance(StateWriter& w, const Instance& i) {
+  w.lit("{\"id\":");
+  w.str(i.id);
+  w.lit(",\"journey\":");
+  w.str(i.journey);
+  w.lit(",\"version\":");
+  w.num(i.version);
+  w.lit(",\"key\":");
+  w.str_or_null(i.key);
+  w.lit(",\"step\":");
+  w.str(i.step);
+  w.lit(",\"entered_at\":");
+  w.num(i.entered_at);
+  w.lit(",\"step_since\":");
+  w.num(i.step_since);
+  w.lit(",\"entry\":");
+  w.obj(i.entry);
+  w.lit(",\"timer_id\":");
+  w.str(i.timer_id);
+  w.lit(",\"timer_due\":");
+  w.num(i.timer_due);
+  w.lit(",\"timeout_timer_id\":");
+  w.str(i.timeout_timer_id);
+  w.lit(",\"timeout_due\":");
+  w.num(i.timeout_due);
+  w.lit(",\"visits\":");
+  w.num(i.visits);
+  w.lit("}");
+}
+
+void write_recent(StateWriter& w, const CustomerState& s) {
+  w.lit(",\"sends\":[");
+  bool first = true;
+  for (const auto& [channel, at] : s.sends) {
+    if (!first)
+      w.lit(",");
+    first = false;
+    w.lit("[");
+    w.str(channel);
+    w.lit(",");
+    w.num(at);
+    w.lit("]");
+  }
+  w.lit("],\"trace\":[");
+  first = true;
+  for (const auto& t : s.trace) {
+    if (!first)
+      w.lit(",");
+    first = false;
+    w.lit("{\"at\":");
+    w.num(t.at);
+    w.lit(",\"trigger\":");
+    w.str(t.trigger);
+    w.lit(",\"journey\":");
+    w.str(t.journey);
+    w.lit(",\"version\":");
+    w.num(t.version);
+    w.lit(",\"step\":");
+    w.str(t.step);
+    w.lit(",\"what\":");
+    w.str(t.what);
+    w.lit("}");
+  }
+  w.lit("],\"deliveries\":[");
+  first = true;
+  for (const auto& d : s.deliveries) {
+    if (!first)
+      w.lit(",");
+    first = false;
+    w.lit("{\"id\":");
+    w.str(d.id);
+    w.lit(",\"channel\":");
+    w.str(d.channel);
+    w.lit(",\"journey\":");
+    w.str(d.journey);
+    w.lit(",\"step\":");
+    w.str(d.step);
+    w.lit(",\"at\":");
+    w.num(d.at);
+    w.lit("}");
+  }
+  w.lit("]");
+}
+
+}  // namespace
+
+void serialize_state(const CustomerState& s, std::string& out) {
+  StateWriter w(out, state_estimate(s));
+  w.lit("{\"id\":");
+  w.str(s.id);
+  w.lit(",\"traits\":");
+  w.obj(s.traits);
+  w.lit(",\"merged_ids\":[");
+  bool first = true;
+  for (const auto& m : s.merged_ids) {
+    if (!first)
+      w.lit(",");
+    first = false;
+    w.str(m);
+  }
+  w.lit("],\"history\":[");
+  first = true;
+  for (const auto& h : s.history) {
+    if (!first)
+      w.lit(",");
+    first = false;
+    w.lit("{\"name\":");
+    w.str(h.name);
+    w.lit(",\"at\":");
+    w.num(h.at);
+    w.lit(",\"props\":");
+    w.obj(h.properties);
+    w.lit("}");
+  }
+  w.lit("],\"instances\":[");
+  first = true;
+  for (const auto& i : s.instances) {
+    if (!first)
+      w.lit(",");
+    first = false;
+    write_instance(w, i);
+  }
+  w.lit("],\"memo\":{");
+  first = true;
+  for (const auto& [k, m] : s.memo) {
+    if (!first)
+      w.lit(",");
+    first = false;
+    w.str(k);
+    w.lit(":{\"entered\":");
+    w.num(m.last_entered);
+    w.lit(",\"exited\":");
+    w.num(m.last_exited);
+    w.lit(",\"active\":");
+    w.boolean(m.active);
+    w.lit("}");
+  }
+  w.lit("},\"entry_condition\":{");
+  first = true;
+  for (const auto& [k, v] : s.entry_condition) {
+    if (!first)
+      w.lit(",");
+    first = false;
+    w.str(k);
+    w.lit(":");
+    w.boolean(v);
+  }
+  w.lit("}");
+  write_recent(w, s);
+  w.lit(",\"next_seq\":");
+  w.num(s.next_seq);
+  w.lit(",\"created_at\":");
+  w.num(s.created_at);
+  w.lit(",\"updated_at\":");
+  w.num(s.updated_at);
+  w.lit("}");
+  w.finish();
+}
+
+std::string serialize_state(const CustomerState& s) {
+  std::string out;
+  serialize_state(s, out);
+  return out;
 }
 
 // ---- reading ------------------------------------------------------------------------
@@ -210,6 +606,14 @@ private:
   std::string error_;
 };
 
+/// Room for the stored entries and the next one (the engine adds an entry before it trims
+/// the oldest): a rehydrated full list gets one exact buffer, as one that grew in memory has.
+template <class T>
+void reserve_stored(VecDeque<T>& list, const json::array& a) {
+  if (!a.empty())
+    list.reserve(a.size() + 1);
+}
+
 void read_instance(Reader& rd, const json::object& o, Instance& i) {
   rd.str(o, "id", i.id);
   rd.str(o, "journey", i.journey);
@@ -250,7 +654,8 @@ void read_lists(Reader& rd, const json::object& o, CustomerState& s) {
       else
         rd.fail("merged_ids", "expected strings");
     }
-  if (const json::array* a = rd.array(o, "history"))
+  if (const json::array* a = rd.array(o, "history")) {
+    reserve_stored(s.history, *a);
     for (const auto& v : *a)
       if (const json::object* h = rd.as_object(v, "history")) {
         HistoryEntry e;
@@ -259,6 +664,7 @@ void read_lists(Reader& rd, const json::object& o, CustomerState& s) {
         rd.object(*h, "props", e.properties);
         s.history.push_back(std::move(e));
       }
+  }
   if (const json::array* a = rd.array(o, "instances"))
     for (const auto& v : *a)
       if (const json::object* io = rd.as_object(v, "instances")) {
@@ -298,14 +704,17 @@ void read_recent(Reader& rd, const json::object& o, CustomerState& s) {
       }
       s.sends.emplace_back(std::string((*pair)[0].get_string()), (*pair)[1].get_int64());
     }
-  if (const json::array* a = rd.array(o, "trace"))
+  if (const json::array* a = rd.array(o, "trace")) {
+    reserve_stored(s.trace, *a);
     for (const auto& v : *a)
       if (const json::object* t = rd.as_object(v, "trace")) {
         TraceEntry e;
         read_trace(rd, *t, e);
         s.trace.push_back(std::move(e));
       }
-  if (const json::array* a = rd.array(o, "deliveries"))
+  }
+  if (const json::array* a = rd.array(o, "deliveries")) {
+    reserve_stored(s.deliveries, *a);
     for (const auto& v : *a)
       if (const json::object* d = rd.as_object(v, "deliveries")) {
         DeliveryRef e;
@@ -316,6 +725,7 @@ void read_recent(Reader& rd, const json::object& o, CustomerState& s) {
         rd.i64(*d, "at", e.at);
         s.deliveries.push_back(std::move(e));
       }
+  }
 }
 
 }  // namespace

@@ -69,6 +69,7 @@ EvalContext Run::eval() const {
 }
 
 void Run::trace(const std::string& journey, int version, const std::string& step, std::string what) {
+  s.trace.reserve_bounded(cat.limits.trace_entries_max);  // a full trace: one exact buffer
   s.trace.push_back(TraceEntry{now, trigger, journey, version, step, std::move(what)});
   trim_trace(s, cat.limits);
 }
@@ -515,6 +516,7 @@ void append_history(Run& r, const Event& e) {
   h.name = e.type == EventType::track ? e.name : std::string(to_string(e.type));
   h.at = e.timestamp;
   h.properties = e.properties;
+  r.s.history.reserve_bounded(r.cat.limits.history_events_max);  // before `pos`: it may reallocate
   auto pos = std::upper_bound(r.s.history.begin(), r.s.history.end(), h.at,
                               [](Millis at, const HistoryEntry& x) { return at < x.at; });
   r.s.history.insert(pos, std::move(h));

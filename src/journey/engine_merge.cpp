@@ -17,6 +17,7 @@ namespace {
 template <class Seq, class At>
 void merge_by_time(Seq& into, Seq&& from, At at) {
   Seq out;
+  out.reserve(into.size() + from.size());
   std::merge(std::make_move_iterator(into.begin()), std::make_move_iterator(into.end()),
              std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()),
              std::back_inserter(out), [&](const auto& a, const auto& b) { return at(a) < at(b); });

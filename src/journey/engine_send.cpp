@@ -96,6 +96,7 @@ void deliver(Run& r, const Instance& inst, const Step& st, std::string to, json:
   d.at = r.now;
   r.s.sends.emplace_back(st.channel, r.now);
   trim_sends(r.s, r.cat, r.now);
+  r.s.deliveries.reserve_bounded(r.cat.limits.deliveries_recent_max);
   r.s.deliveries.push_back(DeliveryRef{d.id, d.channel, d.journey, d.step, d.at});
   while (r.s.deliveries.size() > r.cat.limits.deliveries_recent_max)
     r.s.deliveries.pop_front();

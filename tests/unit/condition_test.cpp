@@ -33,7 +33,7 @@ struct Fixture : ::testing::Test {
   std::string name = "Cart Viewed";
   json::object props = json::parse(R"({"total":19.5,"items":3,"sku":"A-1"})").as_object();
   json::object context = json::parse(R"({"locale":"de-DE"})").as_object();
-  std::deque<HistoryEntry> history;
+  VecDeque<HistoryEntry> history;
   EvalContext ctx;
 
   void SetUp() override {
