@@ -4,6 +4,7 @@
 #include "waymark/json.hpp"
 
 #include <boost/json.hpp>
+#include <type_traits>
 
 namespace json = boost::json;
 
@@ -50,7 +51,10 @@ bool opt_string(const json::object& o, const char* key, std::string& out, Error&
   return true;
 }
 
-bool opt_object(const json::object& o, const char* key, json::object& out, Error& err) {
+/// Copies the object at `key` out of a const event, moves it out of a mutable
+/// one (a parsed line that is thrown away after: no copy of the properties).
+template <class Object>
+bool opt_object(Object& o, const char* key, json::object& out, Error& err) {
   auto* v = o.if_contains(key);
   if (!v || v->is_null())
     return true;
@@ -58,7 +62,10 @@ bool opt_object(const json::object& o, const char* key, json::object& out, Error
     err = make_error("wrong_type", std::string(key) + " must be an object");
     return false;
   }
-  out = v->get_object();
+  if constexpr (std::is_const_v<Object>)
+    out = v->get_object();
+  else
+    out = std::move(v->get_object());
   return true;
 }
 
@@ -75,23 +82,12 @@ bool check_id(const std::string& id, const char* name, Error& err) {
   return true;
 }
 
-}  // namespace
-
-Result<Event> parse_event(std::string_view text, const Limits& limits, Millis received_at) {
-  if (text.size() > limits.event_bytes_max)
-    return make_error("too_large", "event is " + std::to_string(text.size()) +
-                                     " bytes, over the limit of " +
-                                     std::to_string(limits.event_bytes_max));
-  auto v = parse_input_json(text, limits.json_depth_max);
-  if (!v)
-    return v.error();
-  return event_from_json(*v, received_at);
-}
-
-Result<Event> event_from_json(const json::value& v, Millis received_at, std::string_view default_type) {
+/// `Value` is `const json::value` (objects copied) or `json::value` (moved out).
+template <class Value>
+Result<Event> build_event(Value& v, Millis received_at, std::string_view default_type) {
   if (!v.is_object())
     return make_error("not_object", "an event must be a JSON object");
-  const auto& o = v.get_object();
+  auto& o = v.as_object();
   Event e;
   Error err;
   std::string type;
@@ -148,6 +144,23 @@ Result<Event> event_from_json(const json::value& v, Millis received_at, std::str
     e.timestamp = *parsed;
   }
   return e;
+}
+
+}  // namespace
+
+Result<Event> parse_event(std::string_view text, const Limits& limits, Millis received_at) {
+  if (text.size() > limits.event_bytes_max)
+    return make_error("too_large", "event is " + std::to_string(text.size()) +
+                                     " bytes, over the limit of " +
+                                     std::to_string(limits.event_bytes_max));
+  auto v = parse_input_json(text, limits.json_depth_max);
+  if (!v)
+    return v.error();
+  return build_event(*v, received_at, {});
+}
+
+Result<Event> event_from_json(const json::value& v, Millis received_at, std::string_view default_type) {
+  return build_event(v, received_at, default_type);
 }
 
 json::object Event::to_json() const {
