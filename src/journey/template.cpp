@@ -210,7 +210,10 @@ RenderResult render(const Template& t, const RenderContext& ctx, bool html_escap
   RenderResult result;
   for (const auto& [name, text] : t.parts) {
     std::string out;
-    if (auto missing = render_text(text, ctx, html_escape, out)) {
+    // A subject is a mail header, shown as plain text: "&amp;" there would reach
+    // the reader as is. Header safety (CR/LF) is the SMTP provider's job.
+    const bool escape = html_escape && name != "subject";
+    if (auto missing = render_text(text, ctx, escape, out)) {
       result.missing_path = *missing;
       result.content.clear();
       return result;

@@ -134,8 +134,8 @@ TEST_F(Engine, SendStepDeliversTheRenderedTemplateToTheProfileAddress) {
   EXPECT_EQ(m.channel, "email");
   EXPECT_EQ(m.customer, "u1");
   EXPECT_EQ(m.to, "a@b.c");
-  EXPECT_EQ(m.content.at("subject"), "Welcome &lt;Ana&gt;");  // substituted values escaped for email
-  EXPECT_EQ(m.content.at("body"), "Hi & bye");                // template text is not
+  EXPECT_EQ(m.content.at("subject"), "Welcome <Ana>");  // a mail header: plain text, never HTML-escaped
+  EXPECT_EQ(m.content.at("body"), "Hi & bye");         // template text is not escaped either
   EXPECT_EQ(m.at, now);
   EXPECT_TRUE(d.changed);
   EXPECT_EQ(counted(d, "entered"), 1);

@@ -109,6 +109,15 @@ TEST(TemplateRender, OneMissingValueSuppressesEveryPart) {
   EXPECT_TRUE(r.content.empty()) << "never a message with a hole in it";
 }
 
+TEST(TemplateRender, TheSubjectIsPlainTextWhileTheBodyIsEscaped) {
+  auto t = template_of(R"({"id":"t","subject":"For {{traits.name}}","body":"<p>Hi {{traits.name}}</p>"})");
+  json::object traits{{"name", "Tom & <Jerry>"}};
+  auto r = render(*t, RenderContext{&traits, nullptr, nullptr}, true);
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.content.at("subject"), json::value("For Tom & <Jerry>"));
+  EXPECT_EQ(r.content.at("body"), json::value("<p>Hi Tom &amp; &lt;Jerry&gt;</p>"));
+}
+
 TEST(TemplateRender, EveryStringFieldButIdAndChannelIsAPart) {
   auto t = template_of(R"({"id":"t","channel":"email","subject":"S","body":"B","html":"<p>H</p>"})");
   json::object traits;
