@@ -303,11 +303,10 @@ std::string metrics_text(NodeContext* ctx) {
 void post_clock(caf::actor_system& sys, NodeContext* ctx, const std::string& body, Responder respond) {
   if (!ctx->clock->manual())
     return respond(http::error_response(409, "the node runs on the system clock (start it with --clock manual)"));
-  std::error_code ec;
-  auto v = parse_stored_json(body, ec);
-  if (ec || !v.is_object())
+  auto v = parse_input_json(body, ctx->config.limits.json_depth_max);
+  if (!v || !v->is_object())
     return respond(http::error_response(400, "expected {\"advance\":\"2d\"} or {\"set\":\"<RFC 3339>\"}"));
-  auto& o = v.get_object();
+  auto& o = v->get_object();
   Millis target = 0;
   if (auto* a = o.if_contains("advance"); a && a->is_string()) {
     auto d = parse_duration(std::string(a->get_string()));

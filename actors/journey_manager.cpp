@@ -53,10 +53,13 @@ namespace {
 
 using self_ptr = caf::stateful_actor<manager_state>*;
 
-void nack(NodeContext* ctx, const AckTarget& a, const std::string& why, const char* reason = "retry") {
+/// A transient refusal (`retry`: the same line may succeed later), or a final one
+/// counted under `reason`.
+void nack(NodeContext* ctx, const AckTarget& a, const std::string& why, const char* reason = "retry",
+          bool retry = true) {
   ctx->metrics.nack(reason);
   if (a.origin)
-    caf::anon_send(a.origin, nacked_atom::value, NackBatch{{{a.line, why}}, reason == std::string_view("retry")});
+    caf::anon_send(a.origin, nacked_atom::value, NackBatch{{{a.line, why}}, retry});
 }
 
 void dispatch(self_ptr self, NodeContext* ctx, const std::string& id, Pending p);
@@ -105,7 +108,8 @@ void send_to_actor(self_ptr self, NodeContext* ctx, const std::string& id, Slot&
               [=](caf::error& err) {
                 done();
                 if (err == caf::sec::invalid_argument)
-                  nack(ctx, ack, "customer " + id + ": stored state unreadable (see the node log)", kStateUnreadable);
+                  nack(ctx, ack, "customer " + id + ": stored state unreadable (see the node log)", kStateUnreadable,
+                       false);
                 else
                   nack(ctx, ack, "customer " + id + " restarting; retry");
               });

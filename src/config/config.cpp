@@ -9,11 +9,12 @@
 #include <cstdio>
 #include <fstream>
 
-#include "channel/net_guard.hpp"
-#include "waymark/json.hpp"
 #include <set>
 #include <sstream>
 #include <type_traits>
+
+#include "channel/net_guard.hpp"
+#include "waymark/json.hpp"
 
 namespace json = boost::json;
 

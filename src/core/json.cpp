@@ -1,10 +1,8 @@
 #include "waymark/json.hpp"
 
-#include <boost/json/parse.hpp>
-
-#include <string>
-
 #include <boost/json/error.hpp>
+#include <boost/json/parse.hpp>
+#include <string>
 
 namespace waymark {
 

@@ -142,6 +142,19 @@ public:
     p_ += N - 1;
   }
 
+  /// Writes `item(x)` for every element of `list`, comma-separated (the brackets
+  /// are the caller's: they sit in the surrounding literals).
+  template <class List, class Item>
+  void each(const List& list, Item&& item) {
+    bool first = true;
+    for (const auto& x : list) {
+      if (!first)
+        lit(",");
+      first = false;
+      item(x);
+    }
+  }
+
   /// A JSON string with Boost.JSON's escapes: \" \\ \b \f \n \r \t, other bytes below
   /// 0x20 as \u00xx (lower-case hex); everything else, UTF-8 or not, passes through.
   void str(std::string_view s) {
@@ -369,23 +382,16 @@ void write_instance(StateWriter& w, const Instance& i) {
 
 void write_recent(StateWriter& w, const CustomerState& s) {
   w.lit(",\"sends\":[");
-  bool first = true;
-  for (const auto& [channel, at] : s.sends) {
-    if (!first)
-      w.lit(",");
-    first = false;
+  w.each(s.sends, [&w](const auto& item) {
+    const auto& [channel, at] = item;
     w.lit("[");
     w.str(channel);
     w.lit(",");
     w.num(at);
     w.lit("]");
-  }
+  });
   w.lit("],\"trace\":[");
-  first = true;
-  for (const auto& t : s.trace) {
-    if (!first)
-      w.lit(",");
-    first = false;
+  w.each(s.trace, [&w](const auto& t) {
     w.lit("{\"at\":");
     w.num(t.at);
     w.lit(",\"trigger\":");
@@ -399,13 +405,9 @@ void write_recent(StateWriter& w, const CustomerState& s) {
     w.lit(",\"what\":");
     w.str(t.what);
     w.lit("}");
-  }
+  });
   w.lit("],\"deliveries\":[");
-  first = true;
-  for (const auto& d : s.deliveries) {
-    if (!first)
-      w.lit(",");
-    first = false;
+  w.each(s.deliveries, [&w](const auto& d) {
     w.lit("{\"id\":");
     w.str(d.id);
     w.lit(",\"channel\":");
@@ -417,7 +419,7 @@ void write_recent(StateWriter& w, const CustomerState& s) {
     w.lit(",\"at\":");
     w.num(d.at);
     w.lit("}");
-  }
+  });
   w.lit("]");
 }
 
@@ -430,19 +432,9 @@ void serialize_state(const CustomerState& s, std::string& out) {
   w.lit(",\"traits\":");
   w.obj(s.traits);
   w.lit(",\"merged_ids\":[");
-  bool first = true;
-  for (const auto& m : s.merged_ids) {
-    if (!first)
-      w.lit(",");
-    first = false;
-    w.str(m);
-  }
+  w.each(s.merged_ids, [&w](const auto& m) { w.str(m); });
   w.lit("],\"history\":[");
-  first = true;
-  for (const auto& h : s.history) {
-    if (!first)
-      w.lit(",");
-    first = false;
+  w.each(s.history, [&w](const auto& h) {
     w.lit("{\"name\":");
     w.str(h.name);
     w.lit(",\"at\":");
@@ -450,21 +442,12 @@ void serialize_state(const CustomerState& s, std::string& out) {
     w.lit(",\"props\":");
     w.obj(h.properties);
     w.lit("}");
-  }
+  });
   w.lit("],\"instances\":[");
-  first = true;
-  for (const auto& i : s.instances) {
-    if (!first)
-      w.lit(",");
-    first = false;
-    write_instance(w, i);
-  }
+  w.each(s.instances, [&w](const auto& i) { write_instance(w, i); });
   w.lit("],\"memo\":{");
-  first = true;
-  for (const auto& [k, m] : s.memo) {
-    if (!first)
-      w.lit(",");
-    first = false;
+  w.each(s.memo, [&w](const auto& item) {
+    const auto& [k, m] = item;
     w.str(k);
     w.lit(":{\"entered\":");
     w.num(m.last_entered);
@@ -473,17 +456,14 @@ void serialize_state(const CustomerState& s, std::string& out) {
     w.lit(",\"active\":");
     w.boolean(m.active);
     w.lit("}");
-  }
+  });
   w.lit("},\"entry_condition\":{");
-  first = true;
-  for (const auto& [k, v] : s.entry_condition) {
-    if (!first)
-      w.lit(",");
-    first = false;
+  w.each(s.entry_condition, [&w](const auto& item) {
+    const auto& [k, v] = item;
     w.str(k);
     w.lit(":");
     w.boolean(v);
-  }
+  });
   w.lit("}");
   write_recent(w, s);
   w.lit(",\"next_seq\":");
