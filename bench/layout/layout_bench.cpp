@@ -1,11 +1,15 @@
 // Storage layout benchmark (issue #5: "a storage layout chosen by measurement").
 //
 // Measures, on a real LMDB environment on disk with an fsync per commit (the
-// node's durability), what one event's durable write costs under four layouts,
+// node's durability), what one event's durable write costs under these layouts,
 // all on a database already holding `--customers` states:
 //
 //   inplace        the node's layout: put the whole state at the customer's key
 //                  (random position) + put a dedup key (customer, messageId)
+//   inplace-nodedup the state put alone (what the dedup put costs in place)
+//   inplace-colocated the dedup key in the customers tree right after the
+//                  customer's state key (customer\0m<id>), so both puts land on
+//                  the same leaf page
 //   inplace-merged the same without the separate dedup put (the messageId kept
 //                  inside the state document, a few bytes larger)
 //   log-full       a write-ahead log inside LMDB: append the whole state under a
@@ -17,6 +21,8 @@
 //                  state change) + the dedup put; a customer's full state is put
 //                  in place every --snapshot-every events (the replay on
 //                  rehydration is not counted: it favours this layout)
+//   log-only       log-delta without the dedup put: the messageId rides in the
+//                  delta and is found by the replay (the next step after log-delta)
 //
 // Events are spread uniformly over the customers (the headline's worst case:
 // no customer repeats within a batch). Prints writes/s per layout as the median
@@ -125,13 +131,16 @@ void populate(Env& e, const Options& o, const std::string& state) {
   check("populate commit", mdb_txn_commit(txn));
 }
 
-enum class Layout { inplace, inplace_merged, log_full, log_delta };
+enum class Layout { inplace, inplace_nodedup, inplace_colocated, inplace_merged, log_full, log_delta, log_only };
 const char* name(Layout l) {
   switch (l) {
     case Layout::inplace: return "inplace";
+    case Layout::inplace_nodedup: return "inplace-nodedup";
+    case Layout::inplace_colocated: return "inplace-colocated";
     case Layout::inplace_merged: return "inplace-merged";
     case Layout::log_full: return "log-full";
     case Layout::log_delta: return "log-delta";
+    case Layout::log_only: return "log-only";
   }
   return "?";
 }
@@ -168,6 +177,13 @@ RunResult run(Layout layout, const Options& o) {
           put(txn, e.customers, ck, state);
           put(txn, e.dedup, ck + '\0' + "m" + std::to_string(seq), be64(seq));
           break;
+        case Layout::inplace_nodedup:
+          put(txn, e.customers, ck, state);
+          break;
+        case Layout::inplace_colocated:
+          put(txn, e.customers, ck, state);
+          put(txn, e.customers, ck + '\0' + "m" + std::to_string(seq), be64(seq));
+          break;
         case Layout::inplace_merged:
           put(txn, e.customers, ck, merged_state);
           break;
@@ -176,8 +192,10 @@ RunResult run(Layout layout, const Options& o) {
           put(txn, e.dedup, ck + '\0' + "m" + std::to_string(seq), be64(seq));
           break;
         case Layout::log_delta:
+        case Layout::log_only:
           put(txn, e.log, be64(seq), ck + '\0' + delta, MDB_APPEND);
-          put(txn, e.dedup, ck + '\0' + "m" + std::to_string(seq), be64(seq));
+          if (layout == Layout::log_delta)
+            put(txn, e.dedup, ck + '\0' + "m" + std::to_string(seq), be64(seq));
           if (++since_snapshot[c] >= o.snapshot_every) {
             since_snapshot[c] = 0;
             put(txn, e.customers, ck, state);
@@ -207,7 +225,7 @@ RunResult run(Layout layout, const Options& o) {
     }
     // log-delta: deltas older than every customer's snapshot are not needed; trim
     // what is older than snapshot_every commits' worth of events (a generous bound).
-    if (layout == Layout::log_delta && seq > o.snapshot_every * o.customers) {
+    if ((layout == Layout::log_delta || layout == Layout::log_only) && seq > o.snapshot_every * o.customers) {
       uint64_t keep_from = seq - o.snapshot_every * o.customers;
       MDB_cursor* cur;
       check("cursor", mdb_cursor_open(txn, e.log, &cur));
@@ -248,7 +266,7 @@ int main(int argc, char** argv) {
   app.add_option("--checkpoint", o.checkpoint, "log-full: a checkpoint every N commits");
   app.add_option("--runs", o.runs, "runs per layout (median printed)");
   app.add_option("--dir", o.dir, "where the temporary environments go");
-  app.add_option("--layout", only, "only these layouts (inplace, inplace-merged, log-full, log-delta)");
+  app.add_option("--layout", only, "only these layouts (inplace, inplace-nodedup, inplace-colocated, inplace-merged, log-full, log-delta, log-only)");
   CLI11_PARSE(app, argc, argv);
   if (o.customers == 0 || o.batch == 0 || o.runs < 1 || o.snapshot_every == 0 || o.checkpoint == 0) {
     std::fprintf(stderr, "layout_bench: --customers, --batch, --runs, --snapshot-every and --checkpoint must be > 0\n");
@@ -260,7 +278,7 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(o.batch), o.state_bytes, o.delta_bytes,
               static_cast<unsigned long long>(o.snapshot_every), static_cast<unsigned long long>(o.checkpoint), o.runs);
   std::printf("%-15s %12s %12s %12s %10s\n", "layout", "writes/s", "min", "max", "file MB");
-  for (Layout l : {Layout::inplace, Layout::inplace_merged, Layout::log_full, Layout::log_delta}) {
+  for (Layout l : {Layout::inplace, Layout::inplace_nodedup, Layout::inplace_colocated, Layout::inplace_merged, Layout::log_full, Layout::log_delta, Layout::log_only}) {
     if (!only.empty() && std::find(only.begin(), only.end(), name(l)) == only.end())
       continue;
     std::vector<RunResult> rs;

@@ -82,6 +82,7 @@ struct Options {
   int stall_timeout_s = 60;
   bool timers = false;                   // timers mode: N customers enter a wait, then one clock advance
   std::vector<std::string> node_sets;  // "section.key=value" written into the spawned node's config
+  std::string tmp_dir = "/tmp";          // parent of the spawned node's data dir and the bare loop's LMDB
 };
 
 // ---- small helpers -------------------------------------------------------------
@@ -290,9 +291,9 @@ void set_dotted(json::object& cfg, const std::string& path, const std::string& v
 }
 
 bool spawn_node(const Options& o, NodeHandle& h, std::string& error) {
-  char tmpl[] = "/tmp/waymark-load-XXXXXX";
-  if (!::mkdtemp(tmpl)) {
-    error = "mkdtemp failed";
+  std::string tmpl = o.tmp_dir + "/waymark-load-XXXXXX";
+  if (!::mkdtemp(tmpl.data())) {
+    error = "mkdtemp failed in " + o.tmp_dir;
     return false;
   }
   h.root = tmpl;
@@ -735,10 +736,10 @@ void apply_event(const json::object& e, std::unordered_map<std::string, BaseStat
 }
 
 // Returns events/s, or 0 with `error` set.
-double run_baseline(const Workload& w, std::string& error) {
-  char tmpl[] = "/tmp/waymark-baseline-XXXXXX";
-  if (!::mkdtemp(tmpl)) {
-    error = "mkdtemp failed";
+double run_baseline(const Workload& w, const std::string& tmp_dir, std::string& error) {
+  std::string tmpl = tmp_dir + "/waymark-baseline-XXXXXX";
+  if (!::mkdtemp(tmpl.data())) {
+    error = "mkdtemp failed in " + tmp_dir;
     return 0;
   }
   std::string dir = tmpl;
@@ -852,7 +853,7 @@ RunResult one_run(const Options& o, unsigned index, double rate, bool with_basel
   }
   stop_node(node);  // before the baseline, so it does not compete for the cores
   if (res.ok && with_baseline) {
-    res.baseline_per_s = run_baseline(w, res.error);
+    res.baseline_per_s = run_baseline(w, o.tmp_dir, res.error);
     res.ok = res.baseline_per_s > 0;
   }
   return res;
@@ -1184,6 +1185,8 @@ int main(int argc, char** argv) {
   app.add_flag("--no-baseline", no_baseline, "skip the bare-loop baseline");
   app.add_flag("--no-deploy", no_deploy, "do not deploy the journey mix (already deployed)");
   app.add_option("--perf-hook", o.perf_hook, "shell command run during the load with $WAYMARK_PID (SIGINT at the end)");
+  app.add_option("--tmp-dir", o.tmp_dir,
+                 "where the spawned node's data dir and the bare loop's LMDB go (e.g. /dev/shm: no disk)");
   app.add_option("--stall-timeout", o.stall_timeout_s, "fail when no progress for this many seconds");
   app.add_flag("--timers", o.timers,
                "timers mode (needs --spawn): --customers enter a 1 h wait, then one clock advance; fire rate");
