@@ -56,6 +56,7 @@ struct Options {
   uint64_t checkpoint = 16;
   int runs = 3;
   std::string dir = "/tmp";
+  bool nometasync = false;  // MDB_NOMETASYNC: one flush per commit, the meta page rides on the next one
 };
 
 [[noreturn]] void die(const char* what, int rc) {
@@ -84,7 +85,7 @@ struct Env {
   MDB_dbi customers = 0, dedup = 0, log = 0;
   std::string dir;
 
-  explicit Env(const std::string& parent) {
+  Env(const std::string& parent, unsigned flags) {
     std::string tmpl = parent + "/waymark-layout-XXXXXX";
     if (!::mkdtemp(tmpl.data()))
       die("mkdtemp", errno);
@@ -92,7 +93,7 @@ struct Env {
     check("env_create", mdb_env_create(&env));
     mdb_env_set_maxdbs(env, 4);
     mdb_env_set_mapsize(env, size_t{8} << 30);
-    check("env_open", mdb_env_open(env, dir.c_str(), MDB_NOTLS, 0644));
+    check("env_open", mdb_env_open(env, dir.c_str(), MDB_NOTLS | flags, 0644));
     MDB_txn* txn;
     check("txn_begin", mdb_txn_begin(env, nullptr, 0, &txn));
     check("dbi customers", mdb_dbi_open(txn, "customers", MDB_CREATE, &customers));
@@ -151,7 +152,7 @@ struct RunResult {
 };
 
 RunResult run(Layout layout, const Options& o) {
-  Env e(o.dir);
+  Env e(o.dir, o.nometasync ? MDB_NOMETASYNC : 0u);
   const std::string state(o.state_bytes, 's');
   const std::string merged_state(o.state_bytes + 40, 's');  // + a few messageIds inside the document
   const std::string delta(o.delta_bytes, 'd');
@@ -242,6 +243,8 @@ RunResult run(Layout layout, const Options& o) {
     }
     check("txn_commit", mdb_txn_commit(txn));  // fsync, as the node does
   }
+  if (o.nometasync)
+    check("env_sync", mdb_env_sync(e.env, 1));  // the last commit's meta page: durable before the clock stops
   double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   (void)checkpointed_to;
   RunResult r;
@@ -266,6 +269,9 @@ int main(int argc, char** argv) {
   app.add_option("--checkpoint", o.checkpoint, "log-full: a checkpoint every N commits");
   app.add_option("--runs", o.runs, "runs per layout (median printed)");
   app.add_option("--dir", o.dir, "where the temporary environments go");
+  app.add_flag("--nometasync", o.nometasync,
+               "MDB_NOMETASYNC: the data pages are flushed per commit, the meta page with the next commit's "
+               "flush (an acknowledgement would wait for it)");
   app.add_option("--layout", only, "only these layouts (inplace, inplace-nodedup, inplace-colocated, inplace-merged, log-full, log-delta, log-only)");
   CLI11_PARSE(app, argc, argv);
   if (o.customers == 0 || o.batch == 0 || o.runs < 1 || o.snapshot_every == 0 || o.checkpoint == 0) {
