@@ -78,6 +78,9 @@ std::string be64(uint64_t v) {
 
 std::string customer_key(uint64_t i) { return "c" + std::to_string(i); }
 
+/// The dedup key of event `seq` of customer key `ck` (the node's customer\0messageId shape).
+std::string dedup_key(const std::string& ck, uint64_t seq) { return ck + '\0' + "m" + std::to_string(seq); }
+
 MDB_val val(const std::string& s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
 
 struct Env {
@@ -145,6 +148,9 @@ const char* name(Layout l) {
   }
   return "?";
 }
+constexpr Layout kLayouts[] = {Layout::inplace,  Layout::inplace_nodedup, Layout::inplace_colocated,
+                               Layout::inplace_merged, Layout::log_full,  Layout::log_delta,
+                               Layout::log_only};
 
 struct RunResult {
   double writes_per_s = 0;
@@ -158,7 +164,7 @@ RunResult run(Layout layout, const Options& o) {
   const std::string delta(o.delta_bytes, 'd');
   populate(e, o, state);
   Rng rng;
-  uint64_t seq = 0, commits = 0, checkpointed_to = 0;
+  uint64_t seq = 0, commits = 0;
   std::vector<uint32_t> since_snapshot(o.customers, 0);
   auto put = [](MDB_txn* txn, MDB_dbi dbi, const std::string& k, const std::string& v, unsigned flags = 0) {
     MDB_val kv = val(k), vv = val(v);
@@ -176,27 +182,27 @@ RunResult run(Layout layout, const Options& o) {
       switch (layout) {
         case Layout::inplace:
           put(txn, e.customers, ck, state);
-          put(txn, e.dedup, ck + '\0' + "m" + std::to_string(seq), be64(seq));
+          put(txn, e.dedup, dedup_key(ck, seq), be64(seq));
           break;
         case Layout::inplace_nodedup:
           put(txn, e.customers, ck, state);
           break;
         case Layout::inplace_colocated:
           put(txn, e.customers, ck, state);
-          put(txn, e.customers, ck + '\0' + "m" + std::to_string(seq), be64(seq));
+          put(txn, e.customers, dedup_key(ck, seq), be64(seq));
           break;
         case Layout::inplace_merged:
           put(txn, e.customers, ck, merged_state);
           break;
         case Layout::log_full:
           put(txn, e.log, be64(seq), ck + '\0' + state, MDB_APPEND);
-          put(txn, e.dedup, ck + '\0' + "m" + std::to_string(seq), be64(seq));
+          put(txn, e.dedup, dedup_key(ck, seq), be64(seq));
           break;
         case Layout::log_delta:
         case Layout::log_only:
           put(txn, e.log, be64(seq), ck + '\0' + delta, MDB_APPEND);
           if (layout == Layout::log_delta)
-            put(txn, e.dedup, ck + '\0' + "m" + std::to_string(seq), be64(seq));
+            put(txn, e.dedup, dedup_key(ck, seq), be64(seq));
           if (++since_snapshot[c] >= o.snapshot_every) {
             since_snapshot[c] = 0;
             put(txn, e.customers, ck, state);
@@ -222,7 +228,6 @@ RunResult run(Layout layout, const Options& o) {
       mdb_cursor_close(cur);
       for (auto& [ck, st] : newest)
         put(txn, e.customers, ck, st);
-      checkpointed_to = seq;
     }
     // log-delta: deltas older than every customer's snapshot are not needed; trim
     // what is older than snapshot_every commits' worth of events (a generous bound).
@@ -246,7 +251,6 @@ RunResult run(Layout layout, const Options& o) {
   if (o.nometasync)
     check("env_sync", mdb_env_sync(e.env, 1));  // the last commit's meta page: durable before the clock stops
   double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-  (void)checkpointed_to;
   RunResult r;
   r.writes_per_s = static_cast<double>(o.events) / secs;
   std::error_code ec;
@@ -274,6 +278,11 @@ int main(int argc, char** argv) {
                "flush (an acknowledgement would wait for it)");
   app.add_option("--layout", only, "only these layouts (inplace, inplace-nodedup, inplace-colocated, inplace-merged, log-full, log-delta, log-only)");
   CLI11_PARSE(app, argc, argv);
+  for (const auto& l : only)
+    if (std::none_of(std::begin(kLayouts), std::end(kLayouts), [&](Layout k) { return l == name(k); })) {
+      std::fprintf(stderr, "layout_bench: unknown --layout '%s'\n", l.c_str());
+      return 2;
+    }
   if (o.customers == 0 || o.batch == 0 || o.runs < 1 || o.snapshot_every == 0 || o.checkpoint == 0) {
     std::fprintf(stderr, "layout_bench: --customers, --batch, --runs, --snapshot-every and --checkpoint must be > 0\n");
     return 2;
@@ -284,7 +293,7 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(o.batch), o.state_bytes, o.delta_bytes,
               static_cast<unsigned long long>(o.snapshot_every), static_cast<unsigned long long>(o.checkpoint), o.runs);
   std::printf("%-15s %12s %12s %12s %10s\n", "layout", "writes/s", "min", "max", "file MB");
-  for (Layout l : {Layout::inplace, Layout::inplace_nodedup, Layout::inplace_colocated, Layout::inplace_merged, Layout::log_full, Layout::log_delta, Layout::log_only}) {
+  for (Layout l : kLayouts) {
     if (!only.empty() && std::find(only.begin(), only.end(), name(l)) == only.end())
       continue;
     std::vector<RunResult> rs;

@@ -29,6 +29,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -290,13 +291,20 @@ void set_dotted(json::object& cfg, const std::string& path, const std::string& v
   (*at)[path.substr(start)] = ec ? json::value(value) : v;
 }
 
-bool spawn_node(const Options& o, NodeHandle& h, std::string& error) {
-  std::string tmpl = o.tmp_dir + "/waymark-load-XXXXXX";
+/// A fresh directory `<parent>/<prefix>XXXXXX`, or "" with `error` set.
+std::string make_temp_dir(const std::string& parent, const char* prefix, std::string& error) {
+  std::string tmpl = parent + "/" + prefix + "XXXXXX";
   if (!::mkdtemp(tmpl.data())) {
-    error = "mkdtemp failed in " + o.tmp_dir;
-    return false;
+    error = "mkdtemp in " + parent + ": " + std::strerror(errno);
+    return "";
   }
-  h.root = tmpl;
+  return tmpl;
+}
+
+bool spawn_node(const Options& o, NodeHandle& h, std::string& error) {
+  h.root = make_temp_dir(o.tmp_dir, "waymark-load-", error);
+  if (h.root.empty())
+    return false;
   std::error_code fs_ec;
   fs::create_directories(h.root + "/data", fs_ec);
   fs::create_directories(h.root + "/journeys", fs_ec);  // empty: the journeys are deployed over HTTP
@@ -737,12 +745,9 @@ void apply_event(const json::object& e, std::unordered_map<std::string, BaseStat
 
 // Returns events/s, or 0 with `error` set.
 double run_baseline(const Workload& w, const std::string& tmp_dir, std::string& error) {
-  std::string tmpl = tmp_dir + "/waymark-baseline-XXXXXX";
-  if (!::mkdtemp(tmpl.data())) {
-    error = "mkdtemp failed in " + tmp_dir;
+  std::string dir = make_temp_dir(tmp_dir, "waymark-baseline-", error);
+  if (dir.empty())
     return 0;
-  }
-  std::string dir = tmpl;
   MDB_env* env = nullptr;
   MDB_txn* txn = nullptr;
   MDB_dbi states = 0, dedup = 0;
