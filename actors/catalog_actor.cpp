@@ -25,8 +25,11 @@ std::string error_body(const std::string& msg) { return json::serialize(json::ob
 
 /// Commits `b`, then publishes `next` and answers `ok`; the mailbox waits (await)
 /// so deploys never interleave.
-Reply commit_then(caf::event_based_actor* self, NodeContext* ctx, Batch b, CatalogPtr next, int status,
+Reply commit_then(caf::event_based_actor* self, NodeContext* ctx, Batch b, CatalogPtr changed, int status,
                   std::string ok) {
+  // The new generation and its sources are stored with the change itself.
+  auto next = with_generation(*changed, ctx->catalog.get()->generation + 1);
+  add_generation(b, *next);
   auto rp = self->make_response_promise<int, std::string>();
   self->request(ctx->store_actor, std::chrono::seconds(30), batch_atom::value, std::move(b))
     .await(

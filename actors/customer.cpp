@@ -8,6 +8,7 @@
 
 #include "actors/messages.hpp"
 #include "waymark/json.hpp"
+#include "waymark/recovery.hpp"
 
 namespace json = boost::json;
 
@@ -21,6 +22,10 @@ struct customer_state_holder {
   // (it started with no dedup key in LMDB and the set was never cleared): then
   // a miss in seen_ids is a miss in LMDB too, and the read is skipped.
   bool seen_complete = false;
+  // Input log (store.hpp): inputs committed since the state was last stored,
+  // and the messageIds among them, whose dedup keys go with the next snapshot.
+  uint32_t unsnapshotted = 0;
+  std::vector<std::pair<std::string, Millis>> pending_ids;
   static constexpr const char* name = "customer";
 };
 
@@ -73,11 +78,31 @@ std::vector<TimerKey> pending_timers(const CustomerState& s) {
   return out;
 }
 
-void send_commit(self_ptr self, NodeContext* ctx, Decision& d, std::vector<AckTarget> acks, CustomerWrite w = {}) {
+/// Makes `w` carry the whole state (a snapshot): it covers every input logged before.
+void take_snapshot(self_ptr self, CustomerWrite& w) {
   auto& st = self->state;
   w.customer = st.s.id;
-  if (d.changed || !d.deliveries.empty() || !d.timers_set.empty())
-    w.state_json = serialize_state(st.s);
+  w.state_json = serialize_state(st.s);
+  w.log_input.clear();
+  w.dedup_ids = std::move(st.pending_ids);
+  st.pending_ids.clear();
+  st.unsnapshotted = 0;
+}
+
+/// Commits what one input did. `input` is the input as logged (nullptr: the
+/// input changed nothing that must be kept, e.g. a duplicate). The state is
+/// stored every limits.snapshot_every inputs or when `snapshot` (a merge); in
+/// between only the input is appended to the log.
+void send_commit(self_ptr self, NodeContext* ctx, Decision& d, std::vector<AckTarget> acks, CustomerWrite w,
+                 const std::string* input, bool snapshot = false) {
+  auto& st = self->state;
+  w.customer = st.s.id;
+  if (input) {
+    if (snapshot || ++st.unsnapshotted >= ctx->config.limits.snapshot_every)
+      take_snapshot(self, w);
+    else
+      w.log_input = *input;
+  }
   w.deliveries = std::move(d.deliveries);
   auto set = timer_keys(st.s.id, d.timers_set);
   w.timers_set.insert(w.timers_set.end(), set.begin(), set.end());
@@ -87,12 +112,24 @@ void send_commit(self_ptr self, NodeContext* ctx, Decision& d, std::vector<AckTa
   self->send(ctx->store_actor, commit_atom::value, CommitItem{std::move(w), std::move(acks), st.epoch});
 }
 
+/// Stores the state now when inputs were logged since the last snapshot.
+void store_snapshot(self_ptr self, NodeContext* ctx) {
+  if (self->state.unsnapshotted == 0)
+    return;
+  CustomerWrite w;
+  take_snapshot(self, w);
+  self->send(ctx->store_actor, commit_atom::value, CommitItem{std::move(w), {}, self->state.epoch});
+}
+
 bool is_duplicate(self_ptr self, NodeContext* ctx, const Event& e, Millis now) {
   if (e.message_id.empty())
     return false;
   auto& st = self->state;
   if (st.seen_ids.count(e.message_id))
     return true;
+  for (auto& p : st.pending_ids)  // not yet in LMDB (seen_ids may have been cleared)
+    if (p.first == e.message_id)
+      return true;
   if (st.seen_complete)
     return false;
   auto at = ctx->store->dedup_at(st.s.id, e.message_id);
@@ -117,17 +154,19 @@ void process_event(self_ptr self, NodeContext* ctx, EventMsg& m, CustomerWrite w
   if (is_duplicate(self, ctx, m.event, now)) {
     ctx->metrics.events_deduplicated.fetch_add(1, std::memory_order_relaxed);
     Decision none;
-    send_commit(self, ctx, none, std::move(acks), std::move(w));  // ack after earlier commits
+    send_commit(self, ctx, none, std::move(acks), std::move(w), nullptr);  // ack after earlier commits
     return;
   }
   auto cat = ctx->catalog.get();
   Decision d = on_event(st.s, *cat, m.event, now);
   if (!m.event.message_id.empty()) {
     remember_id(self, m.event.message_id);
-    w.dedup_message_id = m.event.message_id;
-    w.dedup_at = now;
+    st.pending_ids.emplace_back(m.event.message_id, now);
   }
-  send_commit(self, ctx, d, std::move(acks), std::move(w));
+  // A merge stores the merged state at once: it is not a replayable input.
+  bool merge = !w.aliases_from.empty() || !w.erase_customers.empty();
+  auto input = encode_event_input(m.event, now, cat->generation);
+  send_commit(self, ctx, d, std::move(acks), std::move(w), &input, merge);
 }
 
 /// The id that an alias / identify-with-both-ids asks to merge into this one.
@@ -212,7 +251,12 @@ caf::behavior unreadable_customer(self_ptr self, NodeContext* ctx) {
       return true;
     },
     [=](handover_atom) -> caf::result<std::string> { return refuse(); },
-    [=](shutdown_atom) { self->quit(); },
+    [=](state_atom) -> caf::result<std::string> { return refuse(); },
+    [=](snapshot_atom) {},
+    [=](shutdown_atom) -> bool {
+      self->quit();
+      return true;
+    },
   };
 }
 
@@ -240,11 +284,13 @@ caf::behavior customer_actor(self_ptr self, NodeContext* ctx, std::string id) {
     [=](timer_atom, const TimerKey& t) -> bool {
       auto& st = self->state;
       auto cat = ctx->catalog.get();
-      Decision d = on_timer(st.s, *cat, t.timer_id, ctx->clock->now());
+      Millis now = ctx->clock->now();
+      Decision d = on_timer(st.s, *cat, t.timer_id, now);
       CustomerWrite w;
       w.timers_cleared.push_back(t);  // the fired timer goes, stale or not
       ctx->metrics.timers_fired.fetch_add(1, std::memory_order_relaxed);
-      send_commit(self, ctx, d, {}, std::move(w));
+      auto input = encode_timer_input(t.timer_id, now, cat->generation);
+      send_commit(self, ctx, d, {}, std::move(w), &input);
       return true;
     },
     [=](handover_atom) -> std::string {
@@ -252,7 +298,15 @@ caf::behavior customer_actor(self_ptr self, NodeContext* ctx, std::string id) {
       self->quit();
       return raw;
     },
-    [=](shutdown_atom) { self->quit(); },
+    [=](state_atom) -> std::string { return serialize_state(self->state.s); },
+    [=](snapshot_atom) { store_snapshot(self, ctx); },
+    // Passivation: the state is stored (if inputs were logged since) before
+    // the answer, so the manager's barrier reaches the store after it.
+    [=](shutdown_atom) -> bool {
+      store_snapshot(self, ctx);
+      self->quit();
+      return true;
+    },
   };
 }
 

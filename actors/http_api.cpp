@@ -83,19 +83,34 @@ json::object customer_view(NodeContext* ctx, const CustomerState& s) {
                       {"history", history},   {"deliveries", deliveries}, {"trace", trace}};
 }
 
-void get_customer(NodeContext* ctx, const std::string& id, Responder respond) {
+/// A customer's current state document ("" = unknown), asked of its manager:
+/// a live customer's state may be ahead of the stored snapshot (input log).
+void read_customer(caf::actor_system* sys, NodeContext* ctx, const std::string& key,
+                   std::function<void(caf::expected<std::string>)> done) {
+  sys->spawn([=](caf::event_based_actor* self) {
+    self->request(ctx->manager_for(key), std::chrono::seconds(30), state_atom::value, key)
+      .then([=](std::string& raw) { done(std::move(raw)); }, [=](caf::error& err) { done(std::move(err)); });
+  });
+}
+
+void get_customer(caf::actor_system* sys, NodeContext* ctx, const std::string& id, Responder respond) {
   std::string key = id;
   if (auto alias = ctx->store->resolve_alias(id))
     key = *alias;
-  auto raw = ctx->store->get_customer(key);
-  if (!raw)
-    return respond(http::error_response(404, "no customer '" + id + "'"));
-  std::error_code ec;
-  auto v = parse_stored_json(*raw, ec);
-  auto s = ec ? Result<CustomerState>(make_error("bad_json", "")) : customer_from_json(v);
-  if (!s)
-    return respond(http::error_response(500, "stored state of '" + id + "' is unreadable"));
-  respond(http::json_response(200, customer_view(ctx, *s)));
+  read_customer(sys, ctx, key, [=](caf::expected<std::string> raw) {
+    if (!raw)
+      return respond(raw.error() == caf::sec::invalid_argument
+                       ? http::error_response(500, "stored state of '" + id + "' is unreadable")
+                       : http::error_response(503, "customer '" + id + "' busy; retry"));
+    if (raw->empty())
+      return respond(http::error_response(404, "no customer '" + id + "'"));
+    std::error_code ec;
+    auto v = parse_stored_json(*raw, ec);
+    auto s = ec ? Result<CustomerState>(make_error("bad_json", "")) : customer_from_json(v);
+    if (!s)
+      return respond(http::error_response(500, "stored state of '" + id + "' is unreadable"));
+    respond(http::json_response(200, customer_view(ctx, *s)));
+  });
 }
 
 json::object journey_stats(NodeContext* ctx, const std::string& id) {
@@ -214,6 +229,7 @@ json::object stats_json(NodeContext* ctx) {
                       {"customers_passivated", m.customers_passivated.load()},
                       {"customers_restarted", m.customers_restarted.load()},
                       {"customers_unreadable", m.customers_unreadable.load()},
+                      {"log_records", ctx->store->log_records()},
                       {"timers_pending", ctx->store->timer_count()},
                       {"timers_fired", m.timers_fired.load()},
                       {"deliveries_written", m.deliveries_written.load()},
@@ -270,6 +286,8 @@ std::string metrics_text(NodeContext* ctx) {
   counter("waymark_customers_restarted_total", "Customer actors restarted after a crash.", m.customers_restarted.load());
   counter("waymark_customers_unreadable_total", "Customer actors whose stored state could not be read (events refused).",
           m.customers_unreadable.load());
+  counter("waymark_log_records", "Inputs in the input log (replayed after a crash; trimmed behind snapshots).",
+          ctx->store->log_records(), "gauge");
   counter("waymark_timers_pending", "Durable timers waiting.", ctx->store->timer_count(), "gauge");
   counter("waymark_timers_fired_total", "Timers fired.", m.timers_fired.load());
   counter("waymark_deliveries_written_total", "Deliveries handed to providers.", m.deliveries_written.load());
@@ -363,7 +381,7 @@ http::Handler make_http_api(caf::actor_system& sys, NodeContext* ctx) {
     r(http::json_response(200, json::object{{"templates", arr}}));
   });
   router->add("GET", "/api/customers/{id}",
-              [=](Request&&, const Params& p, Responder r) { get_customer(ctx, p.at("id"), r); });
+              [=](Request&&, const Params& p, Responder r) { get_customer(sysp, ctx, p.at("id"), r); });
   router->add("POST", "/api/clock",
               [=](Request&& req, const Params&, Responder r) { post_clock(*sysp, ctx, req.body, r); });
   router->add("GET", "/api/stats",
@@ -385,14 +403,18 @@ http::Handler make_http_api(caf::actor_system& sys, NodeContext* ctx) {
     auto id = p.at("id");
     if (auto canonical = ctx->store->resolve_alias(id))
       id = *canonical;
-    if (!ctx->store->get_customer(id)) {
-      r(http::error_response(404, "no customer " + id));
-      return;
-    }
-    sysp->spawn([=](caf::event_based_actor* self) {
-      self->request(ctx->manager_for(id), std::chrono::seconds(120), erase_atom::value, id)
-        .then([=](uint64_t n) { r(http::json_response(200, json::object{{"erased", id}, {"entries", n}})); },
-              [=](caf::error& err) { r(http::error_response(503, self->system().render(err))); });
+    // Known = a stored state, a live actor or logged inputs; an unreadable
+    // state (the read fails) can be erased too.
+    read_customer(sysp, ctx, id, [=](caf::expected<std::string> raw) {
+      if (raw && raw->empty()) {
+        r(http::error_response(404, "no customer " + id));
+        return;
+      }
+      sysp->spawn([=](caf::event_based_actor* self) {
+        self->request(ctx->manager_for(id), std::chrono::seconds(120), erase_atom::value, id)
+          .then([=](uint64_t n) { r(http::json_response(200, json::object{{"erased", id}, {"entries", n}})); },
+                [=](caf::error& err) { r(http::error_response(503, self->system().render(err))); });
+      });
     });
   });
   add_ingest_routes(*router, sys, ctx);

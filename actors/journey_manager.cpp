@@ -20,11 +20,11 @@ int64_t steady_ms() {
 }
 
 struct Pending {
-  enum Kind { k_event, k_timer, k_handover, k_erase } kind = k_event;
+  enum Kind { k_event, k_timer, k_handover, k_erase, k_read } kind = k_event;
   EventMsg ev;
   TimerKey timer;
   std::string into;
-  caf::typed_response_promise<std::string> rp;
+  caf::typed_response_promise<std::string> rp;  // k_handover, k_read
   caf::typed_response_promise<uint64_t> erase_rp;
 };
 
@@ -83,11 +83,19 @@ void drain(self_ptr self, NodeContext* ctx, const std::string& id, Slot& slot, b
   slot.draining = true;
   if (slot.actor) {
     self->state.ids.erase(slot.actor.address());
-    if (stop_actor)
-      self->send(slot.actor, shutdown_atom::value);
     self->demonitor(slot.actor);
+    auto actor = slot.actor;
     slot.actor = nullptr;
     --self->state.live;
+    if (stop_actor) {
+      // The actor stores its state (when inputs were logged since its last
+      // snapshot) before it answers, so the barrier reaches the store after
+      // that commit. If it cannot answer, the store replays its log instead.
+      auto barrier = [=] { self->send(ctx->store_actor, barrier_atom::value, id); };
+      self->request(actor, std::chrono::seconds(30), shutdown_atom::value)
+        .then([=](bool) { barrier(); }, [=](caf::error&) { barrier(); });
+      return;
+    }
   }
   self->send(ctx->store_actor, barrier_atom::value, id);
 }
@@ -139,6 +147,14 @@ void send_to_actor(self_ptr self, NodeContext* ctx, const std::string& id, Slot&
           [=](caf::error& err) mutable { rp.deliver(err); });
       break;
     }
+    case Pending::k_read: {
+      --slot.inflight;  // a read does not keep the actor from passivating
+      auto rp = p.rp;
+      self->request(slot.actor, std::chrono::seconds(30), state_atom::value)
+        .then([=](std::string& raw) mutable { rp.deliver(std::move(raw)); },
+              [=](caf::error& err) mutable { rp.deliver(err); });
+      break;
+    }
     case Pending::k_erase:  // never delivered to the actor: dispatch() runs erase_customer
       break;
   }
@@ -177,6 +193,22 @@ void dispatch(self_ptr self, NodeContext* ctx, const std::string& id, Pending p)
   auto& st = self->state;
   if (p.kind == Pending::k_erase) {
     erase_customer(self, ctx, id, std::move(p));
+    return;
+  }
+  if (p.kind == Pending::k_read) {
+    // The live state when the customer is live (the store may hold an older
+    // snapshot plus logged inputs); else the stored one, which is complete.
+    auto it = st.slots.find(id);
+    if (it == st.slots.end()) {
+      p.rp.deliver(ctx->store->get_customer(id).value_or(std::string()));
+      return;
+    }
+    if (it->second.draining) {
+      ++st.queued;
+      it->second.queue.push_back(std::move(p));
+      return;
+    }
+    send_to_actor(self, ctx, id, it->second, std::move(p));
     return;
   }
   if (auto r = st.redirects.find(id); r != st.redirects.end() && p.kind != Pending::k_timer) {
@@ -317,6 +349,19 @@ caf::behavior journey_manager(self_ptr self, NodeContext* ctx, size_t partition)
       p.rp = rp;
       dispatch(self, ctx, other, std::move(p));
       return rp;
+    },
+    [=](state_atom, const std::string& id) -> caf::result<std::string> {
+      Pending p;
+      p.kind = Pending::k_read;
+      p.rp = self->make_response_promise<std::string>();
+      auto rp = p.rp;
+      dispatch(self, ctx, id, std::move(p));
+      return rp;
+    },
+    [=](snapshot_atom, const std::string& id) {
+      auto it = self->state.slots.find(id);
+      if (it != self->state.slots.end() && it->second.actor && !it->second.draining)
+        self->send(it->second.actor, snapshot_atom::value);
     },
     [=](drained_atom, const std::string& id, bool) { on_drained(self, ctx, id); },
     [=](sweep_atom) {

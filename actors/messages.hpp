@@ -34,6 +34,8 @@ using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using resume_atom = caf::atom_constant<caf::atom("resume")>;
 using erase_atom = caf::atom_constant<caf::atom("erase")>;
+using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;  // store your state now (input log)
+using state_atom = caf::atom_constant<caf::atom("state")>;        // read a customer's current state
 
 /// Where the ack (or nack) of one event goes: the connection broker or HTTP
 /// request actor that read it, and its line number there.

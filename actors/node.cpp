@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <caf/io/all.hpp>
+#include <chrono>
 #include <fstream>
 #include <sstream>
 
@@ -21,6 +22,7 @@
 #include "actors/timer_service.hpp"
 #include "waymark/json.hpp"
 #include "waymark/catalog.hpp"
+#include "waymark/recovery.hpp"
 
 static_assert(CAF_VERSION == 1706, "CAF 0.17.6 required");
 
@@ -98,6 +100,12 @@ bool load_journeys_dir(NodeContext& ctx) {
     spdlog::info("[catalog] {}: journey {} version {}", path, j->id, j->version);
     cat = with_journey(*cat, j);
   }
+  // The catalog in use is stored as its generation (a change makes the next
+  // one), so that inputs logged under it replay against it (store.hpp, log).
+  if (!b.empty())
+    cat = with_generation(*cat, cat->generation + 1);
+  if (!b.empty() || !ctx.store->meta(catalog_blob_key(cat->generation)))
+    add_generation(b, *cat);
   if (!b.empty()) {
     auto res = ctx.store->commit(b);
     if (!res) {
@@ -174,9 +182,28 @@ int serve_node(const ServeOptions& opts) {
   }
   ctx.clock = std::make_shared<Clock>(ctx.config.clock == "manual", start);
   std::vector<std::string> warnings;
-  ctx.catalog.set(build_catalog(*ctx.store, ctx.config, warnings));
+  {
+    uint64_t generation = 0;
+    if (auto g = ctx.store->meta("catalog_gen"))
+      generation = std::stoull(*g);
+    ctx.catalog.set(with_generation(*build_catalog(*ctx.store, ctx.config, warnings), generation));
+  }
   for (auto& w : warnings)
     spdlog::warn("[catalog] {}", w);
+  // Inputs logged after their customers' snapshots (a crash or kill -9) are
+  // replayed into the stored states before anything is accepted.
+  if (ctx.store->log_records() > 0) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto rec = recover_log(*ctx.store, ctx.config, ctx.catalog.get());
+    if (!rec) {
+      spdlog::error("recovery of the input log failed: {}", rec.error().message);
+      return 1;
+    }
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+    if (rec->inputs > 0 || rec->skipped > 0)
+      spdlog::info("[recovery] {} logged inputs replayed into {} customers in {} ms ({} skipped)", rec->inputs,
+                   rec->customers, ms, rec->skipped);
+  }
   if (!load_journeys_dir(ctx))
     return 1;
 

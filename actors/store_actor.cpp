@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "actors/messages.hpp"
+#include "waymark/recovery.hpp"
 
 namespace waymark {
 
@@ -20,6 +21,8 @@ struct store_state {
   // Customers whose last commit failed: writes with an older epoch are refused
   // (they were computed on top of state that never reached the disk).
   std::unordered_map<std::string, uint64_t> poisoned;
+  // Customers asked to store their state (input log bound), and when.
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> asked;
   static constexpr const char* name = "store";
 };
 
@@ -34,6 +37,24 @@ void notify_after_commit(NodeContext* ctx, const CommitResult& res) {
   }
   if (res.min_timer_due != 0 || !res.timers_deleted.empty())
     caf::anon_send(ctx->timer_service, wake_atom::value, res.min_timer_due, res.timers_deleted);
+}
+
+/// Bounds the input log (limits.log_records_max): the customers whose oldest
+/// uncovered input lies further back are asked to store their state, so the
+/// log can be trimmed behind them. Each is asked once per 10 s at most.
+void request_snapshots(caf::stateful_actor<store_state>* self, NodeContext* ctx) {
+  auto& st = self->state;
+  auto limit = ctx->config.limits.log_records_max;
+  if (ctx->store->log_records() <= limit)
+    return;
+  auto now = std::chrono::steady_clock::now();
+  for (auto it = st.asked.begin(); it != st.asked.end();)
+    it = now - it->second > std::chrono::seconds(10) ? st.asked.erase(it) : std::next(it);
+  for (auto& id : ctx->store->oldest_dirty(limit / 2, 1024)) {
+    if (!st.asked.emplace(id, now).second)
+      continue;
+    caf::anon_send(ctx->manager_for(id), snapshot_atom::value, id);
+  }
 }
 
 void flush(caf::stateful_actor<store_state>* self, NodeContext* ctx) {
@@ -108,11 +129,23 @@ void flush(caf::stateful_actor<store_state>* self, NodeContext* ctx) {
     caf::anon_send(origin, acked_atom::value, std::move(a));
   for (auto& [origin, n] : nacks)
     caf::anon_send(origin, nacked_atom::value, std::move(n));
-  for (auto& [mgr, id] : st.barriers)
+  for (auto& [mgr, id] : st.barriers) {
+    // The customer's actor stopped with inputs logged after its snapshot (it
+    // crashed, or could not answer): its next incarnation starts from the
+    // stored state, so replay those inputs into it first.
+    if (ctx->store->dirty(id)) {
+      auto rec = recover_log(*ctx->store, ctx->config, ctx->catalog.get(), &id);
+      if (rec)
+        spdlog::info("[store] customer {}: {} logged inputs replayed into its stored state", id, rec->inputs);
+      else
+        spdlog::error("[store] customer {}: replaying its logged inputs failed: {}", id, rec.error().message);
+    }
     caf::anon_send(mgr, drained_atom::value, id, !res ? st.poisoned.count(id) > 0 : false);
+  }
   st.items.clear();
   st.batches.clear();
   st.barriers.clear();
+  request_snapshots(self, ctx);
 }
 
 /// Group commit, sized by count and by time: a batch is committed when it holds

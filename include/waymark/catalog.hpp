@@ -16,6 +16,17 @@ namespace waymark {
 /// from the config. Unreadable stored entries are reported in `warnings`.
 CatalogPtr build_catalog(const Store& store, const Config& config, std::vector<std::string>& warnings);
 
+/// The deployed sources of `cat` (every journey version with its status, every
+/// template) as one JSON text: what the store keeps per catalog generation so
+/// that logged inputs replay against the catalog they ran on.
+std::string catalog_blob(const Catalog& cat);
+/// The catalog a blob describes (channel policies and limits from `config`),
+/// with the given generation; nullptr when the blob is unreadable.
+CatalogPtr catalog_from_blob(const std::string& blob, const Config& config, uint64_t generation,
+                             std::vector<std::string>& warnings);
+/// The meta key of generation g's blob ("catalog/" + 20 digits, so keys sort).
+std::string catalog_blob_key(uint64_t generation);
+
 /// Validation context for deploys against this catalog (channels, templates).
 ValidationContext validation_context(const Catalog& cat);
 
@@ -32,6 +43,10 @@ bool same_as_latest(const Catalog& cat, const boost::json::value& body);
 CatalogPtr with_journey(const Catalog& cat, JourneyPtr j);
 CatalogPtr with_template(const Catalog& cat, TemplatePtr t);
 CatalogPtr with_status(const Catalog& cat, const std::string& journey, JourneyStatus s);
+/// A copy of `cat` numbered `generation`.
+CatalogPtr with_generation(const Catalog& cat, uint64_t generation);
+/// Adds to `b` what stores `cat` as its generation: the blob and "catalog_gen".
+void add_generation(Batch& b, const Catalog& cat);
 
 std::optional<JourneyStatus> parse_status(const std::string& s);
 

@@ -53,6 +53,9 @@ struct Catalog {
   std::map<std::string, TemplatePtr> templates;
   std::map<std::string, ChannelPolicy> channels;
   Limits limits;
+  // Bumped by every change (deploy, template, status) and stored with it, so
+  // an input logged under this catalog replays against it (store.hpp, log).
+  uint64_t generation = 0;
 };
 using CatalogPtr = std::shared_ptr<const Catalog>;
 

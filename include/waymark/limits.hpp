@@ -28,6 +28,8 @@ struct Limits {
   size_t timers_in_flight_max = 20000;        // fired timers not yet committed
   size_t delivery_batch_max = 256;            // outbox entries a gateway takes per pull
   size_t map_size_mb = 4096;                  // LMDB map size (grows sparse on disk)
+  size_t snapshot_every = 16;                 // input log: a customer's state is stored every N inputs
+  size_t log_records_max = 200000;            // input log: past it, the oldest dirty customers snapshot
 };
 
 }  // namespace waymark

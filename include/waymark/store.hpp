@@ -14,7 +14,22 @@
 //   templates    id                          -> template JSON
 //   stats        journey \0 version \0 step \0 counter -> int64 (8B)
 //   inbox        customer \0 seq(8B)         -> in-app message JSON
-//   meta         name                        -> value (clock, outbox_seq, file offsets)
+//   meta         name                        -> value (clock, outbox_seq, log_seq, file offsets,
+//                                               catalog_gen, catalog/<generation> -> catalog sources)
+//   log          seq(8B)                     -> customer \0 input (the input log, below)
+//   snapseq      customer                    -> seq(8B): the customer's stored state covers its
+//                                               log inputs up to this seq
+//
+// The input log. A customer's state is not rewritten per event: the input
+// (the event, or the timer that fired, with the instant and catalog generation
+// it ran at) is appended to `log`, and the whole state is stored ("snapshot")
+// only every limits.snapshot_every inputs, at passivation, on a merge, and when
+// the log grows past limits.log_records_max. The engine is a pure function of
+// (state, catalog, input, now) (tests/unit/replay_test.cpp), so a customer is
+// its snapshot plus its logged inputs after `snapseq`; outbox entries, timers,
+// dedup keys and stats of an input are committed with its log record, so
+// replay (src/store/recovery.cpp) recomputes only the state. The log is
+// trimmed from the front behind the oldest input not yet covered by a snapshot.
 #pragma once
 
 #include <cstdint>
@@ -61,6 +76,13 @@ struct CustomerWrite {
   std::vector<TimerKey> timers_cleared;
   std::string dedup_message_id;              // empty = none
   Millis dedup_at = 0;
+  // The input log (see above). A write carries either `state_json` (a
+  // snapshot: it covers every input of the customer logged before it) or
+  // `log_input` (one input to append), or neither (nothing changed).
+  std::string log_input;
+  // messageIds of inputs since the last snapshot: their dedup keys are stored
+  // with the snapshot (until then the log and the live actor hold them).
+  std::vector<std::pair<std::string, Millis>> dedup_ids;
   std::vector<StatDelta> stats;
 };
 
@@ -108,6 +130,13 @@ struct CommitResult {
   size_t customers_written = 0;
 };
 
+/// One logged input not yet covered by its customer's snapshot.
+struct LogRecord {
+  uint64_t seq = 0;
+  std::string customer;
+  std::string input;  // as written in CustomerWrite::log_input
+};
+
 struct JourneyRecord {
   std::string id;
   int latest = 0;
@@ -131,6 +160,17 @@ public:
   /// profile, alias links, dedup keys, timers, outbox entries, delivery
   /// records, inbox. Returns the number of entries removed.
   Result<size_t> erase_customer(const std::string& id);
+  /// Logged inputs not covered by their customer's snapshot, in log order:
+  /// every customer's (at start, after a crash), or one customer's (`only`,
+  /// after its actor stopped without a snapshot). Writer thread only.
+  std::vector<LogRecord> unsnapshotted(const std::string* only = nullptr) const;
+  /// True when `customer` has logged inputs after its snapshot. Writer thread only.
+  bool dirty(const std::string& customer) const;
+  /// Customers with inputs logged more than `records` log entries ago, oldest
+  /// first, at most `max`. Writer thread only.
+  std::vector<std::string> oldest_dirty(uint64_t records, size_t max) const;
+  /// Entries in the input log (any thread).
+  uint64_t log_records() const;
   /// Rewrites the environment without its free pages (a compacting copy),
   /// swaps it in and zero-fills the old file, so deleted values are no longer
   /// readable anywhere in the data directory. Cost: proportional to the live

@@ -275,7 +275,8 @@ std::optional<Error> parse_limits(const json::object& o, Limits& l) {
     "line_bytes_max", "event_bytes_max", "request_bytes_max", "json_depth_max", "connection_unacked_max",
     "connections_max", "live_customers_max", "customer_idle_s", "history_events_max", "history_age_s",
     "dedup_window_s", "steps_per_event_max", "trace_entries_max", "deliveries_recent_max", "outbox_warn_entries",
-    "commit_batch_events_max", "commit_delay_us_max", "timers_in_flight_max", "delivery_batch_max", "map_size_mb"};
+    "commit_batch_events_max", "commit_delay_us_max", "timers_in_flight_max", "delivery_batch_max", "map_size_mb",
+    "snapshot_every", "log_records_max"};
   if ((e = unknown_keys(o, known, w)))
     return e;
   if ((e = read_number(o, "line_bytes_max", l.line_bytes_max, w, 64)) ||
@@ -297,7 +298,9 @@ std::optional<Error> parse_limits(const json::object& o, Limits& l) {
       (e = read_number(o, "commit_delay_us_max", l.commit_delay_us_max, w, 0)) ||
       (e = read_number(o, "timers_in_flight_max", l.timers_in_flight_max, w, 1)) ||
       (e = read_number(o, "delivery_batch_max", l.delivery_batch_max, w, 1)) ||
-      (e = read_number(o, "map_size_mb", l.map_size_mb, w, 16)))
+      (e = read_number(o, "map_size_mb", l.map_size_mb, w, 16)) ||
+      (e = read_number(o, "snapshot_every", l.snapshot_every, w, 1, 4096)) ||
+      (e = read_number(o, "log_records_max", l.log_records_max, w, 1024)))
     return e;
   if (l.event_bytes_max > l.line_bytes_max)
     l.event_bytes_max = l.line_bytes_max;

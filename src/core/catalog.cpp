@@ -46,12 +46,16 @@ void add_used_channels(const json::value& v, std::set<std::string>& out) {
 
 }  // namespace
 
-CatalogPtr build_catalog(const Store& store, const Config& config, std::vector<std::string>& warnings) {
+namespace {
+
+CatalogPtr build_catalog_from(const std::vector<std::pair<std::string, std::string>>& templates,
+                              const std::vector<JourneyRecord>& journeys, const Config& config,
+                              std::vector<std::string>& warnings) {
   auto cat = std::make_shared<Catalog>();
   cat->limits = config.limits;
   for (auto& [name, ch] : config.channels)
     cat->channels[name] = ch.policy;
-  for (auto& [id, raw] : store.templates()) {
+  for (auto& [id, raw] : templates) {
     std::error_code ec;
     auto v = parse_stored_json(raw, ec);
     std::vector<ValidationError> errs;
@@ -66,7 +70,7 @@ CatalogPtr build_catalog(const Store& store, const Config& config, std::vector<s
   // checks so a version is never lost to a later change of templates or of
   // the configured channels (the engine suppresses sends to a channel it no
   // longer has, and customers inside finish on their version).
-  for (auto& rec : store.journeys()) {
+  for (auto& rec : journeys) {
     JourneyEntry entry;
     entry.status = parse_status(rec.status).value_or(JourneyStatus::active);
     for (size_t i = 0; i < rec.versions.size(); ++i) {
@@ -89,6 +93,56 @@ CatalogPtr build_catalog(const Store& store, const Config& config, std::vector<s
     cat->journeys[rec.id] = std::move(entry);
   }
   return cat;
+}
+
+}  // namespace
+
+CatalogPtr build_catalog(const Store& store, const Config& config, std::vector<std::string>& warnings) {
+  return build_catalog_from(store.templates(), store.journeys(), config, warnings);
+}
+
+std::string catalog_blob_key(uint64_t generation) {
+  std::string digits = std::to_string(generation);
+  return "catalog/" + std::string(20 - digits.size(), '0') + digits;
+}
+
+std::string catalog_blob(const Catalog& cat) {
+  json::array templates, journeys;
+  for (auto& [id, t] : cat.templates)
+    templates.push_back(json::array{json::string(id), json::string(json::serialize(t->source))});
+  for (auto& [id, entry] : cat.journeys) {
+    json::array versions;
+    for (auto& v : entry.versions)
+      versions.push_back(v ? json::value(json::string(json::serialize(v->source))) : json::value(nullptr));
+    journeys.push_back(json::object{{"id", id}, {"status", to_string(entry.status)}, {"versions", versions}});
+  }
+  return json::serialize(json::object{{"templates", templates}, {"journeys", journeys}});
+}
+
+CatalogPtr catalog_from_blob(const std::string& blob, const Config& config, uint64_t generation,
+                             std::vector<std::string>& warnings) {
+  std::error_code ec;
+  auto v = parse_stored_json(blob, ec);
+  if (ec || !v.is_object())
+    return nullptr;
+  std::vector<std::pair<std::string, std::string>> templates;
+  std::vector<JourneyRecord> journeys;
+  try {
+    for (auto& t : v.at("templates").as_array())
+      templates.emplace_back(std::string(t.at(0).as_string()), std::string(t.at(1).as_string()));
+    for (auto& j : v.at("journeys").as_array()) {
+      JourneyRecord rec;
+      rec.id = std::string(j.at("id").as_string());
+      rec.status = std::string(j.at("status").as_string());
+      for (auto& ver : j.at("versions").as_array())
+        rec.versions.push_back(ver.is_string() ? std::string(ver.get_string()) : std::string());
+      rec.latest = static_cast<int>(rec.versions.size());
+      journeys.push_back(std::move(rec));
+    }
+  } catch (const std::exception&) {
+    return nullptr;
+  }
+  return with_generation(*build_catalog_from(templates, journeys, config, warnings), generation);
 }
 
 JourneyPtr prepare_journey(const Catalog& cat, const json::value& body, const std::string& id_from_path,
@@ -150,6 +204,17 @@ CatalogPtr with_template(const Catalog& cat, TemplatePtr t) {
   auto next = std::make_shared<Catalog>(cat);
   next->templates[t->id] = std::move(t);
   return next;
+}
+
+CatalogPtr with_generation(const Catalog& cat, uint64_t generation) {
+  auto next = std::make_shared<Catalog>(cat);
+  next->generation = generation;
+  return next;
+}
+
+void add_generation(Batch& b, const Catalog& cat) {
+  b.meta.emplace_back(catalog_blob_key(cat.generation), catalog_blob(cat));
+  b.meta.emplace_back("catalog_gen", std::to_string(cat.generation));
 }
 
 CatalogPtr with_status(const Catalog& cat, const std::string& journey, JourneyStatus s) {

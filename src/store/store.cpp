@@ -13,6 +13,7 @@
 #include <set>
 #include <unistd.h>
 #include <fstream>
+#include <atomic>
 #include <mutex>
 #include <shared_mutex>
 #include <string_view>
@@ -80,8 +81,39 @@ Error lmdb_error(const char* what, int rc) {
 
 struct Store::Impl {
   MDB_env* env = nullptr;
-  MDB_dbi customers, aliases, dedup, timers, outbox, deliveries, journeys, journey_meta, templates, stats, inbox, meta;
+  MDB_dbi customers, aliases, dedup, timers, outbox, deliveries, journeys, journey_meta, templates, stats, inbox, meta,
+    log, snapseq;
   uint64_t outbox_seq = 0;
+  // The input log (store.hpp). Writer thread only, except the atomics: the
+  // last seq appended, and per customer with inputs after its snapshot the
+  // first such seq (and whether it has a stored state at all), both ways.
+  uint64_t log_seq = 0;
+  struct Dirty {
+    uint64_t first = 0;
+    bool stored = true;  // a snapshot exists (else it is a customer not yet in `customers`)
+  };
+  std::unordered_map<std::string, Dirty> dirty;
+  std::map<uint64_t, std::string> dirty_by_seq;
+  std::atomic<uint64_t> log_entries{0};
+  std::atomic<int64_t> dirty_unstored{0};  // customers known only from the log
+
+  void clear_dirty(const std::string& c) {
+    auto it = dirty.find(c);
+    if (it == dirty.end())
+      return;
+    if (!it->second.stored)
+      dirty_unstored.fetch_sub(1, std::memory_order_relaxed);
+    dirty_by_seq.erase(it->second.first);
+    dirty.erase(it);
+  }
+  void mark_dirty(const std::string& c, uint64_t seq, bool stored) {
+    if (dirty.count(c))
+      return;
+    dirty[c] = Dirty{seq, stored};
+    dirty_by_seq[seq] = c;
+    if (!stored)
+      dirty_unstored.fetch_add(1, std::memory_order_relaxed);
+  }
   size_t map_size_mb = 0;
   std::string dir;                  // <data_dir>/lmdb
   // Readers and the writer hold it shared; scrub() swaps the environment
@@ -116,7 +148,8 @@ struct Store::Impl {
   } dbs[] = {{"customers", &this->customers}, {"aliases", &this->aliases},       {"dedup", &this->dedup},
              {"timers", &this->timers},       {"outbox", &this->outbox},         {"deliveries", &this->deliveries},
              {"journeys", &this->journeys},   {"journey_meta", &this->journey_meta}, {"templates", &this->templates},
-             {"stats", &this->stats},         {"inbox", &this->inbox},           {"meta", &this->meta}};
+             {"stats", &this->stats},         {"inbox", &this->inbox},           {"meta", &this->meta},
+             {"log", &this->log},             {"snapseq", &this->snapseq}};
   for (auto& d : dbs)
     if ((rc = mdb_dbi_open(txn, d.name, MDB_CREATE, d.dbi))) {
       mdb_txn_abort(txn);
@@ -125,6 +158,18 @@ struct Store::Impl {
   MDB_val k = val("outbox_seq"), v;
   if (mdb_get(txn, this->meta, &k, &v) == 0 && v.mv_size == 8)
     this->outbox_seq = from_be64(static_cast<const char*>(v.mv_data));
+  k = val("log_seq");
+  if (mdb_get(txn, this->meta, &k, &v) == 0 && v.mv_size == 8)
+    this->log_seq = from_be64(static_cast<const char*>(v.mv_data));
+  MDB_cursor* cur = nullptr;
+  if (mdb_cursor_open(txn, this->log, &cur) == 0) {
+    if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0 && k.mv_size == 8)
+      this->log_seq = std::max(this->log_seq, from_be64(static_cast<const char*>(k.mv_data)));
+    mdb_cursor_close(cur);
+  }
+  MDB_stat ms;
+  if (mdb_stat(txn, this->log, &ms) == 0)
+    this->log_entries = ms.ms_entries;
   if ((rc = mdb_txn_commit(txn)))
     return lmdb_error("mdb_txn_commit", rc);
   return std::nullopt;
@@ -200,19 +245,80 @@ Result<CommitResult> Store::commit(const Batch& b) {
   for (size_t i = 0; i < b.customers.size(); ++i)
     if (!b.customers[i].state_json.empty())
       last_state[b.customers[i].customer] = i;
+  // The input log: what this commit does to the dirty map, applied only once
+  // the transaction is durable (a failed commit changes nothing).
+  uint64_t lseq = d.log_seq;
+  struct LogOp {
+    bool clear;
+    std::string customer;
+    uint64_t seq;
+    bool stored;
+  };
+  std::vector<LogOp> log_ops;
+  std::unordered_map<std::string_view, bool> appended;  // customers given a record in this batch
+  uint64_t trimmed = 0;
+  {
+    // Trim the front of the log behind the oldest uncovered input (bounded per commit).
+    uint64_t keep_from = d.dirty_by_seq.empty() ? d.log_seq + 1 : d.dirty_by_seq.begin()->first;
+    MDB_cursor* cur;
+    if ((rc = mdb_cursor_open(txn, d.log, &cur)))
+      return fail("log cursor", rc);
+    MDB_val k, v;
+    int crc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    while (crc == 0 && trimmed < 16384 && k.mv_size == 8 && from_be64(static_cast<const char*>(k.mv_data)) < keep_from) {
+      if ((crc = mdb_cursor_del(cur, 0)))
+        break;
+      ++trimmed;
+      crc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
+      if (crc == EINVAL)
+        crc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    if (crc != 0 && crc != MDB_NOTFOUND)
+      return fail("log trim", crc);
+  }
   for (size_t i = 0; i < b.customers.size(); ++i) {
     const CustomerWrite& w = b.customers[i];
-    for (auto& id : w.erase_customers)
+    for (auto& id : w.erase_customers) {
       if ((rc = del(d.customers, id)))
         return fail("erase customer", rc);
+      // Its logged inputs are covered (they live on in the merged state).
+      if ((rc = put(d.snapseq, id, be64(lseq))))
+        return fail("put snapseq", rc);
+      log_ops.push_back(LogOp{true, id, 0, true});
+    }
     for (auto& from : w.aliases_from)
       if ((rc = put(d.aliases, from, w.customer)))
         return fail("put alias", rc);
-    if (!w.state_json.empty() && last_state[w.customer] == i) {
+    auto ls = last_state.find(w.customer);
+    if (!w.state_json.empty() && ls->second == i) {
       if ((rc = put(d.customers, w.customer, w.state_json)))
         return fail("put customer", rc);
+      if ((rc = put(d.snapseq, w.customer, be64(lseq))))
+        return fail("put snapseq", rc);
+      log_ops.push_back(LogOp{true, w.customer, 0, true});
       ++res.customers_written;
+    } else if (!w.log_input.empty() && (ls == last_state.end() || ls->second < i)) {
+      // (inputs before a later snapshot in this batch are covered by it)
+      bool stored = true;
+      if (!d.dirty.count(w.customer) && !appended.count(w.customer)) {
+        MDB_val k = val(w.customer), v;
+        stored = mdb_get(txn, d.customers, &k, &v) == 0;
+      }
+      appended[w.customer] = true;
+      ++lseq;
+      std::string key = be64(lseq), value;
+      value.reserve(w.customer.size() + 1 + w.log_input.size());
+      value.append(w.customer).push_back('\0');
+      value.append(w.log_input);
+      MDB_val k = val(key), v = val(value);
+      if ((rc = mdb_put(txn, d.log, &k, &v, MDB_APPEND)))
+        return fail("append log", rc);
+      log_ops.push_back(LogOp{false, w.customer, lseq, stored});
     }
+    for (auto& [mid, at] : w.dedup_ids)
+      if ((rc = put(d.dedup, w.customer + '\0' + mid, be64(static_cast<uint64_t>(at)))))
+        return fail("put dedup", rc);
     // Sets before clears: timer ids are unique per customer, so a timer set and
     // cleared by the same trigger (an instance that left at once) is gone after.
     for (auto& t : w.timers_set) {
@@ -286,9 +392,20 @@ Result<CommitResult> Store::commit(const Batch& b) {
       return fail("put meta", rc);
   if (seq != d.outbox_seq && (rc = put(d.meta, "outbox_seq", be64(seq))))
     return fail("put outbox_seq", rc);
+  if (lseq != d.log_seq && (rc = put(d.meta, "log_seq", be64(lseq))))
+    return fail("put log_seq", rc);
   if ((rc = mdb_txn_commit(txn)))
     return lmdb_error("mdb_txn_commit", rc);
   d.outbox_seq = seq;
+  d.log_entries.fetch_add(lseq - d.log_seq, std::memory_order_relaxed);
+  d.log_entries.fetch_sub(std::min<uint64_t>(trimmed, d.log_entries.load()), std::memory_order_relaxed);
+  d.log_seq = lseq;
+  for (auto& op : log_ops) {
+    if (op.clear)
+      d.clear_dirty(op.customer);
+    else
+      d.mark_dirty(op.customer, op.seq, op.stored);
+  }
   return res;
 }
 
@@ -416,7 +533,73 @@ size_t entries(const Store::Impl& d, MDB_dbi dbi) {
 }  // namespace
 
 size_t Store::timer_count() const { return entries(*impl_, impl_->timers); }
-size_t Store::customer_count() const { return entries(*impl_, impl_->customers); }
+size_t Store::customer_count() const {
+  // plus the customers whose inputs are all still in the log (no snapshot yet)
+  auto unstored = impl_->dirty_unstored.load(std::memory_order_relaxed);
+  return entries(*impl_, impl_->customers) + static_cast<size_t>(std::max<int64_t>(0, unstored));
+}
+
+uint64_t Store::log_records() const { return impl_->log_entries.load(std::memory_order_relaxed); }
+
+bool Store::dirty(const std::string& customer) const { return impl_->dirty.count(customer) > 0; }
+
+std::vector<std::string> Store::oldest_dirty(uint64_t records, size_t max) const {
+  auto& d = *impl_;
+  std::vector<std::string> out;
+  for (auto& [seq, c] : d.dirty_by_seq) {
+    if (out.size() >= max || seq + records >= d.log_seq)
+      break;
+    out.push_back(c);
+  }
+  return out;
+}
+
+std::vector<LogRecord> Store::unsnapshotted(const std::string* only) const {
+  auto& d = *impl_;
+  std::vector<LogRecord> out;
+  uint64_t from = 0;
+  if (only) {
+    auto it = d.dirty.find(*only);
+    if (it == d.dirty.end())
+      return out;
+    from = it->second.first;
+  }
+  Impl::Read r(d);
+  if (!r.txn)
+    return out;
+  MDB_cursor* cur;
+  if (mdb_cursor_open(r.txn, d.log, &cur))
+    return out;
+  std::unordered_map<std::string, uint64_t> covered;  // customer -> snapseq
+  std::string from_key = be64(from);
+  MDB_val k = val(from_key), v;
+  int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+  for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    if (k.mv_size != 8)
+      continue;
+    auto* p = static_cast<const char*>(v.mv_data);
+    auto* z = static_cast<const char*>(std::memchr(p, '\0', v.mv_size));
+    if (!z)
+      continue;
+    std::string customer(p, z);
+    if (only && customer != *only)
+      continue;
+    uint64_t seq = from_be64(static_cast<const char*>(k.mv_data));
+    auto c = covered.find(customer);
+    if (c == covered.end()) {
+      uint64_t snap = 0;
+      MDB_val sk = val(customer), sv;
+      if (mdb_get(r.txn, d.snapseq, &sk, &sv) == 0 && sv.mv_size == 8)
+        snap = from_be64(static_cast<const char*>(sv.mv_data));
+      c = covered.emplace(customer, snap).first;
+    }
+    if (seq <= c->second)
+      continue;
+    out.push_back(LogRecord{seq, std::move(customer), std::string(z + 1, p + v.mv_size)});
+  }
+  mdb_cursor_close(cur);
+  return out;
+}
 
 std::vector<OutboxRecord> Store::outbox_scan(const std::string& channel, uint64_t after_seq, size_t max) const {
   std::vector<OutboxRecord> out;
@@ -637,13 +820,26 @@ Result<size_t> Store::erase_customer(const std::string& id) {
   if (!rc)
     rc = delete_where(txn, d.deliveries,
                       [&](const std::string&, const MDB_val& v) { return is_ours(customer_field(v)); }, removed);
+  // The input log holds raw events: the customer's records go too.
+  size_t log_removed = 0;
+  if (!rc)
+    rc = delete_where(txn, d.log, [&](const std::string&, const MDB_val& v) {
+      auto* p = static_cast<const char*>(v.mv_data);
+      auto* z = static_cast<const char*>(std::memchr(p, '\0', v.mv_size));
+      return z && is_ours(std::string(p, z));
+    }, log_removed);
+  if (!rc)
+    rc = delete_where(txn, d.snapseq, [&](const std::string& key, const MDB_val&) { return is_ours(key); }, removed);
   if (rc) {
     mdb_txn_abort(txn);
     return lmdb_error("erase", rc);
   }
   if ((rc = mdb_txn_commit(txn)))
     return lmdb_error("mdb_txn_commit", rc);
-  return removed;
+  for (auto& i : ids)
+    d.clear_dirty(i);
+  d.log_entries.fetch_sub(std::min<uint64_t>(log_removed, d.log_entries.load()), std::memory_order_relaxed);
+  return removed + log_removed;
 }
 
 Result<bool> Store::scrub() {
