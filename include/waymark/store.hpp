@@ -164,6 +164,9 @@ public:
   /// every customer's (at start, after a crash), or one customer's (`only`,
   /// after its actor stopped without a snapshot). Writer thread only.
   std::vector<LogRecord> unsnapshotted(const std::string* only = nullptr) const;
+  /// Called once every input found in the log at open is covered (recovery):
+  /// only then may commits trim the log. Writer thread only.
+  void log_recovered();
   /// True when `customer` has logged inputs after its snapshot. Writer thread only.
   bool dirty(const std::string& customer) const;
   /// Customers with inputs logged more than `records` log entries ago, oldest

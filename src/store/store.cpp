@@ -96,6 +96,9 @@ struct Store::Impl {
   std::map<uint64_t, std::string> dirty_by_seq;
   std::atomic<uint64_t> log_entries{0};
   std::atomic<int64_t> dirty_unstored{0};  // customers known only from the log
+  // The dirty map starts empty: until recovery has covered what an earlier
+  // run left in the log, nothing may be trimmed (log_recovered()).
+  bool trim_ok = false;
 
   void clear_dirty(const std::string& c) {
     auto it = dirty.find(c);
@@ -170,6 +173,8 @@ struct Store::Impl {
   MDB_stat ms;
   if (mdb_stat(txn, this->log, &ms) == 0)
     this->log_entries = ms.ms_entries;
+  if (this->log_entries == 0)
+    this->trim_ok = true;
   if ((rc = mdb_txn_commit(txn)))
     return lmdb_error("mdb_txn_commit", rc);
   return std::nullopt;
@@ -257,7 +262,7 @@ Result<CommitResult> Store::commit(const Batch& b) {
   std::vector<LogOp> log_ops;
   std::unordered_map<std::string_view, bool> appended;  // customers given a record in this batch
   uint64_t trimmed = 0;
-  {
+  if (d.trim_ok) {
     // Trim the front of the log behind the oldest uncovered input (bounded per commit).
     uint64_t keep_from = d.dirty_by_seq.empty() ? d.log_seq + 1 : d.dirty_by_seq.begin()->first;
     MDB_cursor* cur;
@@ -540,6 +545,8 @@ size_t Store::customer_count() const {
 }
 
 uint64_t Store::log_records() const { return impl_->log_entries.load(std::memory_order_relaxed); }
+
+void Store::log_recovered() { impl_->trim_ok = true; }
 
 bool Store::dirty(const std::string& customer) const { return impl_->dirty.count(customer) > 0; }
 

@@ -151,5 +151,37 @@ TEST(InputLog, PassivatedCustomersStoreTheirStateAndComeBackWithEveryInput) {
   check_all("after kill -9");
 }
 
+TEST(InputLog, PastLogRecordsMaxTheOldestCustomersStoreTheirStatesAndTheLogIsTrimmed) {
+  constexpr int kCustomers = 40, kEach = 60;
+  NodeOptions options;
+  options.config = json::object{{"limits", json::object{{"snapshot_every", 4096}, {"log_records_max", 1024}}}};
+  Node node(options);
+  ASSERT_TRUE(node.start());
+  TcpClient c;
+  ASSERT_TRUE(c.connect(node.tcp_port()));
+  for (int n = 0; n < kEach; ++n) {
+    for (int i = 0; i < kCustomers; ++i)
+      ASSERT_TRUE(c.send_line(track("q" + std::to_string(i), "Page Viewed", {{"n", n}})));
+    c.drain_available();
+  }
+  ASSERT_TRUE(c.wait_ack(kCustomers * kEach)) << c.transcript();
+  // Without snapshots the log would hold all 2,400 inputs; past 1,024 the store
+  // asks the oldest customers to store their state, and trims behind them.
+  int64_t records = stat(node, "log_records");
+  for (int polls = 0; polls < 500 && records > 1024; ++polls) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ASSERT_TRUE(c.send_line(track("trigger", "Ping", {})));  // a commit trims
+    records = stat(node, "log_records");
+  }
+  EXPECT_LE(records, 1024);
+  for (int i = 0; i < kCustomers; ++i)
+    EXPECT_EQ(array_at(node.customer("q" + std::to_string(i)).json(), "history").size(), size_t{kEach});
+  node.kill9();
+  ASSERT_TRUE(node.restart());
+  EXPECT_EQ(stat(node, "log_records"), 0) << "recovery covers every input with a snapshot";
+  for (int i = 0; i < kCustomers; ++i)
+    EXPECT_EQ(array_at(node.customer("q" + std::to_string(i)).json(), "history").size(), size_t{kEach});
+}
+
 }  // namespace
 }  // namespace waymark::it
