@@ -99,6 +99,9 @@ struct Store::Impl {
   // The dirty map starts empty: until recovery has covered what an earlier
   // run left in the log, nothing may be trimmed (log_recovered()).
   bool trim_ok = false;
+  // Held by the writer from its commit until the dirty map matches it, and by
+  // customer_count(), so the count never sees a snapshot twice.
+  mutable std::mutex count_mu;
 
   void clear_dirty(const std::string& c) {
     auto it = dirty.find(c);
@@ -399,6 +402,7 @@ Result<CommitResult> Store::commit(const Batch& b) {
     return fail("put outbox_seq", rc);
   if (lseq != d.log_seq && (rc = put(d.meta, "log_seq", be64(lseq))))
     return fail("put log_seq", rc);
+  std::lock_guard<std::mutex> counting(d.count_mu);
   if ((rc = mdb_txn_commit(txn)))
     return lmdb_error("mdb_txn_commit", rc);
   d.outbox_seq = seq;
@@ -540,6 +544,7 @@ size_t entries(const Store::Impl& d, MDB_dbi dbi) {
 size_t Store::timer_count() const { return entries(*impl_, impl_->timers); }
 size_t Store::customer_count() const {
   // plus the customers whose inputs are all still in the log (no snapshot yet)
+  std::lock_guard<std::mutex> counting(impl_->count_mu);
   auto unstored = impl_->dirty_unstored.load(std::memory_order_relaxed);
   return entries(*impl_, impl_->customers) + static_cast<size_t>(std::max<int64_t>(0, unstored));
 }
@@ -841,6 +846,7 @@ Result<size_t> Store::erase_customer(const std::string& id) {
     mdb_txn_abort(txn);
     return lmdb_error("erase", rc);
   }
+  std::lock_guard<std::mutex> counting(d.count_mu);
   if ((rc = mdb_txn_commit(txn)))
     return lmdb_error("mdb_txn_commit", rc);
   for (auto& i : ids)
