@@ -25,6 +25,7 @@ struct customer_state_holder {
   // Input log (store.hpp): inputs committed since the state was last stored,
   // and the messageIds among them, whose dedup keys go with the next snapshot.
   uint32_t unsnapshotted = 0;
+  bool stored = false;  // a state of this customer is in LMDB (loaded, or a snapshot sent)
   std::vector<std::pair<std::string, Millis>> pending_ids;
   static constexpr const char* name = "customer";
 };
@@ -35,9 +36,11 @@ using self_ptr = caf::stateful_actor<customer_state_holder>*;
 
 /// The customer's committed state, a fresh one when none is stored, or nothing
 /// when the stored bytes cannot be read back (the caller must not overwrite them).
-std::optional<CustomerState> load_state(NodeContext* ctx, const std::string& id, bool& seen_complete) {
+std::optional<CustomerState> load_state(NodeContext* ctx, const std::string& id, bool& seen_complete,
+                                       bool& stored) {
   auto load = ctx->store->load_customer(id);
   seen_complete = !load.dedup_keys;
+  stored = load.state.has_value();
   auto& raw = load.state;
   if (!raw) {
     CustomerState s;
@@ -87,6 +90,7 @@ void take_snapshot(self_ptr self, CustomerWrite& w) {
   w.dedup_ids = std::move(st.pending_ids);
   st.pending_ids.clear();
   st.unsnapshotted = 0;
+  st.stored = true;
 }
 
 /// Commits what one input did. `input` is the input as logged (nullptr: the
@@ -100,8 +104,10 @@ void send_commit(self_ptr self, NodeContext* ctx, Decision& d, std::vector<AckTa
   if (input) {
     if (snapshot || ++st.unsnapshotted >= ctx->config.limits.snapshot_every)
       take_snapshot(self, w);
-    else
+    else {
       w.log_input = *input;
+      w.stored = st.stored ? CustomerWrite::Stored::yes : CustomerWrite::Stored::no;
+    }
   }
   w.deliveries = std::move(d.deliveries);
   auto set = timer_keys(st.s.id, d.timers_set);
@@ -263,7 +269,7 @@ caf::behavior unreadable_customer(self_ptr self, NodeContext* ctx) {
 caf::behavior customer_actor(self_ptr self, NodeContext* ctx, std::string id) {
   ctx->metrics.customers_live.fetch_add(1, std::memory_order_relaxed);
   self->attach_functor([ctx] { ctx->metrics.customers_live.fetch_sub(1, std::memory_order_relaxed); });
-  auto loaded = load_state(ctx, id, self->state.seen_complete);
+  auto loaded = load_state(ctx, id, self->state.seen_complete, self->state.stored);
   if (!loaded) {
     self->state.s.id = id;
     return unreadable_customer(self, ctx);

@@ -4,7 +4,8 @@
 //
 // Layout (named databases; keys are bytes, "\0" separates parts, numbers are
 // big-endian so keys sort by them):
-//   customers    id                          -> customer state JSON
+//   customers    id                          -> 0x01, seq(8B), customer state JSON (seq: the
+//                                               last log input the state covers)
 //   aliases      old id                      -> canonical id
 //   dedup        customer \0 messageId       -> at (8B)
 //   timers       due(8B) customer \0 timerId -> ""
@@ -17,8 +18,8 @@
 //   meta         name                        -> value (clock, outbox_seq, log_seq, file offsets,
 //                                               catalog_gen, catalog/<generation> -> catalog sources)
 //   log          seq(8B)                     -> customer \0 input (the input log, below)
-//   snapseq      customer                    -> seq(8B): the customer's stored state covers its
-//                                               log inputs up to this seq
+//   snapseq      customer                    -> seq(8B): a merged-away customer's log inputs up
+//                                               to this seq are covered (it has no state)
 //
 // The input log. A customer's state is not rewritten per event: the input
 // (the event, or the timer that fired, with the instant and catalog generation
@@ -26,7 +27,7 @@
 // only every limits.snapshot_every inputs, at passivation, on a merge, and when
 // the log grows past limits.log_records_max. The engine is a pure function of
 // (state, catalog, input, now) (tests/unit/replay_test.cpp), so a customer is
-// its snapshot plus its logged inputs after `snapseq`; outbox entries, timers,
+// its snapshot plus its logged inputs after the seq stored with it; outbox entries, timers,
 // dedup keys and stats of an input are committed with its log record, so
 // replay (src/store/recovery.cpp) recomputes only the state. The log is
 // trimmed from the front behind the oldest input not yet covered by a snapshot.
@@ -80,6 +81,9 @@ struct CustomerWrite {
   // snapshot: it covers every input of the customer logged before it) or
   // `log_input` (one input to append), or neither (nothing changed).
   std::string log_input;
+  // Whether the customer has a stored state (for customer_count()): its actor
+  // knows; unknown makes the store look it up.
+  enum class Stored : uint8_t { unknown, yes, no } stored = Stored::unknown;
   // messageIds of inputs since the last snapshot: their dedup keys are stored
   // with the snapshot (until then the log and the live actor hold them).
   std::vector<std::pair<std::string, Millis>> dedup_ids;

@@ -58,6 +58,23 @@ TimerKey parse_timer_key(const MDB_val& k) {
   return t;
 }
 
+// A stored customer state: 0x01, the seq of the last log input it covers
+// (8B), then the state JSON. A value that starts with '{' is a state stored
+// before the input log existed (it covers nothing).
+constexpr char kStateTag = '\x01';
+
+struct StoredState {
+  uint64_t snapseq = 0;
+  std::string_view json;
+};
+
+StoredState split_state(const void* data, size_t size) {
+  auto* p = static_cast<const char*>(data);
+  if (size >= 9 && p[0] == kStateTag)
+    return {from_be64(p + 1), std::string_view(p + 9, size - 9)};
+  return {0, std::string_view(p, size)};
+}
+
 MDB_val val(const std::string& s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
 MDB_val val(const char* s) { return MDB_val{std::strlen(s), const_cast<char*>(s)}; }  // literals: no temporary string
 MDB_val val(std::string&&) = delete;  // an MDB_val must not point into a temporary
@@ -300,16 +317,21 @@ Result<CommitResult> Store::commit(const Batch& b) {
         return fail("put alias", rc);
     auto ls = last_state.find(w.customer);
     if (!w.state_json.empty() && ls->second == i) {
-      if ((rc = put(d.customers, w.customer, w.state_json)))
+      // The state and the log seq it covers in one put, written in place.
+      MDB_val k = val(w.customer), v{9 + w.state_json.size(), nullptr};
+      if ((rc = mdb_put(txn, d.customers, &k, &v, MDB_RESERVE)))
         return fail("put customer", rc);
-      if ((rc = put(d.snapseq, w.customer, be64(lseq))))
-        return fail("put snapseq", rc);
+      auto* out = static_cast<char*>(v.mv_data);
+      out[0] = kStateTag;
+      std::string seq_bytes = be64(lseq);
+      std::memcpy(out + 1, seq_bytes.data(), 8);
+      std::memcpy(out + 9, w.state_json.data(), w.state_json.size());
       log_ops.push_back(LogOp{true, w.customer, 0, true});
       ++res.customers_written;
     } else if (!w.log_input.empty() && (ls == last_state.end() || ls->second < i)) {
       // (inputs before a later snapshot in this batch are covered by it)
-      bool stored = true;
-      if (!d.dirty.count(w.customer) && !appended.count(w.customer)) {
+      bool stored = w.stored != CustomerWrite::Stored::no;
+      if (w.stored == CustomerWrite::Stored::unknown && !d.dirty.count(w.customer) && !appended.count(w.customer)) {
         MDB_val k = val(w.customer), v;
         stored = mdb_get(txn, d.customers, &k, &v) == 0;
       }
@@ -462,7 +484,15 @@ size_t Store::prune_dedup(Millis before, size_t max) {
   return removed;
 }
 
-std::optional<std::string> Store::get_customer(const std::string& id) const { return impl_->get(impl_->customers, id); }
+std::optional<std::string> Store::get_customer(const std::string& id) const {
+  Impl::Read r(*impl_);
+  if (!r.txn)
+    return std::nullopt;
+  MDB_val k = val(id), v;
+  if (mdb_get(r.txn, impl_->customers, &k, &v) != 0)
+    return std::nullopt;
+  return std::string(split_state(v.mv_data, v.mv_size).json);
+}
 
 Store::CustomerLoad Store::load_customer(const std::string& id) const {
   CustomerLoad out;
@@ -472,7 +502,7 @@ Store::CustomerLoad Store::load_customer(const std::string& id) const {
     return out;
   MDB_val k = val(id), v;
   if (mdb_get(r.txn, impl_->customers, &k, &v) == 0)
-    out.state = str(v);
+    out.state = std::string(split_state(v.mv_data, v.mv_size).json);
   MDB_cursor* cur;
   if (mdb_cursor_open(r.txn, impl_->dedup, &cur))
     return out;
@@ -599,10 +629,13 @@ std::vector<LogRecord> Store::unsnapshotted(const std::string* only) const {
     uint64_t seq = from_be64(static_cast<const char*>(k.mv_data));
     auto c = covered.find(customer);
     if (c == covered.end()) {
+      // Covered up to the stored state's seq, or a merge's tombstone in snapseq.
       uint64_t snap = 0;
       MDB_val sk = val(customer), sv;
+      if (mdb_get(r.txn, d.customers, &sk, &sv) == 0)
+        snap = split_state(sv.mv_data, sv.mv_size).snapseq;
       if (mdb_get(r.txn, d.snapseq, &sk, &sv) == 0 && sv.mv_size == 8)
-        snap = from_be64(static_cast<const char*>(sv.mv_data));
+        snap = std::max(snap, from_be64(static_cast<const char*>(sv.mv_data)));
       c = covered.emplace(customer, snap).first;
     }
     if (seq <= c->second)
