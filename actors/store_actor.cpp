@@ -4,7 +4,9 @@
 
 #include <chrono>
 #include <set>
+#include <deque>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "actors/messages.hpp"
 #include "waymark/recovery.hpp"
@@ -21,8 +23,10 @@ struct store_state {
   // Customers whose last commit failed: writes with an older epoch are refused
   // (they were computed on top of state that never reached the disk).
   std::unordered_map<std::string, uint64_t> poisoned;
-  // Customers asked to store their state (input log bound), and when.
-  std::unordered_map<std::string, std::chrono::steady_clock::time_point> asked;
+  // Customers asked to store their state (input log bound) in the last 10 s,
+  // oldest first, and the same as a set.
+  std::deque<std::pair<std::chrono::steady_clock::time_point, std::string>> asked_order;
+  std::unordered_set<std::string> asked;
   static constexpr const char* name = "store";
 };
 
@@ -41,18 +45,23 @@ void notify_after_commit(NodeContext* ctx, const CommitResult& res) {
 
 /// Bounds the input log (limits.log_records_max): the customers whose oldest
 /// uncovered input lies further back are asked to store their state, so the
-/// log can be trimmed behind them. Each is asked once per 10 s at most.
-void request_snapshots(caf::stateful_actor<store_state>* self, NodeContext* ctx) {
+/// log can be trimmed behind them. Each is asked once per 10 s at most, and
+/// per commit about as many as the commit wrote (`budget`): snapshots keep
+/// pace with the inflow instead of arriving as one burst that stalls acks.
+void request_snapshots(caf::stateful_actor<store_state>* self, NodeContext* ctx, size_t budget) {
   auto& st = self->state;
   auto limit = ctx->config.limits.log_records_max;
   if (ctx->store->log_records() <= limit)
     return;
   auto now = std::chrono::steady_clock::now();
-  for (auto it = st.asked.begin(); it != st.asked.end();)
-    it = now - it->second > std::chrono::seconds(10) ? st.asked.erase(it) : std::next(it);
-  for (auto& id : ctx->store->oldest_dirty(limit / 2, 1024)) {
-    if (!st.asked.emplace(id, now).second)
+  while (!st.asked_order.empty() && now - st.asked_order.front().first > std::chrono::seconds(10)) {
+    st.asked.erase(st.asked_order.front().second);
+    st.asked_order.pop_front();
+  }
+  for (auto& id : ctx->store->oldest_dirty(limit / 2, budget)) {
+    if (!st.asked.insert(id).second)
       continue;
+    st.asked_order.emplace_back(now, id);
     caf::anon_send(ctx->manager_for(id), snapshot_atom::value, id);
   }
 }
@@ -145,7 +154,7 @@ void flush(caf::stateful_actor<store_state>* self, NodeContext* ctx) {
   st.items.clear();
   st.batches.clear();
   st.barriers.clear();
-  request_snapshots(self, ctx);
+  request_snapshots(self, ctx, std::max<size_t>(64, accepted.size()));
 }
 
 /// Group commit, sized by count and by time: a batch is committed when it holds

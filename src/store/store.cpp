@@ -283,14 +283,17 @@ Result<CommitResult> Store::commit(const Batch& b) {
   std::unordered_map<std::string_view, bool> appended;  // customers given a record in this batch
   uint64_t trimmed = 0;
   if (d.trim_ok) {
-    // Trim the front of the log behind the oldest uncovered input (bounded per commit).
+    // Trim the front of the log behind the oldest uncovered input.
     uint64_t keep_from = d.dirty_by_seq.empty() ? d.log_seq + 1 : d.dirty_by_seq.begin()->first;
     MDB_cursor* cur;
     if ((rc = mdb_cursor_open(txn, d.log, &cur)))
       return fail("log cursor", rc);
     MDB_val k, v;
     int crc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-    while (crc == 0 && trimmed < 16384 && k.mv_size == 8 && from_be64(static_cast<const char*>(k.mv_data)) < keep_from) {
+    // At most about twice what this commit appends: the log catches up on
+    // its trim without one commit deleting a long stretch (ack latency).
+    const uint64_t trim_max = 256 + 2 * b.customers.size();
+    while (crc == 0 && trimmed < trim_max && k.mv_size == 8 && from_be64(static_cast<const char*>(k.mv_data)) < keep_from) {
       if ((crc = mdb_cursor_del(cur, 0)))
         break;
       ++trimmed;
