@@ -171,7 +171,7 @@ void process_event(self_ptr self, NodeContext* ctx, EventMsg& m, CustomerWrite w
   }
   // A merge stores the merged state at once: it is not a replayable input.
   bool merge = !w.aliases_from.empty() || !w.erase_customers.empty();
-  auto input = encode_event_input(m.event, now, cat->generation);
+  auto input = merge ? std::string() : encode_event_input(m.event, now, cat->generation);
   send_commit(self, ctx, d, std::move(acks), std::move(w), &input, merge);
 }
 

@@ -101,6 +101,14 @@ void drain(self_ptr self, NodeContext* ctx, const std::string& id, Slot& slot, b
 }
 
 void send_to_actor(self_ptr self, NodeContext* ctx, const std::string& id, Slot& slot, Pending p) {
+  if (p.kind == Pending::k_read) {
+    // A read neither keeps the actor from passivating nor counts as activity.
+    auto rp = p.rp;
+    self->request(slot.actor, std::chrono::seconds(30), state_atom::value)
+      .then([=](std::string& raw) mutable { rp.deliver(std::move(raw)); },
+            [=](caf::error& err) mutable { rp.deliver(err); });
+    return;
+  }
   ++slot.inflight;
   slot.last_active = steady_ms();
   auto done = [=] {
@@ -147,14 +155,7 @@ void send_to_actor(self_ptr self, NodeContext* ctx, const std::string& id, Slot&
           [=](caf::error& err) mutable { rp.deliver(err); });
       break;
     }
-    case Pending::k_read: {
-      --slot.inflight;  // a read does not keep the actor from passivating
-      auto rp = p.rp;
-      self->request(slot.actor, std::chrono::seconds(30), state_atom::value)
-        .then([=](std::string& raw) mutable { rp.deliver(std::move(raw)); },
-              [=](caf::error& err) mutable { rp.deliver(err); });
-      break;
-    }
+    case Pending::k_read:   // answered above
     case Pending::k_erase:  // never delivered to the actor: dispatch() runs erase_customer
       break;
   }

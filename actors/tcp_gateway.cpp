@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <deque>
 #include <set>
 
 #include "actors/messages.hpp"
@@ -20,7 +21,7 @@ struct conn_state {
   std::string buf;                  // bytes after the last complete line
   uint64_t lines = 0;               // lines read so far (line numbers are 1-based)
   uint64_t acked = 0;               // cumulative ack sent to the client
-  std::set<uint64_t> done;          // finished lines above `acked`
+  std::deque<bool> done;            // done[i]: line acked + 1 + i finished (bounded by the window)
   uint64_t unsent = 0;              // bytes in the output buffer (ack_writes)
   bool armed = false;               // a read credit is outstanding
   bool closed = false;
@@ -112,9 +113,13 @@ void fatal(conn_broker* self, caf::io::connection_handle hdl, const std::string&
 bool finish(conn_state& st, uint64_t line) {
   if (line <= st.acked)
     return false;
-  st.done.insert(line);
+  auto i = static_cast<size_t>(line - st.acked - 1);
+  if (i >= st.done.size())
+    st.done.resize(i + 1, false);
+  st.done[i] = true;
   bool moved = false;
-  for (auto i = st.done.begin(); i != st.done.end() && *i == st.acked + 1; i = st.done.erase(i)) {
+  while (!st.done.empty() && st.done.front()) {
+    st.done.pop_front();
     ++st.acked;
     moved = true;
   }

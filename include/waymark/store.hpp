@@ -75,8 +75,6 @@ struct CustomerWrite {
   std::vector<Delivery> deliveries;          // -> outbox + deliveries(status pending)
   std::vector<TimerKey> timers_set;
   std::vector<TimerKey> timers_cleared;
-  std::string dedup_message_id;              // empty = none
-  Millis dedup_at = 0;
   // The input log (see above). A write carries either `state_json` (a
   // snapshot: it covers every input of the customer logged before it) or
   // `log_input` (one input to append), or neither (nothing changed).
@@ -84,8 +82,9 @@ struct CustomerWrite {
   // Whether the customer has a stored state (for customer_count()): its actor
   // knows; unknown makes the store look it up.
   enum class Stored : uint8_t { unknown, yes, no } stored = Stored::unknown;
-  // messageIds of inputs since the last snapshot: their dedup keys are stored
-  // with the snapshot (until then the log and the live actor hold them).
+  // Dedup keys (messageId, at) to store: the customer's inputs since its last
+  // snapshot, stored with the snapshot (until then the log and the live actor
+  // hold them).
   std::vector<std::pair<std::string, Millis>> dedup_ids;
   std::vector<StatDelta> stats;
 };

@@ -375,9 +375,6 @@ Result<CommitResult> Store::commit(const Batch& b) {
         return fail("put delivery", rc);
       ++res.outbox_added[dl.channel];
     }
-    if (!w.dedup_message_id.empty())
-      if ((rc = put(d.dedup, w.customer + '\0' + w.dedup_message_id, be64(static_cast<uint64_t>(w.dedup_at)))))
-        return fail("put dedup", rc);
     for (auto& s : w.stats)
       stat_add[s.journey + '\0' + std::to_string(s.version) + '\0' + s.step + '\0' + s.counter] += s.n;
   }

@@ -45,8 +45,7 @@ CustomerWrite full_write(const std::string& id, Millis due) {
   w.aliases_from.push_back("anon-" + id);
   w.timers_set.push_back(TimerKey{due, id, "t1"});
   w.deliveries.push_back(delivery("d-" + id, id, "email"));
-  w.dedup_message_id = "m-" + id;
-  w.dedup_at = 500;
+  w.dedup_ids = {{"m-" + id, 500}};
   w.stats.push_back(StatDelta{"j", 1, "s", "sent", 1});
   return w;
 }
@@ -221,8 +220,7 @@ TEST(StoreBatch, ACustomerWrittenTwiceInABatchKeepsItsLastStateAndEverythingElse
   CustomerWrite second;
   second.customer = "u1";
   second.state_json = R"({"id":"u1","n":2})";
-  second.dedup_message_id = "m-u1-2";
-  second.dedup_at = 600;
+  second.dedup_ids = {{"m-u1-2", 600}};
   CustomerWrite other;
   other.customer = "u2";
   other.state_json = R"({"id":"u2"})";

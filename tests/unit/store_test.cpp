@@ -43,8 +43,7 @@ CustomerWrite write_for(const std::string& id, Millis due) {
   w.state_json = R"({"id":")" + id + R"("})";
   w.timers_set.push_back(TimerKey{due, id, "t-" + id});
   w.deliveries.push_back(delivery("d-" + id, id, "email"));
-  w.dedup_message_id = "m-" + id;
-  w.dedup_at = 500;
+  w.dedup_ids = {{"m-" + id, 500}};
   return w;
 }
 
@@ -89,8 +88,7 @@ TEST(Store, LoadingACustomerTellsWhetherAnyDedupKeyIsStoredUnderItsId) {
   Batch b;
   CustomerWrite w;
   w.customer = "c1";
-  w.dedup_message_id = "m-1";
-  w.dedup_at = 1000;  // a write that changed no state still keeps its messageId
+  w.dedup_ids = {{"m-1", 1000}};  // a write that changed no state still keeps its messageId
   b.customers.push_back(w);
   CustomerWrite w2;
   w2.customer = "c10";
