@@ -128,6 +128,9 @@ Result<CustomerState> customer_from_json(const boost::json::value& v);
 /// second form appends to `out`, so a caller can reuse a buffer.
 std::string serialize_state(const CustomerState& s);
 void serialize_state(const CustomerState& s, std::string& out);
+/// Appends json::serialize(e.to_json()) plus "previousId" when set, written the
+/// same way without the DOM (the input log's event record).
+void serialize_event(const Event& e, std::string& out);
 
 // ---- decisions ---------------------------------------------------------------
 

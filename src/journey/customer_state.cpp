@@ -482,6 +482,42 @@ std::string serialize_state(const CustomerState& s) {
   return out;
 }
 
+void serialize_event(const Event& e, std::string& out) {
+  StateWriter w(out, 192 + e.name.size() + e.user_id.size() + e.anonymous_id.size() + e.message_id.size());
+  w.lit("{\"type\":");
+  w.str(to_string(e.type));
+  w.lit(",\"name\":");
+  w.str(e.name);
+  w.lit(",\"event\":");
+  w.str(e.name);
+  if (!e.user_id.empty()) {
+    w.lit(",\"userId\":");
+    w.str(e.user_id);
+  }
+  if (!e.anonymous_id.empty()) {
+    w.lit(",\"anonymousId\":");
+    w.str(e.anonymous_id);
+  }
+  w.lit(",\"properties\":");
+  w.obj(e.properties);
+  w.lit(",\"traits\":");
+  w.obj(e.traits);
+  w.lit(",\"context\":");
+  w.obj(e.context);
+  w.lit(",\"timestamp\":");
+  w.str(format_rfc3339(e.timestamp));
+  if (!e.message_id.empty()) {
+    w.lit(",\"messageId\":");
+    w.str(e.message_id);
+  }
+  if (!e.previous_id.empty()) {
+    w.lit(",\"previousId\":");
+    w.str(e.previous_id);
+  }
+  w.lit("}");
+  w.finish();
+}
+
 // ---- reading ------------------------------------------------------------------------
 
 namespace {

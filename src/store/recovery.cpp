@@ -37,11 +37,8 @@ std::string header(char kind, Millis now, uint64_t generation) {
 }  // namespace
 
 std::string encode_event_input(const Event& e, Millis now, uint64_t generation) {
-  auto o = e.to_json();
-  if (!e.previous_id.empty())
-    o["previousId"] = e.previous_id;
   auto out = header(LoggedInput::event, now, generation);
-  out += json::serialize(o);
+  serialize_event(e, out);
   return out;
 }
 

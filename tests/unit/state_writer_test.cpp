@@ -346,5 +346,39 @@ TEST(StateWriter, RandomStatesWithAFixedSeed) {
   }
 }
 
+TEST(StateWriter, EventsAreWrittenLikeTheirDomWithPreviousId) {
+  // serialize_event (the input log's event record) against the DOM form it replaces.
+  auto dom_text = [](const Event& e) {
+    auto o = e.to_json();
+    if (!e.previous_id.empty())
+      o["previousId"] = e.previous_id;
+    return json::serialize(o);
+  };
+  std::vector<Event> events;
+  for (const std::string text : {std::string("plain"), std::string("q\"b\\s\n\x01\x1f é ✓"), std::string()}) {
+    Event e;
+    e.type = EventType::track;
+    e.name = text;
+    e.user_id = "u" + text;
+    e.message_id = text.empty() ? "" : "m" + text;
+    e.timestamp = 1795000000123;
+    e.properties = json::object{{text, json::array{text, 1, -2, 2.5, 1e300, nullptr, true}},
+                                {"n", json::object{{"deep", json::object{{text, 0.1}}}}}};
+    e.traits = json::object{{"email", text}};
+    e.context = json::object{{"ip", "127.0.0.1"}};
+    events.push_back(e);
+    e.type = EventType::alias;
+    e.user_id = "u1";
+    e.anonymous_id = text.empty() ? "" : "a" + text;
+    e.previous_id = "p" + text;
+    events.push_back(e);
+  }
+  for (const auto& e : events) {
+    std::string out = "hdr";
+    serialize_event(e, out);
+    EXPECT_EQ(out, "hdr" + dom_text(e));
+  }
+}
+
 }  // namespace
 }  // namespace waymark
