@@ -584,5 +584,34 @@ TEST(InputLog, NothingIsTrimmedBeforeRecoveryHasCoveredWhatTheLastRunLogged) {
   EXPECT_EQ(store->log_records(), 0u) << "once covered, the log is trimmed";
 }
 
+TEST(InputLog, AStoppedCustomerIsRecoveredAloneWhileOthersStayLogged) {
+  // What the store actor does at the barrier of an actor that stopped without
+  // storing its state (a crash): replay that customer's inputs only.
+  const Catalog cat = make_catalog();
+  const Reference ref = record(cat, 21, 30);
+  it::TempDir dir("waymark-inputlog-");
+  auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  for (const char* id : {"u-replay", "other"}) {
+    Batch b;
+    for (size_t i = 0; i < ref.inputs.size(); ++i) {
+      CustomerWrite w;
+      w.customer = id;
+      w.log_input = encode(ref.inputs[i]);
+      b.customers.push_back(std::move(w));
+    }
+    ASSERT_TRUE(store->commit(b));
+  }
+  std::string only = "u-replay";
+  auto rec = recover_log(*store, config_for(cat), std::make_shared<const Catalog>(cat), &only);
+  ASSERT_TRUE(rec) << rec.error().message;
+  EXPECT_EQ(rec->inputs, ref.inputs.size());
+  EXPECT_EQ(*store->get_customer("u-replay"), ref.states.back());
+  EXPECT_FALSE(store->dirty("u-replay"));
+  EXPECT_TRUE(store->dirty("other"));
+  EXPECT_FALSE(store->get_customer("other"));
+  EXPECT_EQ(store->unsnapshotted().size(), ref.inputs.size()) << "the other customer's inputs stay logged";
+}
+
 }  // namespace
 }  // namespace waymark
