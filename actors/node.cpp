@@ -206,6 +206,12 @@ int serve_node(const ServeOptions& opts) {
   }
   if (!load_journeys_dir(ctx))
     return 1;
+  // With the log empty no input refers to an older catalog generation.
+  if (ctx.store->log_records() == 0) {
+    auto pruned = ctx.store->erase_meta_range(catalog_blob_key(0), catalog_blob_key(ctx.catalog.get()->generation));
+    if (!pruned)
+      spdlog::warn("[catalog] pruning old generations failed: {}", pruned.error().message);
+  }
 
   // Block the stop signals in every thread; the main thread waits for them.
   sigset_t stop_signals;

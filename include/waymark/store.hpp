@@ -167,6 +167,9 @@ public:
   /// every customer's (at start, after a crash), or one customer's (`only`,
   /// after its actor stopped without a snapshot). Writer thread only.
   std::vector<LogRecord> unsnapshotted(const std::string* only = nullptr) const;
+  /// Deletes the meta entries with keys in [from, to) (old catalog generations
+  /// once no logged input refers to them). Writer thread only. Returns how many.
+  Result<size_t> erase_meta_range(const std::string& from, const std::string& to);
   /// Called once every input found in the log at open is covered (recovery):
   /// only then may commits trim the log. Writer thread only.
   void log_recovered();

@@ -583,6 +583,39 @@ uint64_t Store::log_records() const { return impl_->log_entries.load(std::memory
 
 void Store::log_recovered() { impl_->trim_ok = true; }
 
+Result<size_t> Store::erase_meta_range(const std::string& from, const std::string& to) {
+  auto& d = *impl_;
+  std::shared_lock<std::shared_mutex> lock(d.swap_mu);
+  MDB_txn* txn;
+  int rc = mdb_txn_begin(d.env, nullptr, 0, &txn);
+  if (rc)
+    return lmdb_error("mdb_txn_begin", rc);
+  MDB_cursor* cur;
+  if ((rc = mdb_cursor_open(txn, d.meta, &cur))) {
+    mdb_txn_abort(txn);
+    return lmdb_error("mdb_cursor_open", rc);
+  }
+  size_t removed = 0;
+  MDB_val k = val(from), v;
+  rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+  while (rc == 0 && str(k) < to) {
+    if ((rc = mdb_cursor_del(cur, 0)))
+      break;
+    ++removed;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
+    if (rc == EINVAL)
+      rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+  }
+  mdb_cursor_close(cur);
+  if (rc != 0 && rc != MDB_NOTFOUND) {
+    mdb_txn_abort(txn);
+    return lmdb_error("erase meta", rc);
+  }
+  if ((rc = mdb_txn_commit(txn)))
+    return lmdb_error("mdb_txn_commit", rc);
+  return removed;
+}
+
 bool Store::dirty(const std::string& customer) const { return impl_->dirty.count(customer) > 0; }
 
 std::vector<std::string> Store::oldest_dirty(uint64_t records, size_t max) const {

@@ -613,5 +613,23 @@ TEST(InputLog, AStoppedCustomerIsRecoveredAloneWhileOthersStayLogged) {
   EXPECT_EQ(store->unsnapshotted().size(), ref.inputs.size()) << "the other customer's inputs stay logged";
 }
 
+TEST(InputLog, CatalogGenerationsBeforeTheCurrentOneCanBePruned) {
+  it::TempDir dir("waymark-inputlog-");
+  auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  Batch b;
+  for (uint64_t g : {0, 1, 2, 10})
+    add_generation(b, *with_generation(make_catalog(), g));
+  b.meta.emplace_back("clock", "5");
+  ASSERT_TRUE(store->commit(b));
+  auto n = store->erase_meta_range(catalog_blob_key(0), catalog_blob_key(10));
+  ASSERT_TRUE(n) << n.error().message;
+  EXPECT_EQ(*n, 3u);
+  EXPECT_FALSE(store->meta(catalog_blob_key(2)));
+  EXPECT_TRUE(store->meta(catalog_blob_key(10)));
+  EXPECT_EQ(store->meta("catalog_gen"), std::optional<std::string>("10"));
+  EXPECT_EQ(store->meta("clock"), std::optional<std::string>("5"));
+}
+
 }  // namespace
 }  // namespace waymark
