@@ -101,9 +101,10 @@ struct Store::Impl {
   MDB_dbi customers, aliases, dedup, timers, outbox, deliveries, journeys, journey_meta, templates, stats, inbox, meta,
     log, snapseq;
   uint64_t outbox_seq = 0;
-  // The input log (store.hpp). Writer thread only, except the atomics: the
-  // last seq appended, and per customer with inputs after its snapshot the
-  // first such seq (and whether it has a stored state at all), both ways.
+  // The input log (store.hpp). Writer thread only, except the atomics. The
+  // last seq appended; the dirty map: each customer with logged inputs after
+  // its stored state, with the first such seq and whether it has a stored
+  // state at all (indexed both by customer and by seq, for the trim).
   uint64_t log_seq = 0;
   struct Dirty {
     uint64_t first = 0;
