@@ -80,6 +80,26 @@ MDB_val val(const char* s) { return MDB_val{std::strlen(s), const_cast<char*>(s)
 MDB_val val(std::string&&) = delete;  // an MDB_val must not point into a temporary
 std::string str(const MDB_val& v) { return std::string(static_cast<const char*>(v.mv_data), v.mv_size); }
 
+/// Deletes entries from the cursor's current one (`rc` is the result of
+/// positioning it) for as long as `more(key)` holds and at most `max`; counts
+/// them in `removed`. Returns 0 or an LMDB error (running off the end is 0).
+template <class More>
+int delete_while(MDB_cursor* cur, int rc, More&& more, uint64_t max, uint64_t& removed) {
+  MDB_val k, v;
+  if (rc == 0)
+    rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
+  while (rc == 0 && removed < max && more(k)) {
+    if ((rc = mdb_cursor_del(cur, 0)))
+      break;
+    ++removed;
+    // After a delete the cursor already points at the next entry.
+    rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
+    if (rc == EINVAL)
+      rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+  }
+  return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 /// The JSON object stored under `key`, or an empty object.
 json::object read_object(MDB_txn* txn, MDB_dbi dbi, const std::string& key) {
   MDB_val k = val(key), v;
@@ -290,20 +310,15 @@ Result<CommitResult> Store::commit(const Batch& b) {
     if ((rc = mdb_cursor_open(txn, d.log, &cur)))
       return fail("log cursor", rc);
     MDB_val k, v;
-    int crc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
     // At most about twice what this commit appends: the log catches up on
     // its trim without one commit deleting a long stretch (ack latency).
     const uint64_t trim_max = 256 + 2 * b.customers.size();
-    while (crc == 0 && trimmed < trim_max && k.mv_size == 8 && from_be64(static_cast<const char*>(k.mv_data)) < keep_from) {
-      if ((crc = mdb_cursor_del(cur, 0)))
-        break;
-      ++trimmed;
-      crc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
-      if (crc == EINVAL)
-        crc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-    }
+    auto behind = [&](const MDB_val& key) {
+      return key.mv_size == 8 && from_be64(static_cast<const char*>(key.mv_data)) < keep_from;
+    };
+    int crc = delete_while(cur, mdb_cursor_get(cur, &k, &v, MDB_FIRST), behind, trim_max, trimmed);
     mdb_cursor_close(cur);
-    if (crc != 0 && crc != MDB_NOTFOUND)
+    if (crc)
       return fail("log trim", crc);
   }
   for (size_t i = 0; i < b.customers.size(); ++i) {
@@ -596,19 +611,12 @@ Result<size_t> Store::erase_meta_range(const std::string& from, const std::strin
     mdb_txn_abort(txn);
     return lmdb_error("mdb_cursor_open", rc);
   }
-  size_t removed = 0;
+  uint64_t removed = 0;
   MDB_val k = val(from), v;
-  rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-  while (rc == 0 && str(k) < to) {
-    if ((rc = mdb_cursor_del(cur, 0)))
-      break;
-    ++removed;
-    rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
-    if (rc == EINVAL)
-      rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-  }
+  rc = delete_while(cur, mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE),
+                    [&](const MDB_val& key) { return str(key) < to; }, UINT64_MAX, removed);
   mdb_cursor_close(cur);
-  if (rc != 0 && rc != MDB_NOTFOUND) {
+  if (rc) {
     mdb_txn_abort(txn);
     return lmdb_error("erase meta", rc);
   }
