@@ -182,6 +182,23 @@ TEST(ConfigErrors, NumbersAreWholeWhereCountedAndBoundedAbove) {
   EXPECT_TRUE(names(R"({"scheduler":{"threads":100000}})", "scheduler.threads"));
 }
 
+TEST(ConfigErrors, InputLogLimitsAreBoundedWholeNumbers) {
+  EXPECT_TRUE(names(R"({"limits":{"snapshot_every":0}})", "limits.snapshot_every"));
+  EXPECT_NE(error_of(R"({"limits":{"snapshot_every":4097}})").find("<= 4096"), std::string::npos);
+  EXPECT_TRUE(names(R"({"limits":{"snapshot_every":2.5}})", "limits.snapshot_every"));
+  EXPECT_TRUE(names(R"({"limits":{"snapshot_every":"16"}})", "limits.snapshot_every"));
+  EXPECT_TRUE(names(R"({"limits":{"log_records_max":1023}})", "limits.log_records_max"));
+  EXPECT_TRUE(names(R"({"limits":{"log_records_max":[1]}})", "limits.log_records_max"));
+  auto c = config_from_json(json::parse(R"({"limits":{"snapshot_every":1,"log_records_max":1024}})"));
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->limits.snapshot_every, 1u);
+  EXPECT_EQ(c->limits.log_records_max, 1024u);
+  auto defaults = config_from_json(json::parse("{}"));
+  ASSERT_TRUE(defaults);
+  EXPECT_EQ(defaults->limits.snapshot_every, 16u);
+  EXPECT_EQ(defaults->limits.log_records_max, 200000u);
+}
+
 TEST(ConfigErrors, PolicyObjectsRefuseUnknownKeysAndNamesMustNotBeEmpty) {
   EXPECT_TRUE(names(R"({"channels":{"email":{"provider":"file","frequency_cap":{"max":3,"per":"1d","pre":"1h"}}}})",
                     "channels.email.frequency_cap.pre"));
