@@ -101,14 +101,6 @@ void drain(self_ptr self, NodeContext* ctx, const std::string& id, Slot& slot, b
 }
 
 void send_to_actor(self_ptr self, NodeContext* ctx, const std::string& id, Slot& slot, Pending p) {
-  if (p.kind == Pending::k_read) {
-    // A read neither keeps the actor from passivating nor counts as activity.
-    auto rp = p.rp;
-    self->request(slot.actor, std::chrono::seconds(30), state_atom::value)
-      .then([=](std::string& raw) mutable { rp.deliver(std::move(raw)); },
-            [=](caf::error& err) mutable { rp.deliver(err); });
-    return;
-  }
   ++slot.inflight;
   slot.last_active = steady_ms();
   auto done = [=] {
@@ -155,7 +147,7 @@ void send_to_actor(self_ptr self, NodeContext* ctx, const std::string& id, Slot&
           [=](caf::error& err) mutable { rp.deliver(err); });
       break;
     }
-    case Pending::k_read:   // answered above
+    case Pending::k_read:   // never delivered here: dispatch() asks the actor itself
     case Pending::k_erase:  // never delivered to the actor: dispatch() runs erase_customer
       break;
   }
@@ -209,7 +201,11 @@ void dispatch(self_ptr self, NodeContext* ctx, const std::string& id, Pending p)
       it->second.queue.push_back(std::move(p));
       return;
     }
-    send_to_actor(self, ctx, id, it->second, std::move(p));
+    // A read neither keeps the actor from passivating nor counts as activity.
+    auto rp = p.rp;
+    self->request(it->second.actor, std::chrono::seconds(30), state_atom::value)
+      .then([=](std::string& raw) mutable { rp.deliver(std::move(raw)); },
+            [=](caf::error& err) mutable { rp.deliver(err); });
     return;
   }
   if (auto r = st.redirects.find(id); r != st.redirects.end() && p.kind != Pending::k_timer) {
