@@ -20,6 +20,7 @@ using http::Params;
 using http::Request;
 using http::Responder;
 using http::Response;
+using http::Access;
 
 /// Sends a request from a throw-away actor and answers the HTTP request when
 /// the reply (int status, string body) or an error arrives.
@@ -351,42 +352,56 @@ void post_clock(caf::actor_system& sys, NodeContext* ctx, const std::string& bod
 
 }  // namespace
 
+/// Authorises on the matched route's class and counts refusals: admin ones in
+/// waymark_http_unauthorized_total, ingest ones as nacks.
+static http::Router::Authorizer authorizer(NodeContext* ctx) {
+  http::Credentials creds{ctx->config.admin_tokens, ctx->config.write_keys, ctx->config.limits.json_depth_max};
+  return [ctx, creds](Access access, const Request& req) {
+    auto refusal = http::authorize(access, req, creds);
+    if (refusal && access == Access::admin)
+      ctx->metrics.http_unauthorized.fetch_add(1, std::memory_order_relaxed);
+    if (refusal && access == Access::write_key)
+      ctx->metrics.nack("http_unauthorized");
+    return refusal;
+  };
+}
+
 http::Handler make_http_api(caf::actor_system& sys, NodeContext* ctx) {
-  auto router = std::make_shared<http::Router>();
+  auto router = std::make_shared<http::Router>(authorizer(ctx));
   auto* sysp = &sys;
-  router->add("GET", "/healthz", [](Request&&, const Params&, Responder r) {
+  router->add("GET", "/healthz", Access::open, [](Request&&, const Params&, Responder r) {
     r(http::json_response(200, json::object{{"status", "ok"}}));
   });
-  router->add("PUT", "/api/journeys/{id}", [=](Request&& req, const Params& p, Responder r) {
+  router->add("PUT", "/api/journeys/{id}", Access::admin, [=](Request&& req, const Params& p, Responder r) {
     ask_status_body(*sysp, ctx->catalog_actor, r, deploy_atom::value, p.at("id"), req.body);
   });
-  router->add("GET", "/api/journeys", [=](Request&&, const Params&, Responder r) { list_journeys(ctx, r); });
-  router->add("GET", "/api/journeys/{id}",
+  router->add("GET", "/api/journeys", Access::admin, [=](Request&&, const Params&, Responder r) { list_journeys(ctx, r); });
+  router->add("GET", "/api/journeys/{id}", Access::admin,
               [=](Request&&, const Params& p, Responder r) { get_journey(ctx, p.at("id"), r); });
   for (auto [verb, status] : {std::pair<const char*, const char*>{"pause", "paused"},
                               {"resume", "active"},
                               {"archive", "archived"}}) {
     std::string st = status;
-    router->add("POST", std::string("/api/journeys/{id}/") + verb, [=](Request&&, const Params& p, Responder r) {
+    router->add("POST", std::string("/api/journeys/{id}/") + verb, Access::admin, [=](Request&&, const Params& p, Responder r) {
       ask_status_body(*sysp, ctx->catalog_actor, r, status_atom::value, p.at("id"), st);
     });
   }
-  router->add("PUT", "/api/templates/{id}", [=](Request&& req, const Params& p, Responder r) {
+  router->add("PUT", "/api/templates/{id}", Access::admin, [=](Request&& req, const Params& p, Responder r) {
     ask_status_body(*sysp, ctx->catalog_actor, r, template_atom::value, p.at("id"), req.body);
   });
-  router->add("GET", "/api/templates", [=](Request&&, const Params&, Responder r) {
+  router->add("GET", "/api/templates", Access::admin, [=](Request&&, const Params&, Responder r) {
     json::array arr;
     for (auto& [id, t] : ctx->catalog.get()->templates)
       arr.push_back(t->source);
     r(http::json_response(200, json::object{{"templates", arr}}));
   });
-  router->add("GET", "/api/customers/{id}",
+  router->add("GET", "/api/customers/{id}", Access::admin,
               [=](Request&&, const Params& p, Responder r) { get_customer(sysp, ctx, p.at("id"), r); });
-  router->add("POST", "/api/clock",
+  router->add("POST", "/api/clock", Access::admin,
               [=](Request&& req, const Params&, Responder r) { post_clock(*sysp, ctx, req.body, r); });
-  router->add("GET", "/api/stats",
+  router->add("GET", "/api/stats", Access::admin,
               [=](Request&&, const Params&, Responder r) { r(http::json_response(200, stats_json(ctx))); });
-  router->add("GET", "/api/customers/{id}/inbox", [=](Request&&, const Params& p, Responder r) {
+  router->add("GET", "/api/customers/{id}/inbox", Access::admin, [=](Request&&, const Params& p, Responder r) {
     auto id = p.at("id");
     if (auto canonical = ctx->store->resolve_alias(id))
       id = *canonical;
@@ -399,7 +414,7 @@ http::Handler make_http_api(caf::actor_system& sys, NodeContext* ctx) {
     }
     r(http::json_response(200, json::object{{"customer", id}, {"messages", std::move(items)}}));
   });
-  router->add("DELETE", "/api/customers/{id}", [=](Request&&, const Params& p, Responder r) {
+  router->add("DELETE", "/api/customers/{id}", Access::admin, [=](Request&&, const Params& p, Responder r) {
     auto id = p.at("id");
     if (auto canonical = ctx->store->resolve_alias(id))
       id = *canonical;
@@ -418,24 +433,13 @@ http::Handler make_http_api(caf::actor_system& sys, NodeContext* ctx) {
     });
   });
   add_ingest_routes(*router, sys, ctx);
-  router->add("GET", "/metrics", [=](Request&&, const Params&, Responder r) {
+  router->add("GET", "/metrics", Access::open, [=](Request&&, const Params&, Responder r) {
     Response resp;
     resp.content_type = "text/plain; version=0.0.4";
     resp.body = metrics_text(ctx);
     r(std::move(resp));
   });
-  // /api/* needs a bearer token from auth.admin_tokens when any is configured;
-  // /v1/* checks write keys itself; /healthz and /metrics stay open.
-  return [router, ctx](Request&& req, Responder respond) {
-    if (req.path.rfind("/api/", 0) == 0 && !admin_allowed(req, *ctx)) {
-      ctx->metrics.http_unauthorized.fetch_add(1, std::memory_order_relaxed);
-      auto r = http::error_response(401, "missing or wrong bearer token");
-      r.headers.emplace_back("WWW-Authenticate", "Bearer");
-      respond(std::move(r));
-      return;
-    }
-    (*router)(std::move(req), std::move(respond));
-  };
+  return [router](Request&& req, Responder respond) { (*router)(std::move(req), std::move(respond)); };
 }
 
 }  // namespace waymark

@@ -25,22 +25,6 @@ struct Rejection {
   std::string message;
 };
 
-/// The write key: Basic-auth user name, else "writeKey" in the body (Segment).
-std::optional<std::string> write_key(const Request& req, const json::object* body) {
-  if (auto user = http::basic_auth_user(req); user && !user->empty())
-    return user;
-  if (body)
-    if (auto* k = body->if_contains("writeKey"); k && k->is_string())
-      return std::string(k->get_string());
-  return std::nullopt;
-}
-
-bool key_accepted(const NodeContext& ctx, const std::optional<std::string>& key) {
-  if (ctx.config.write_keys.empty())
-    return true;
-  return key && http::credential_in(*key, ctx.config.write_keys);
-}
-
 /// Validates one item; `where` prefixes the message ("batch[3]: ...").
 std::optional<Rejection> validate_item(const json::value& item, const std::string& where, std::string_view type,
                                        NodeContext* ctx, std::vector<Event>& out) {
@@ -67,8 +51,6 @@ std::optional<Rejection> parse_body(const Request& req, std::string_view type, N
   if (!v.is_object())
     return Rejection{400, "the body must be a JSON object"};
   auto& o = v.get_object();
-  if (!key_accepted(*ctx, write_key(req, &o)))
-    return Rejection{401, "missing or unknown write key"};
   if (type != "batch")
     return validate_item(v, "", type, ctx, events);
   auto* batch = o.if_contains("batch");
@@ -135,11 +117,8 @@ caf::behavior ingest_actor(caf::stateful_actor<ingest_state>* self, NodeContext*
 void ingest(caf::actor_system& sys, NodeContext* ctx, Request&& req, std::string type, Responder respond) {
   std::vector<Event> events;
   if (auto r = parse_body(req, type, ctx, events)) {
-    ctx->metrics.nack(r->status == 401 ? "http_unauthorized" : r->status == 413 ? "http_too_large" : "http_invalid");
-    auto resp = http::error_response(r->status, r->message);
-    if (r->status == 401)
-      resp.headers.emplace_back("WWW-Authenticate", "Basic realm=\"waymark ingest\"");
-    respond(std::move(resp));
+    ctx->metrics.nack(r->status == 413 ? "http_too_large" : "http_invalid");
+    respond(http::error_response(r->status, r->message));
     return;
   }
   sys.spawn(ingest_actor, ctx, std::move(events), std::move(respond));
@@ -147,19 +126,11 @@ void ingest(caf::actor_system& sys, NodeContext* ctx, Request&& req, std::string
 
 }  // namespace
 
-bool admin_allowed(const http::Request& req, const NodeContext& ctx) {
-  auto& tokens = ctx.config.admin_tokens;
-  if (tokens.empty())
-    return true;
-  auto t = http::bearer_token(req);
-  return t && http::credential_in(*t, tokens);
-}
-
 void add_ingest_routes(http::Router& router, caf::actor_system& sys, NodeContext* ctx) {
   auto* sysp = &sys;
   for (const char* type : {"track", "identify", "alias", "page", "screen", "group", "batch"}) {
     std::string t = type;
-    router.add("POST", "/v1/" + t, [=](Request&& req, const Params&, Responder r) {
+    router.add("POST", "/v1/" + t, http::Access::write_key, [=](Request&& req, const Params&, Responder r) {
       ingest(*sysp, ctx, std::move(req), t, std::move(r));
     });
   }

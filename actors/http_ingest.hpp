@@ -9,7 +9,8 @@
 // actor standing in for a TCP connection.
 //
 // Status codes: 400 invalid event (message names the batch index), 401 write
-// key missing or unknown (when auth.write_keys is set), 413 an event over
+// key missing or unknown (when auth.write_keys is set; checked by the router
+// before the body is validated), 413 an event over
 // limits.event_bytes_max or a body over limits.request_bytes_max, 503 a
 // customer was restarting or the node is busy (retry; nothing acknowledged).
 #pragma once
@@ -22,9 +23,5 @@
 namespace waymark {
 
 void add_ingest_routes(http::Router& router, caf::actor_system& sys, NodeContext* ctx);
-
-/// True when the request may use the admin API: no tokens configured, or a
-/// bearer token from auth.admin_tokens.
-bool admin_allowed(const http::Request& req, const NodeContext& ctx);
 
 }  // namespace waymark

@@ -1,6 +1,8 @@
 // Router and response/auth helpers (see router.hpp).
 #include "http/router.hpp"
 
+#include "waymark/json.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <set>
@@ -94,8 +96,8 @@ std::vector<std::string> Router::split_path(std::string_view path) {
   return out;
 }
 
-void Router::add(std::string method, std::string pattern, RouteHandler handler) {
-  routes_.push_back(Route{std::move(method), split_path(pattern), std::move(handler)});
+void Router::add(std::string method, std::string pattern, Access access, RouteHandler handler) {
+  routes_.push_back(Route{std::move(method), split_path(pattern), access, std::move(handler)});
 }
 
 bool Router::match(const Route& r, const std::vector<std::string>& segments, Params& params) {
@@ -116,13 +118,20 @@ bool Router::match(const Route& r, const std::vector<std::string>& segments, Par
 void Router::operator()(Request&& req, Responder respond) const {
   auto segments = split_path(req.path);
   std::set<std::string> allowed;
+  const Route* other_method = nullptr;
   for (const auto& route : routes_) {
     Params params;
     if (!match(route, segments, params)) continue;
-    if (route.method == req.method) return route.handler(std::move(req), params, std::move(respond));
+    if (route.method == req.method) {
+      if (auto refusal = authorizer_(route.access, req)) return respond(std::move(*refusal));
+      return route.handler(std::move(req), params, std::move(respond));
+    }
+    if (!other_method) other_method = &route;
     allowed.insert(route.method);
   }
-  if (allowed.empty()) return respond(error_response(404, "not found"));
+  if (!other_method) return respond(error_response(404, "not found"));
+  // The path exists with other methods: say so only to who may call it.
+  if (auto refusal = authorizer_(other_method->access, req)) return respond(std::move(*refusal));
   std::string allow;
   for (const auto& m : allowed) allow += (allow.empty() ? "" : ", ") + m;
   auto res = error_response(405, "method not allowed");
@@ -167,6 +176,40 @@ bool credential_in(std::string_view given, const std::vector<std::string>& accep
     found |= diff == 0;
   }
   return found;
+}
+
+std::optional<Response> authorize(Access access, const Request& req, const Credentials& creds) {
+  auto refuse = [](const char* message, const char* challenge) {
+    auto r = error_response(401, message);
+    r.headers.emplace_back("WWW-Authenticate", challenge);
+    return std::optional<Response>(std::move(r));
+  };
+  switch (access) {
+    case Access::open:
+      return std::nullopt;
+    case Access::admin: {
+      if (creds.admin_tokens.empty()) return std::nullopt;
+      auto t = bearer_token(req);
+      if (t && credential_in(*t, creds.admin_tokens)) return std::nullopt;
+      return refuse("missing or wrong bearer token", "Bearer");
+    }
+    case Access::write_key: {
+      if (creds.write_keys.empty()) return std::nullopt;
+      auto key = write_key(req, creds.json_depth_max);
+      if (key && credential_in(*key, creds.write_keys)) return std::nullopt;
+      return refuse("missing or unknown write key", "Basic realm=\"waymark ingest\"");
+    }
+  }
+  return refuse("unknown access class", "Bearer");
+}
+
+std::optional<std::string> write_key(const Request& req, size_t json_depth_max) {
+  if (auto user = basic_auth_user(req); user && !user->empty()) return user;
+  auto body = parse_input_json(req.body, json_depth_max);
+  if (!body || !body->is_object()) return std::nullopt;
+  auto* k = body->get_object().if_contains("writeKey");
+  if (!k || !k->is_string()) return std::nullopt;
+  return std::string(k->get_string());
 }
 
 }  // namespace waymark::http

@@ -3,9 +3,14 @@
 //
 // Patterns are literal segments and "{name}" placeholders ("/api/journeys/{id}");
 // a placeholder matches exactly one non-empty segment, percent-decoded into
-// params[name]. Unknown path -> 404 {"error":"not found"}; known path with
-// another method -> 405 with an Allow header. Routes are added before the
-// server starts; operator() is then safe to call from any thread.
+// params[name]. Empty segments are dropped ("//api//x" is "/api/x"). Unknown
+// path -> 404 {"error":"not found"}; known path with another method -> 405
+// with an Allow header. Routes are added before the server starts;
+// operator() is then safe to call from any thread.
+//
+// Every route declares who may call it (Access), and the router authorises
+// the request on the route that matched, before its handler runs: never on
+// the spelling of the path (PRODUCT.md §8).
 #pragma once
 
 #include <boost/json.hpp>
@@ -23,19 +28,46 @@ namespace waymark::http {
 using Params = std::map<std::string, std::string>;
 using RouteHandler = std::function<void(Request&&, const Params& params, Responder)>;
 
+/// Who may call a route.
+enum class Access {
+  open,       // anyone (/healthz, /metrics)
+  write_key,  // event ingest: a write key from auth.write_keys, when any is set
+  admin,      // the admin API: a bearer token from auth.admin_tokens, when any is set
+};
+
+/// The credentials a node accepts; an empty list accepts anyone.
+struct Credentials {
+  std::vector<std::string> admin_tokens;
+  std::vector<std::string> write_keys;
+  size_t json_depth_max = 64;  // for a write key sent in the body
+};
+
+/// nullopt when `req` may call a route of class `access`, else the refusal
+/// (401 with a WWW-Authenticate header). A write key is the Basic-auth user
+/// name, else "writeKey" in a JSON object body (Segment); a body that cannot
+/// be read carries no key.
+std::optional<Response> authorize(Access access, const Request& req, const Credentials& creds);
+
 class Router {
 public:
-  void add(std::string method, std::string pattern, RouteHandler handler);
+  /// Called with the matched route's access class; a refusal is answered
+  /// instead of calling the handler (and the router's 405).
+  using Authorizer = std::function<std::optional<Response>(Access, const Request&)>;
+
+  explicit Router(Authorizer authorizer) : authorizer_(std::move(authorizer)) {}
+  void add(std::string method, std::string pattern, Access access, RouteHandler handler);
   void operator()(Request&& req, Responder respond) const;
 
 private:
   struct Route {
     std::string method;
     std::vector<std::string> segments;  // "{id}" = placeholder
+    Access access;
     RouteHandler handler;
   };
   static std::vector<std::string> split_path(std::string_view path);
   static bool match(const Route& r, const std::vector<std::string>& segments, Params& params);
+  Authorizer authorizer_;
   std::vector<Route> routes_;
 };
 
@@ -48,6 +80,9 @@ Response error_response(int status, std::string message);
 std::optional<std::string> bearer_token(const Request& req);
 /// "Authorization: Basic base64(user:pass)" -> user (Segment's write key).
 std::optional<std::string> basic_auth_user(const Request& req);
+/// The write key of an ingest request: the Basic-auth user name, else
+/// "writeKey" in a JSON object body (parsed at most `json_depth_max` deep).
+std::optional<std::string> write_key(const Request& req, size_t json_depth_max);
 /// True when `given` equals one of `accepted`. Compares every byte of every
 /// candidate (no early exit), so the answer time does not reveal how much of a
 /// credential was right.

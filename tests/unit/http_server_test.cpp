@@ -98,18 +98,18 @@ std::string header_of(const wh::Response& r, const std::string& name) {
 class HttpServerTest : public ::testing::Test {
 protected:
   void SetUp() override {
-    router_.add("GET", "/api/journeys/{id}", [](wh::Request&& req, const wh::Params& p,
+    router_.add("GET", "/api/journeys/{id}", wh::Access::open, [](wh::Request&& req, const wh::Params& p,
                                                  wh::Responder respond) {
       respond(wh::json_response(200, {{"id", p.at("id")}, {"q", req.query["q"]}}));
     });
-    router_.add("PUT", "/api/journeys/{id}", [](wh::Request&& req, const wh::Params& p,
+    router_.add("PUT", "/api/journeys/{id}", wh::Access::open, [](wh::Request&& req, const wh::Params& p,
                                                  wh::Responder respond) {
       respond(wh::json_response(201, {{"id", p.at("id")}, {"body", req.body}}));
     });
-    router_.add("POST", "/echo", [](wh::Request&& req, const wh::Params&, wh::Responder respond) {
+    router_.add("POST", "/echo", wh::Access::open, [](wh::Request&& req, const wh::Params&, wh::Responder respond) {
       respond(wh::json_response(200, {{"body", req.body}}));
     });
-    router_.add("GET", "/later", [this](wh::Request&&, const wh::Params&, wh::Responder respond) {
+    router_.add("GET", "/later", wh::Access::open, [this](wh::Request&&, const wh::Params&, wh::Responder respond) {
       std::lock_guard<std::mutex> lk(mu_);
       later_.push_back(std::move(respond));
       cv_.notify_all();
@@ -134,7 +134,7 @@ protected:
     return r;
   }
 
-  wh::Router router_;
+  wh::Router router_{[](wh::Access, const wh::Request&) { return std::optional<wh::Response>(); }};
   std::unique_ptr<wh::Server> server_;
   uint16_t port_ = 0;
   std::mutex mu_;
