@@ -58,6 +58,13 @@ struct Config {
   std::string cluster_listen = "127.0.0.1:7440";
   std::vector<std::string> cluster_peers;
   int partitions = 256;
+  int64_t forward_timeout_ms = 2000;     // cluster: owner down -> nack with retry within this
+  int64_t handshake_timeout_ms = 5000;   // cluster: a peer link not proven within this is dropped
+  std::string cluster_secret;            // cluster: every link proves it (required off loopback)
+  std::string cluster_tls_cert;          // cluster.tls.cert: this node's certificate (PEM)
+  std::string cluster_tls_key;           // cluster.tls.key
+  std::string cluster_tls_ca;            // cluster.tls.ca: the private CA peers must chain to
+  bool clustered() const { return !cluster_peers.empty(); }
   std::vector<std::string> write_keys;
   std::vector<std::string> admin_tokens;
   std::string journeys_dir = "config/journeys";

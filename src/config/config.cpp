@@ -14,6 +14,7 @@
 #include <type_traits>
 
 #include "channel/net_guard.hpp"
+#include "waymark/cluster.hpp"
 #include "waymark/json.hpp"
 
 namespace json = boost::json;
@@ -96,13 +97,56 @@ std::optional<Error> read_listen(const json::object& o, const char* section, std
   const auto& s = v->get_object();
   auto known = Fields{"listen"};
   if (std::string(section) == "cluster")
-    known = {"listen", "peers", "partitions"};
+    known = {"listen", "peers", "partitions", "forward_timeout_ms", "handshake_timeout_ms", "secret", "tls"};
   if (auto e = unknown_keys(s, known, std::string(section) + "."))
     return e;
   if (auto e = read_string(s, "listen", out, std::string(section) + "."))
     return e;
   if (auto hp = parse_host_port(out); !hp)
     return make_error("bad_config", std::string(section) + ".listen: " + hp.error().message);
+  return std::nullopt;
+}
+
+/// cluster.tls: {"cert","key","ca"}, all three or none.
+std::optional<Error> parse_cluster_tls(const json::object& cl, Config& c) {
+  auto* t = cl.if_contains("tls");
+  if (!t)
+    return std::nullopt;
+  if (!t->is_object())
+    return make_error("bad_config", "cluster.tls must be an object {\"cert\",\"key\",\"ca\"}");
+  const auto& o = t->get_object();
+  std::optional<Error> e;
+  if ((e = unknown_keys(o, {"cert", "key", "ca"}, "cluster.tls.")) ||
+      (e = read_string(o, "cert", c.cluster_tls_cert, "cluster.tls.")) ||
+      (e = read_string(o, "key", c.cluster_tls_key, "cluster.tls.")) || (e = read_string(o, "ca", c.cluster_tls_ca, "cluster.tls.")))
+    return e;
+  if (c.cluster_tls_cert.empty() || c.cluster_tls_key.empty() || c.cluster_tls_ca.empty())
+    return make_error("bad_config", "cluster.tls needs cert, key and ca (file paths)");
+  return std::nullopt;
+}
+
+/// The cluster section past "listen" (read by read_listen); the member set
+/// (listen + peers) must form a valid view.
+std::optional<Error> parse_cluster(const json::object& cl, Config& c) {
+  std::optional<Error> e;
+  if ((e = read_strings(cl, "peers", c.cluster_peers, "cluster.")) ||
+      (e = read_number(cl, "partitions", c.partitions, "cluster.", 1, 65536)) ||
+      (e = read_number(cl, "forward_timeout_ms", c.forward_timeout_ms, "cluster.", 1, 600000)) ||
+      (e = read_number(cl, "handshake_timeout_ms", c.handshake_timeout_ms, "cluster.", 1, 600000)) ||
+      (e = read_string(cl, "secret", c.cluster_secret, "cluster.")) || (e = parse_cluster_tls(cl, c)))
+    return e;
+  if (cl.if_contains("secret") && c.cluster_secret.size() < 16)
+    return make_error("bad_config", "cluster.secret must be at least 16 characters");
+  if (!c.clustered())
+    return std::nullopt;
+  auto members = c.cluster_peers;
+  members.push_back(c.cluster_listen);
+  auto view = cluster::Membership::make(std::move(members), static_cast<uint32_t>(c.partitions));
+  if (!view)
+    return make_error("bad_config", "cluster.peers: " + view.error().message);
+  for (auto& p : c.cluster_peers)
+    if (auto hp = parse_host_port(p); !hp)
+      return make_error("bad_config", "cluster.peers: '" + p + "': " + hp.error().message);
   return std::nullopt;
 }
 
@@ -374,11 +418,9 @@ Result<Config> config_from_json(const json::value& v) {
     return make_error("bad_config", "data_dir must not be empty");
   if (c.clock != "system" && c.clock != "manual")
     return make_error("bad_config", "clock must be \"system\" or \"manual\"");
-  if (auto* cl = o.if_contains("cluster"); cl && cl->is_object()) {
-    if ((e = read_strings(cl->get_object(), "peers", c.cluster_peers, "cluster.")) ||
-        (e = read_number(cl->get_object(), "partitions", c.partitions, "cluster.", 1, 65536)))
+  if (auto* cl = o.if_contains("cluster"); cl && cl->is_object())
+    if ((e = parse_cluster(cl->get_object(), c)))
       return *e;
-  }
   if (auto* a = o.if_contains("auth")) {
     if (!a->is_object())
       return make_error("bad_config", "auth must be an object");
@@ -448,6 +490,10 @@ std::optional<Error> check_exposure(const Config& c) {
   if (http && !is_loopback_host(http->host) && (c.write_keys.empty() || c.admin_tokens.empty()))
     return make_error("exposed", "http.listen " + c.http_listen +
                                    " is not on loopback and auth.write_keys or auth.admin_tokens is empty: refusing to start");
+  auto cluster = parse_host_port(c.cluster_listen);
+  if (c.clustered() && cluster && !is_loopback_host(cluster->host) && (c.cluster_secret.empty() || c.cluster_tls_ca.empty()))
+    return make_error("exposed", "cluster.listen " + c.cluster_listen +
+                                   " is not on loopback and cluster.secret or cluster.tls is missing: refusing to start");
   return std::nullopt;
 }
 

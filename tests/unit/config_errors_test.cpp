@@ -210,3 +210,47 @@ TEST(ConfigErrors, PolicyObjectsRefuseUnknownKeysAndNamesMustNotBeEmpty) {
 
 }  // namespace
 }  // namespace waymark
+
+namespace waymark {
+namespace {
+
+TEST(ConfigCluster, TheClusterKeysAreReadAndBounded) {
+  auto c = config_from_json(boost::json::parse(R"({"cluster":{"listen":"127.0.0.1:7441","peers":["127.0.0.1:7442"],
+    "partitions":64,"forward_timeout_ms":500,"handshake_timeout_ms":800,"secret":"0123456789abcdef",
+    "tls":{"cert":"n1.pem","key":"n1.key","ca":"ca.pem"}}})"));
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_TRUE(c->clustered());
+  EXPECT_EQ(c->forward_timeout_ms, 500);
+  EXPECT_EQ(c->handshake_timeout_ms, 800);
+  EXPECT_EQ(c->cluster_tls_ca, "ca.pem");
+  EXPECT_EQ(default_config().forward_timeout_ms, 2000) << "PRODUCT.md §3";
+  EXPECT_FALSE(default_config().clustered());
+  EXPECT_TRUE(names(R"({"cluster":{"forward_timeout_ms":0}})", "cluster.forward_timeout_ms"));
+  EXPECT_TRUE(names(R"({"cluster":{"forward_timeout_ms":1.5}})", "cluster.forward_timeout_ms"));
+  EXPECT_TRUE(names(R"({"cluster":{"handshake_timeout_ms":"1s"}})", "cluster.handshake_timeout_ms"));
+  EXPECT_TRUE(names(R"({"cluster":{"secret":"short"}})", "cluster.secret"));
+  EXPECT_TRUE(names(R"({"cluster":{"tls":{"cert":"a","key":"b"}}})", "cluster.tls"));
+  EXPECT_TRUE(names(R"({"cluster":{"tls":{"cert":"a","key":"b","ca":"c","crl":"d"}}})", "cluster.tls.crl"));
+  EXPECT_TRUE(names(R"({"cluster":{"tls":"on"}})", "cluster.tls"));
+  EXPECT_TRUE(names(R"({"cluster":{"peers":["127.0.0.1:7440"]}})", "twice")) << "a peer equal to cluster.listen";
+  EXPECT_TRUE(names(R"({"cluster":{"peers":["127.0.0.1"]}})", "cluster.peers"));
+}
+
+TEST(ConfigCluster, AClusterListenerOffLoopbackNeedsASecretAndTls) {
+  auto exposed = [](const std::string& extra) {
+    auto c = config_from_json(boost::json::parse(
+        R"({"cluster":{"listen":"10.1.1.1:7440","peers":["10.1.1.2:7440"])" + extra + "}}"));
+    EXPECT_TRUE(c) << c.error().message;
+    auto e = check_exposure(*c);
+    return e ? e->message : std::string("ok");
+  };
+  EXPECT_NE(exposed("").find("cluster.secret or cluster.tls"), std::string::npos) << exposed("");
+  EXPECT_NE(exposed(R"(,"secret":"0123456789abcdef")").find("refusing"), std::string::npos);
+  EXPECT_EQ(exposed(R"(,"secret":"0123456789abcdef","tls":{"cert":"a","key":"b","ca":"c"})"), "ok");
+  auto loopback = config_from_json(boost::json::parse(R"({"cluster":{"peers":["127.0.0.1:7441"]}})"));
+  ASSERT_TRUE(loopback);
+  EXPECT_FALSE(check_exposure(*loopback)) << "a loopback cluster is for tests and one-machine trials";
+}
+
+}  // namespace
+}  // namespace waymark
