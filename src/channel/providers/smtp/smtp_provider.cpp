@@ -181,6 +181,8 @@ private:
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(cfg_.timeout_ms));
     if (cfg_.starttls)
       curl_easy_setopt(e, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
+    if (!cfg_.ca_file.empty())
+      curl_easy_setopt(e, CURLOPT_CAINFO, cfg_.ca_file.c_str());
     if (!cfg_.username.empty()) {
       curl_easy_setopt(e, CURLOPT_USERNAME, cfg_.username.c_str());
       curl_easy_setopt(e, CURLOPT_PASSWORD, cfg_.password.c_str());

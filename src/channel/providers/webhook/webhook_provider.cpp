@@ -122,6 +122,8 @@ private:
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
     curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
     curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t.get());
+    if (!cfg_.ca_file.empty())
+      curl_easy_setopt(e, CURLOPT_CAINFO, cfg_.ca_file.c_str());
     uint64_t seq = j.seq;
     worker_.submit(e, [t, seq, done](CURL* easy, CURLcode rc) { done(seq, classify(easy, rc, *t)); });
   }
