@@ -85,6 +85,14 @@ TEST_F(DeliveryTls, SmtpWithStarttlsAndAuthDeliversInsideTlsWithTheRightCaAndCre
   EXPECT_TRUE(auths[0].over_tls);
   EXPECT_TRUE(auths[0].accepted);
   EXPECT_EQ(smtp.tls_failures(), 0u);
+
+  // A second mail reuses the authenticated TLS session (no new handshake or AUTH).
+  ASSERT_TRUE(send_all_acked(node, signup("u2")));
+  ASSERT_TRUE(smtp.wait_for(2, 5000));
+  EXPECT_TRUE(smtp.mails().at(1).over_tls);
+  EXPECT_EQ(smtp.mails().at(1).auth_user, kUser);
+  EXPECT_EQ(smtp.connections(), 1u);
+  EXPECT_EQ(smtp.auth_attempts().size(), 1u);
 }
 
 TEST_F(DeliveryTls, SmtpRefusesAServerCertificateItsCaDidNotSignAndSendsNoCredentials) {
