@@ -16,6 +16,7 @@ PKGS=(
   libjemalloc-dev                       # allocator for the node (measured faster than glibc malloc)
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-aiosmtpd              # real SMTP server in delivery tests
+  openssl                               # CLI: the TLS delivery tests make their CA and certificates
   curl
 )
 

@@ -48,6 +48,7 @@ struct ChannelConfig {
   std::string username;                           // smtp: AUTH user ("" = no AUTH)
   std::string password;                           // smtp: AUTH password
   bool starttls = false;                          // smtp: require STARTTLS before MAIL FROM
+  std::string ca_file;                            // webhook, smtp: PEM CA bundle for TLS ("" = system store)
 };
 
 struct Config {

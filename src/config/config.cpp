@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 
 #include <set>
@@ -218,8 +219,11 @@ std::optional<Error> parse_provider_keys(const json::object& o, ChannelConfig& c
       (e = read_number(o, "timeout_ms", c.timeout_ms, where, 1)) || (e = read_string(o, "host", c.host, where)) ||
       (e = read_number(o, "port", port, where, 1)) || (e = read_string(o, "from", c.from, where)) ||
       (e = read_string(o, "username", c.username, where)) || (e = read_string(o, "password", c.password, where)) ||
-      (e = read_bool(o, "starttls", c.starttls, where)))
+      (e = read_bool(o, "starttls", c.starttls, where)) || (e = read_string(o, "ca_file", c.ca_file, where)))
     return e;
+  std::error_code ec;
+  if (!c.ca_file.empty() && (!std::filesystem::is_regular_file(c.ca_file, ec) || !std::ifstream(c.ca_file)))
+    return make_error("bad_config", where + "ca_file '" + c.ca_file + "' is not a readable file");
   if (port > 65535)
     return make_error("bad_config", where + "port must be <= 65535");
   c.port = static_cast<uint16_t>(port);
@@ -244,6 +248,8 @@ std::optional<Error> parse_provider_keys(const json::object& o, ChannelConfig& c
   }
   if (c.provider == "smtp" && (c.host.empty() || c.from.empty()))
     return make_error("bad_config", where + "host and from are required for provider smtp");
+  if (c.provider == "smtp" && !c.username.empty() && !c.starttls && !is_loopback_host(c.host))
+    return make_error("bad_config", where + "username needs \"starttls\": true (AUTH would send the password in clear)");
   return std::nullopt;
 }
 
@@ -257,7 +263,7 @@ Result<ChannelConfig> parse_channel(const std::string& name, const json::value& 
     "frequency_cap", "quiet_hours", "address_trait", "html_escape",
     // provider-specific (see config/README.md)
     "path", "url", "allow_private", "headers", "connect_timeout_ms", "timeout_ms", "host", "port", "from",
-    "username", "password", "starttls"};
+    "username", "password", "starttls", "ca_file"};
   if (auto e = unknown_keys(o, known, where))
     return *e;
   ChannelConfig c = default_channel(name);

@@ -129,25 +129,41 @@ bool HttpReceiver::start() {
       std::lock_guard<std::mutex> g(mu_);
       conn = ++connections_;
     }
-    serve(fd, conn);
+    Conn c(fd);
+    if (tls_ && !c.start_tls(tls_)) {
+      std::lock_guard<std::mutex> g(mu_);
+      ++tls_failures_;
+      return;
+    }
+    serve(c, conn);
   });
 }
 
-std::string HttpReceiver::url(const std::string& path) const {
-  return "http://127.0.0.1:" + std::to_string(port()) + path;
+bool HttpReceiver::start_https(ssl_ctx_st* tls) {
+  tls_ = tls;
+  return start();
 }
 
-void HttpReceiver::serve(int fd, int connection) {
+std::string HttpReceiver::url(const std::string& path) const {
+  return (tls_ ? "https" : "http") + std::string("://127.0.0.1:") + std::to_string(port()) + path;
+}
+
+size_t HttpReceiver::tls_failures() const {
+  std::lock_guard<std::mutex> g(mu_);
+  return tls_failures_;
+}
+
+void HttpReceiver::serve(Conn& c, int connection) {
   std::string buf, line;
   for (;;) {
     ReceivedRequest req;
     req.connection = connection;
-    if (!read_line(fd, buf, line))
+    if (!read_line(c, buf, line))
       return;
     auto sp1 = line.find(' '), sp2 = line.rfind(' ');
     req.method = line.substr(0, sp1);
     req.path = sp1 == std::string::npos ? "" : line.substr(sp1 + 1, sp2 - sp1 - 1);
-    while (read_line(fd, buf, line) && !line.empty()) {
+    while (read_line(c, buf, line) && !line.empty()) {
       auto colon = line.find(':');
       if (colon == std::string::npos)
         continue;
@@ -160,7 +176,7 @@ void HttpReceiver::serve(int fd, int connection) {
     size_t length = req.headers.count("content-length") ? std::stoul(req.headers["content-length"]) : 0;
     while (buf.size() < length) {
       char tmp[4096];
-      ssize_t n = ::recv(fd, tmp, sizeof tmp, 0);
+      long n = c.recv(tmp, sizeof tmp);
       if (n <= 0)
         return;
       buf.append(tmp, static_cast<size_t>(n));
@@ -183,7 +199,7 @@ void HttpReceiver::serve(int fd, int connection) {
     for (auto& [k, v] : r.headers)
       out += k + ": " + v + "\r\n";
     out += "\r\n" + r.body;
-    if (!write_all(fd, out))
+    if (!write_all(c, out))
       return;
   }
 }

@@ -2,6 +2,7 @@
 // (thread per connection, stoppable) and an HTTP/1.1 receiver (keep-alive)
 // that records every request it gets and answers from a test-supplied script
 // (status, headers, delay), so tests can play a flaky or slow webhook target.
+// With start_https() the receiver speaks HTTPS (support/tls.hpp).
 #pragma once
 
 #include <chrono>
@@ -13,6 +14,9 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+struct ssl_st;
+struct ssl_ctx_st;
 
 namespace waymark::it {
 
@@ -57,6 +61,30 @@ bool read_line(int fd, std::string& buf, std::string& line);
 /// Writes all bytes; false on error.
 bool write_all(int fd, const std::string& data);
 
+/// One accepted connection (not owned: LoopbackServer closes the fd): in
+/// clear until start_tls() has made the server side of a TLS handshake
+/// (at once for https, after "STARTTLS" for SMTP). Implemented in tls.cpp.
+class Conn {
+public:
+  explicit Conn(int fd) : fd_(fd) {}
+  ~Conn();
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+  /// The handshake; false (and the connection is useless) when the client gave up.
+  bool start_tls(ssl_ctx_st* ctx);
+  bool tls() const { return ssl_ != nullptr; }
+  /// Like recv(2): > 0 bytes read, <= 0 closed or failed.
+  long recv(char* buf, size_t n);
+  bool send_all(const std::string& data);
+
+private:
+  int fd_;
+  ssl_st* ssl_ = nullptr;
+};
+
+bool read_line(Conn& c, std::string& buf, std::string& line);
+bool write_all(Conn& c, const std::string& data);
+
 struct ReceivedRequest {
   std::string method;
   std::string path;
@@ -82,9 +110,14 @@ public:
   explicit HttpReceiver(Script script = nullptr);
   ~HttpReceiver();
   bool start();
+  /// HTTPS with this server context (not owned; must outlive the receiver).
+  bool start_https(ssl_ctx_st* tls);
   void stop() { server_.stop(); }
   uint16_t port() const { return server_.port(); }
+  /// http:// or https://127.0.0.1:<port><path>
   std::string url(const std::string& path = "/hook") const;
+  /// TLS handshakes the client broke off (e.g. it did not trust the certificate).
+  size_t tls_failures() const;
 
   /// Snapshot of every request received so far, in arrival order.
   std::vector<ReceivedRequest> requests() const;
@@ -93,9 +126,11 @@ public:
   bool wait_for(size_t n, int timeout_ms);
 
 private:
-  void serve(int fd, int connection);
+  void serve(Conn& c, int connection);
 
   Script script_;
+  ssl_ctx_st* tls_ = nullptr;
+  size_t tls_failures_ = 0;  // guarded by mu_
   LoopbackServer server_;
   mutable std::mutex mu_;
   std::condition_variable cv_;

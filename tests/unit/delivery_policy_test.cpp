@@ -1,6 +1,9 @@
 // Pure pieces of delivery: token bucket, retry schedule, destination guard,
 // channel config validation, Retry-After parsing and the SMTP message.
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
 
 #include "channel/delivery_policy.hpp"
 #include "channel/net_guard.hpp"
@@ -113,6 +116,38 @@ TEST(ChannelConfig, ProviderKeysAreTypedAndBounded) {
   EXPECT_FALSE(channels(R"({"channels":{"sms":{"backoff_base_ms":100,"backoff_max_ms":50}}})"));
   EXPECT_FALSE(channels(R"({"channels":{"push":{"provider":"webhook","url":"ftp://x"}}})"));
   EXPECT_FALSE(channels(R"({"channels":{"push":{"starttls":"yes"}}})"));
+}
+
+TEST(ChannelConfig, SmtpCredentialsNeedStarttlsUnlessTheServerIsOnLoopback) {
+  auto clear = channels(R"({"channels":{"email":{"provider":"smtp","host":"mx.example.com","from":"a@example.com",
+    "username":"u","password":"p"}}})");
+  ASSERT_FALSE(clear);
+  EXPECT_NE(clear.error().message.find("channels.email.username needs \"starttls\": true"), std::string::npos)
+    << clear.error().message;
+  EXPECT_TRUE(channels(R"({"channels":{"email":{"provider":"smtp","host":"mx.example.com","from":"a@example.com",
+    "username":"u","password":"p","starttls":true}}})"));
+  EXPECT_TRUE(channels(R"({"channels":{"email":{"provider":"smtp","host":"127.0.0.1","from":"a@example.com",
+    "username":"u","password":"p"}}})"));
+}
+
+TEST(ChannelConfig, CaFileMustBeAReadableFile) {
+  auto missing = channels(R"({"channels":{"push":{"provider":"webhook","url":"https://hooks.example.com/x",
+    "ca_file":"/nonexistent/ca.pem"}}})");
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("channels.push.ca_file '/nonexistent/ca.pem' is not a readable file"),
+            std::string::npos)
+    << missing.error().message;
+  EXPECT_FALSE(channels(R"({"channels":{"push":{"provider":"webhook","url":"https://h.example.com","ca_file":"/tmp"}}})"));
+  EXPECT_FALSE(channels(R"({"channels":{"push":{"provider":"webhook","url":"https://h.example.com","ca_file":7}}})"));
+  char path[] = "/tmp/waymark-ca-XXXXXX";
+  int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  auto ok = channels(R"({"channels":{"email":{"provider":"smtp","host":"mx.example.com","from":"a@example.com",
+    "starttls":true,"ca_file":")" + std::string(path) + R"("}}})");
+  ::unlink(path);
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->channels.at("email").ca_file, path);
 }
 
 TEST(SmtpMessage, CarriesTheMessageIdDerivedFromTheKeyAndRefusesHeaderInjection) {

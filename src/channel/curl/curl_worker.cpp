@@ -7,6 +7,14 @@ void curl_global_once() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
+std::string curl_error_text(CURLcode rc, const char* error_buffer) {
+  std::string text = curl_easy_strerror(rc);
+  std::string more = error_buffer ? error_buffer : "";
+  while (!more.empty() && (more.back() == '\n' || more.back() == '.'))
+    more.pop_back();
+  return more.empty() ? text : text + " (" + more + ")";
+}
+
 CurlWorker::CurlWorker() {
   curl_global_once();
   multi_ = curl_multi_init();

@@ -12,6 +12,7 @@
 
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -21,6 +22,10 @@ namespace waymark {
 
 /// curl_global_init once per process (thread-safe).
 void curl_global_once();
+
+/// "Couldn't connect to server (Failed to connect to 127.0.0.1 port 9 ...)":
+/// the code's text, then the transfer's CURLOPT_ERRORBUFFER when it says more.
+std::string curl_error_text(CURLcode rc, const char* error_buffer);
 
 class CurlWorker {
 public:

@@ -108,6 +108,7 @@ struct SmtpTransfer {
   bool handed_over = false;  // every byte of the message was given to libcurl
   curl_slist* rcpt = nullptr;
   std::string mail_from;
+  char error[CURL_ERROR_SIZE] = {};  // libcurl's own words (e.g. "STARTTLS not supported.")
   ~SmtpTransfer() { curl_slist_free_all(rcpt); }
 };
 
@@ -128,7 +129,7 @@ DeliveryOutcome classify(CURL* easy, CURLcode rc, const SmtpTransfer& t) {
   std::string detail = "SMTP " + std::to_string(code);
   if (rc == CURLE_OK)
     return {S::delivered, detail, 0, ""};
-  detail += std::string(": ") + curl_easy_strerror(rc);
+  detail += ": " + curl_error_text(rc, t.error);
   if (t.handed_over && (code == 354 || code == 0))
     return {S::unknown, "connection lost after the message data, before the server's reply (" + detail + ")", 0, ""};
   if (code >= 500 && code < 600)
@@ -177,10 +178,13 @@ private:
     curl_easy_setopt(e, CURLOPT_INFILESIZE, static_cast<long>(t->message.size()));
     curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
     curl_easy_setopt(e, CURLOPT_READDATA, t.get());
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(cfg_.connect_timeout_ms));
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(cfg_.timeout_ms));
     if (cfg_.starttls)
       curl_easy_setopt(e, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
+    if (!cfg_.ca_file.empty())
+      curl_easy_setopt(e, CURLOPT_CAINFO, cfg_.ca_file.c_str());
     if (!cfg_.username.empty()) {
       curl_easy_setopt(e, CURLOPT_USERNAME, cfg_.username.c_str());
       curl_easy_setopt(e, CURLOPT_PASSWORD, cfg_.password.c_str());

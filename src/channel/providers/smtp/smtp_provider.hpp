@@ -1,6 +1,8 @@
 // The `smtp` provider: one real mail per delivery through the channel's SMTP
 // server (libcurl smtp:// on the provider's own multi thread, connections
-// reused), optional STARTTLS (required when `starttls`) and AUTH.
+// reused), optional STARTTLS (required when `starttls`: no fallback to clear)
+// and AUTH; the server certificate is verified against the system store or
+// the channel's `ca_file`.
 //
 // The mail: From = `from`, To = the record's `to`, Subject and body from the
 // rendered template (`content.subject`, `content.body`, HTML), and

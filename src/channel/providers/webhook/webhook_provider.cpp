@@ -23,6 +23,7 @@ struct WebhookTransfer {
   std::string response;
   std::string refused;  // set by the socket guard
   bool allow_private = false;
+  char error[CURL_ERROR_SIZE] = {};  // libcurl's own words (e.g. which certificate check failed)
   ~WebhookTransfer() { curl_slist_free_all(headers); }
 };
 
@@ -66,7 +67,7 @@ DeliveryOutcome classify(CURL* easy, CURLcode rc, const WebhookTransfer& t) {
   if (rc != CURLE_OK && !t.refused.empty())
     return {S::failed, "destination refused: " + t.refused + " (set allow_private to allow it)", 0, ""};
   if (rc != CURLE_OK)
-    return {S::retry, std::string("transport: ") + curl_easy_strerror(rc), 0, ""};
+    return {S::retry, "transport: " + curl_error_text(rc, t.error), 0, ""};
   long code = 0;
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
   std::string detail = "HTTP " + std::to_string(code);
@@ -122,6 +123,9 @@ private:
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
     curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
     curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t.get());
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
+    if (!cfg_.ca_file.empty())
+      curl_easy_setopt(e, CURLOPT_CAINFO, cfg_.ca_file.c_str());
     uint64_t seq = j.seq;
     worker_.submit(e, [t, seq, done](CURL* easy, CURLcode rc) { done(seq, classify(easy, rc, *t)); });
   }

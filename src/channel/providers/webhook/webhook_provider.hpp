@@ -7,6 +7,8 @@
 // other statuses (3xx are not followed, 4xx) fail. Unless `allow_private`,
 // every address libcurl is about to connect to is checked and a private,
 // loopback or link-local one fails the delivery (no request is sent).
+// https receivers are verified against the system store or the channel's
+// `ca_file`; a certificate that does not verify is a transport error (retry).
 #pragma once
 
 #include <memory>

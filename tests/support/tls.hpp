@@ -1,0 +1,50 @@
+// TLS for the test servers: a throwaway PKI made at run time with the openssl
+// CLI (nothing is committed: a CA, a server certificate for 127.0.0.1 and
+// localhost signed by it, and a second CA that signed nothing the servers
+// present) and a server SSL_CTX over it. Conn (http_receiver.hpp) does the
+// handshakes.
+#pragma once
+
+#include <string>
+
+#include "support/temp_dir.hpp"
+
+struct ssl_ctx_st;
+
+namespace waymark::it {
+
+class TestPki {
+public:
+  /// Generates everything (about half a second); ok() tells whether it worked.
+  TestPki();
+  bool ok() const { return error_.empty(); }
+  const std::string& error() const { return error_; }
+  /// PEM of the CA that signed the server certificate.
+  std::string ca_file() const { return dir_ / "ca.pem"; }
+  /// PEM of a CA that did not sign it (a client trusting only this must refuse the server).
+  std::string other_ca_file() const { return dir_ / "other-ca.pem"; }
+  std::string cert_file() const { return dir_ / "server.pem"; }
+  std::string key_file() const { return dir_ / "server.key"; }
+
+private:
+  bool run(const std::string& args);
+
+  TempDir dir_{"waymark-pki-"};
+  std::string error_;
+};
+
+/// A TLS server context over a certificate and key (PEM files).
+class TlsServerContext {
+public:
+  TlsServerContext(const std::string& cert_file, const std::string& key_file);
+  ~TlsServerContext();
+  TlsServerContext(const TlsServerContext&) = delete;
+  TlsServerContext& operator=(const TlsServerContext&) = delete;
+  bool ok() const { return ctx_ != nullptr; }
+  ssl_ctx_st* get() const { return ctx_; }
+
+private:
+  ssl_ctx_st* ctx_ = nullptr;
+};
+
+}  // namespace waymark::it
