@@ -15,7 +15,7 @@ PKGS=(
   libcli11-dev                          # command line parsing
   libjemalloc-dev                       # allocator for the node (measured faster than glibc malloc)
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-aiosmtpd              # real SMTP server in delivery tests
+  python3 python3-yaml                  # docs/openapi.yaml syntax check in the API tests
   openssl                               # CLI: the TLS delivery tests make their CA and certificates
   curl
 )
