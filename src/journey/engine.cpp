@@ -236,6 +236,17 @@ bool profile_exit_holds(const Run& r, const Journey& j) {
 
 enum class EntryCause { event, condition, jump };
 
+/// The newest entry into `journey` under any key (memo keys are
+/// "journey\x1fkey", so they are one range of the map); nullopt before the first.
+std::optional<Millis> last_entry(const CustomerState& s, const std::string& journey) {
+  std::optional<Millis> newest;
+  const std::string prefix = journey + '\x1f';
+  for (auto it = s.memo.lower_bound(prefix); it != s.memo.end() && it->first.compare(0, prefix.size(), prefix) == 0;
+       ++it)
+    newest = std::max(newest.value_or(it->second.last_entered), it->second.last_entered);
+  return newest;
+}
+
 /// Refusal reason of the re-entry rules, or "" when the entry is allowed.
 std::string reentry_refusal(const CustomerState& s, const Journey& j, const std::optional<std::string>& key,
                             Millis now) {
@@ -250,8 +261,12 @@ std::string reentry_refusal(const CustomerState& s, const Journey& j, const std:
     return "reentry_never";
   if (j.reentry == ReentryMode::after_exit && active)
     return "already_active";
-  if (j.cooldown > 0 && entered_before && now - it->second.last_entered < j.cooldown)
-    return "cooldown";
+  // The cooldown is per customer and journey, whatever the key.
+  if (j.cooldown > 0) {
+    const std::optional<Millis> last = last_entry(s, j.id);
+    if (last && now - *last < j.cooldown)
+      return "cooldown";
+  }
   return "";
 }
 

@@ -977,6 +977,26 @@ TEST_F(Engine, CooldownAppliesToAfterExitEntriesToo) {
   EXPECT_EQ(counted(on(track("Go")), "entered"), 1);
 }
 
+// The cooldown is per customer and journey: a new key (a second trial) does
+// not start a new cooldown count of its own.
+TEST_F(Engine, CooldownCountsPerCustomerAndJourneyWhateverTheKey) {
+  deploy(R"({"id":"trial","entry":{"event":"Trial Started"},"key":"properties.trial_id",
+    "reentry":{"mode":"after_exit","cooldown":"7d"},
+    "start":"w","steps":{"w":{"type":"wait","duration":"1d","next":"done"},"done":{"type":"exit"}}})");
+  on(track("Trial Started", R"({"trial_id":"T1"})"));
+  now += kDay;
+  fire(find("trial")->timer_id);
+  ASSERT_FALSE(find("trial"));
+  now += 4 * kDay;
+  EXPECT_EQ(counted(on(track("Trial Started", R"({"trial_id":"T2"})")), "entered"), 0) << "day 5, a new key";
+  EXPECT_TRUE(traced("not entered: cooldown"));
+  now += 2 * kDay;
+  EXPECT_EQ(counted(on(track("Trial Started", R"({"trial_id":"T3"})")), "entered"), 1) << "day 7";
+  now += kDay;
+  EXPECT_EQ(counted(on(track("Trial Started", R"({"trial_id":"T4"})")), "entered"), 0)
+    << "the cooldown counts from the newest entry, under any key";
+}
+
 TEST_F(Engine, AJumpToAnUnknownJourneyEndsThisOneAndEntersNothing) {
   deploy(R"({"id":"first","entry":{"event":"Go"},"start":"j","steps":{"j":{"type":"jump","journey":"ghost"}}})");
   Decision d = on(track("Go"));
