@@ -7,6 +7,7 @@
 
 #include "actors/http_ingest.hpp"
 #include "actors/messages.hpp"
+#include "waymark/journey_stats.hpp"
 #include "waymark/json.hpp"
 #include "http/router.hpp"
 
@@ -114,52 +115,8 @@ void get_customer(caf::actor_system* sys, NodeContext* ctx, const std::string& i
   });
 }
 
-json::object journey_stats(NodeContext* ctx, const std::string& id) {
-  int64_t entered = 0, exited_total = 0;
-  json::object exited, steps;
-  for (auto& [key, n] : ctx->store->journey_stats(id)) {
-    // key = version \0 step \0 counter
-    auto a = key.find('\0'), b = key.find('\0', a + 1);
-    if (a == std::string::npos || b == std::string::npos)
-      continue;
-    std::string step = key.substr(a + 1, b - a - 1), counter = key.substr(b + 1);
-    if (counter == "entered")
-      entered += n;
-    if (counter.rfind("exited:", 0) == 0) {
-      exited_total += n;
-      auto reason = counter.substr(7);
-      exited[reason] = (exited.if_contains(reason) ? exited[reason].as_int64() : 0) + n;
-    }
-    if (step.empty())
-      continue;
-    auto& so = steps[step];
-    if (!so.is_object())
-      so = json::object{};
-    auto& obj = so.get_object();
-    auto colon = counter.find(':');
-    if (colon != std::string::npos) {
-      auto group = counter.substr(0, colon), sub = counter.substr(colon + 1);
-      auto& g = obj[group];
-      if (!g.is_object())
-        g = json::object{};
-      auto& go = g.get_object();
-      go[sub] = (go.if_contains(sub) ? go[sub].as_int64() : 0) + n;
-    } else {
-      obj[counter] = (obj.if_contains(counter) ? obj[counter].as_int64() : 0) + n;
-    }
-  }
-  // Customers at a step now: visited - left - exited there (the engine counts
-  // "left" whenever an instance moves on).
-  for (auto& [step, so] : steps) {
-    auto& o = so.as_object();
-    auto num = [&](const char* k) { return o.if_contains(k) ? o.at(k).as_int64() : int64_t{0}; };
-    int64_t exited_here = 0;
-    if (auto* ex = o.if_contains("exited"); ex && ex->is_object())
-      for (auto& [reason, n] : ex->get_object())
-        exited_here += n.as_int64();
-    o["active"] = std::max<int64_t>(0, num("visited") - num("left") - exited_here);
-  }
-  return json::object{{"entered", entered}, {"active", entered - exited_total}, {"exited", exited}, {"steps", steps}};
+json::object journey_stats(NodeContext* ctx, const std::string& id, int versions) {
+  return journey_stats_json(ctx->store->journey_stats(id), versions);
 }
 
 void list_journeys(NodeContext* ctx, Responder respond) {
@@ -167,7 +124,7 @@ void list_journeys(NodeContext* ctx, Responder respond) {
   json::array arr;
   for (auto& [id, entry] : cat->journeys) {
     auto latest = entry.latest();
-    auto stats = journey_stats(ctx, id);
+    auto stats = journey_stats(ctx, id, static_cast<int>(entry.versions.size()));
     arr.push_back(json::object{{"id", id},
                                {"version", static_cast<int>(entry.versions.size())},
                                {"status", to_string(entry.status)},
@@ -192,7 +149,7 @@ void get_journey(NodeContext* ctx, const std::string& id, Responder respond) {
                       {"status", to_string(it->second.status)},
                       {"definition", latest ? json::value(latest->source) : json::value(nullptr)},
                       {"versions", versions},
-                      {"stats", journey_stats(ctx, id)}}));
+                      {"stats", journey_stats(ctx, id, static_cast<int>(it->second.versions.size()))}}));
 }
 
 /// Transport-level refusals (http::server_stats) by reason.

@@ -55,11 +55,10 @@ std::vector<std::string> json_files(const std::string& dir) {
   return out;
 }
 
-/// Deploys the journeys and templates of journeys_dir that differ from what
-/// is stored (templates first, so journeys can reference them). Runs before
-/// any actor exists, so it may commit directly.
+/// Seeds journeys_dir (PRODUCT.md §11: ids with no version yet; what exists is
+/// never replaced). Runs before any actor exists, so it may commit directly.
 bool load_journeys_dir(NodeContext& ctx) {
-  std::vector<std::pair<std::string, json::value>> journeys, templates;
+  std::vector<SeedFile> files;
   for (auto& path : json_files(ctx.config.journeys_dir)) {
     auto text = read_file(path);
     std::error_code ec;
@@ -68,38 +67,19 @@ bool load_journeys_dir(NodeContext& ctx) {
       spdlog::error("[catalog] {}: not a JSON object", path);
       return false;
     }
-    (v.get_object().if_contains("steps") ? journeys : templates).emplace_back(path, std::move(v));
+    files.push_back(SeedFile{path, std::move(v)});
   }
-  auto cat = ctx.catalog.get();
-  Batch b;
-  for (auto& [path, v] : templates) {
-    std::vector<ValidationError> errs;
-    auto t = prepare_template(v, "", errs);
-    if (!t) {
-      for (auto& e : errs)
-        spdlog::error("[catalog] {}: {}: {}", path, e.path, e.message);
-      return false;
-    }
-    auto old = cat->templates.find(t->id);
-    if (old != cat->templates.end() && old->second->source == t->source)
-      continue;
-    b.templates.emplace_back(t->id, json::serialize(t->source));
-    cat = with_template(*cat, t);
+  auto seeded = seed_catalog(*ctx.catalog.get(), files);
+  if (!seeded) {
+    spdlog::error("[catalog] {}", seeded.error().message);
+    return false;
   }
-  for (auto& [path, v] : journeys) {
-    if (same_as_latest(*cat, v))
-      continue;
-    std::vector<ValidationError> errs;
-    auto j = prepare_journey(*cat, v, "", errs);
-    if (!j) {
-      for (auto& e : errs)
-        spdlog::error("[catalog] {}: {}: {}", path, e.path, e.message);
-      return false;
-    }
-    b.journeys.push_back(JourneyPut{j->id, j->version, json::serialize(j->source), j->version == 1 ? "active" : ""});
-    spdlog::info("[catalog] {}: journey {} version {}", path, j->id, j->version);
-    cat = with_journey(*cat, j);
-  }
+  for (auto& line : seeded->kept)
+    spdlog::info("[catalog] {}", line);
+  for (auto& j : seeded->batch.journeys)
+    spdlog::info("[catalog] journeys_dir: journey {} version {}", j.id, j.version);
+  Batch b = std::move(seeded->batch);
+  auto cat = seeded->catalog;
   // The catalog in use is stored as its generation (a change makes the next
   // one), so that inputs logged under it replay against it (store.hpp, log).
   if (!b.empty())

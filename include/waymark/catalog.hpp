@@ -8,6 +8,7 @@
 
 #include "waymark/config.hpp"
 #include "waymark/engine.hpp"
+#include "waymark/result.hpp"
 #include "waymark/store.hpp"
 
 namespace waymark {
@@ -39,6 +40,27 @@ TemplatePtr prepare_template(const boost::json::value& body, const std::string& 
 
 /// True when `body` equals the source of the latest version (nothing to deploy).
 bool same_as_latest(const Catalog& cat, const boost::json::value& body);
+
+/// One file of journeys_dir: its path (for messages) and its JSON object.
+struct SeedFile {
+  std::string path;
+  boost::json::value body;
+};
+
+/// What seeding journeys_dir changes: the catalog after it, the puts that store
+/// it (journeys and templates only), and one line per file left out.
+struct Seed {
+  CatalogPtr catalog;
+  Batch batch;
+  std::vector<std::string> kept;  // "<path>: journey 'x' exists (version 3); the file is not applied"
+};
+
+/// journeys_dir only seeds (PRODUCT.md §11): a journey or template (an object
+/// with "steps" is a journey) whose id has no version yet is added, templates
+/// first so journeys can use them; a file whose id exists is left out, however
+/// the existing one was deployed, and never creates a version. An invalid new
+/// file fails the whole seed with one "<path>: <field>: <message>" per error.
+Result<Seed> seed_catalog(const Catalog& cat, const std::vector<SeedFile>& files);
 
 CatalogPtr with_journey(const Catalog& cat, JourneyPtr j);
 CatalogPtr with_template(const Catalog& cat, TemplatePtr t);

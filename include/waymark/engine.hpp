@@ -79,7 +79,8 @@ struct Instance {
   uint32_t visits = 0;  // steps executed so far (feeds idempotency keys)
 };
 
-/// Remembers entries/exits per (journey, key) for re-entry modes and cooldown.
+/// Remembers entries/exits per (journey, key) for re-entry modes and cooldown
+/// (the cooldown counts from the newest entry of the journey under any key).
 struct EntryMemo {
   Millis last_entered = 0;
   Millis last_exited = 0;

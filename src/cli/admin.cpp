@@ -235,6 +235,21 @@ void print_journey_header(const json::object& o) {
   const auto& stats = object_at(o, "stats");
   std::cout << "entered " << number(stats, "entered") << "  active " << number(stats, "active")
             << "  exited " << counts_text(object_at(stats, "exited")) << "\n";
+  std::cout << "conversions " << conversions_text(object_at(stats, "conversions")) << "\n";
+}
+
+/// Per version: entered, active, conversions and their value.
+void print_versions(const json::object& stats) {
+  std::vector<Row> rows;
+  for (const auto& v : array_at(stats, "by_version")) {
+    if (!v.is_object()) continue;
+    const auto& o = v.as_object();
+    const auto& conv = object_at(o, "conversions");
+    rows.push_back({text(o, "version"), std::to_string(number(o, "entered")), std::to_string(number(o, "active")),
+                    std::to_string(number(conv, "count")), std::to_string(number(conv, "value"))});
+  }
+  std::cout << "\n";
+  print_table(std::cout, {"version", "entered", "active", "conversions", "value"}, rows);
 }
 
 }  // namespace
@@ -257,6 +272,7 @@ int cmd_journey(const ClientArgs& args, const std::string& id) {
   }
   std::cout << "\n";
   print_table(std::cout, {"step", "type", "visited", "active", "sent", "deferred", "suppressed", "exited"}, rows);
+  print_versions(object_at(*body, "stats"));
   return 0;
 }
 

@@ -73,6 +73,11 @@ const boost::json::array& array_at(const boost::json::object& o, std::string_vie
   return v && v->is_array() ? v->as_array() : empty;
 }
 
+std::string conversions_text(const boost::json::object& conversions) {
+  return std::to_string(number(conversions, "count")) + " (value " + std::to_string(number(conversions, "value")) +
+         ")";
+}
+
 std::string counts_text(const boost::json::object& o) {
   std::string out;
   for (const auto& kv : o) {

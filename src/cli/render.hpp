@@ -25,6 +25,8 @@ int64_t number(const boost::json::object& o, std::string_view key);
 const boost::json::object& object_at(const boost::json::object& o, std::string_view key);
 /// The array at `key`, or an empty one.
 const boost::json::array& array_at(const boost::json::object& o, std::string_view key);
+/// Journey conversions {"count":3,"value":150} -> "3 (value 150)".
+std::string conversions_text(const boost::json::object& conversions);
 /// {"a":2,"b":1} -> "a=2 b=1"; "-" when empty.
 std::string counts_text(const boost::json::object& o);
 

@@ -1,6 +1,7 @@
 #include "waymark/catalog.hpp"
 #include "waymark/json.hpp"
 
+#include <algorithm>
 #include <set>
 
 namespace json = boost::json;
@@ -191,6 +192,74 @@ bool same_as_latest(const Catalog& cat, const json::value& body) {
   if (it == cat.journeys.end() || !it->second.latest())
     return false;
   return it->second.latest()->source == body.get_object();
+}
+
+namespace {
+
+std::string id_of(const json::value& body) {
+  const json::value* id = body.is_object() ? body.get_object().if_contains("id") : nullptr;
+  return id && id->is_string() ? std::string(id->get_string()) : std::string();
+}
+
+bool is_journey_file(const SeedFile& f) { return f.body.is_object() && f.body.get_object().contains("steps"); }
+
+Error seed_error(const std::string& path, const std::vector<ValidationError>& errors) {
+  std::string msg;
+  for (const auto& e : errors)
+    msg += (msg.empty() ? "" : "\n") + path + ": " + e.path + ": " + e.message;
+  return make_error("invalid_seed", msg);
+}
+
+/// Why an existing id's file is not applied ("" when it equals what is deployed).
+std::string kept_note(const SeedFile& f, const std::string& what, const std::string& id, const json::object& current,
+                      const std::string& version) {
+  if (f.body.is_object() && f.body.get_object() == current)
+    return "";
+  return f.path + ": " + what + " '" + id + "' exists" + version +
+         " and differs from this file; the file is not applied (deploy through the API)";
+}
+
+}  // namespace
+
+Result<Seed> seed_catalog(const Catalog& cat, const std::vector<SeedFile>& files) {
+  Seed seed;
+  seed.catalog = std::make_shared<Catalog>(cat);
+  for (const bool journeys : {false, true}) {
+    for (const auto& f : files) {
+      if (is_journey_file(f) != journeys)
+        continue;
+      const std::string id = id_of(f.body);
+      const Catalog& now = *seed.catalog;
+      if (!journeys && now.templates.count(id)) {
+        seed.kept.push_back(kept_note(f, "template", id, now.templates.at(id)->source, ""));
+        continue;
+      }
+      auto existing = now.journeys.find(id);
+      if (journeys && existing != now.journeys.end() && !existing->second.versions.empty()) {
+        const JourneyPtr latest = existing->second.latest();
+        const std::string version = " (version " + std::to_string(existing->second.versions.size()) + ")";
+        seed.kept.push_back(kept_note(f, "journey", id, latest ? latest->source : json::object(), version));
+        continue;
+      }
+      std::vector<ValidationError> errors;
+      if (!journeys) {
+        TemplatePtr t = prepare_template(f.body, "", errors);
+        if (!t)
+          return seed_error(f.path, errors);
+        seed.batch.templates.emplace_back(t->id, json::serialize(t->source));
+        seed.catalog = with_template(now, t);
+        continue;
+      }
+      JourneyPtr j = prepare_journey(now, f.body, "", errors);
+      if (!j)
+        return seed_error(f.path, errors);
+      seed.batch.journeys.push_back(
+        JourneyPut{j->id, j->version, json::serialize(j->source), j->version == 1 ? "active" : ""});
+      seed.catalog = with_journey(now, j);
+    }
+  }
+  seed.kept.erase(std::remove(seed.kept.begin(), seed.kept.end(), std::string()), seed.kept.end());
+  return seed;
 }
 
 CatalogPtr with_journey(const Catalog& cat, JourneyPtr j) {

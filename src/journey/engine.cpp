@@ -13,10 +13,11 @@
 //           with the already merged traits -> exit "exit_criteria";
 //        c. goal: the track event matches goal.event (+ `when`) within `within`
 //           of entry -> stats "goal"/"goal_value", exit "goal";
-//        d. wait_event: the awaited track event (+ `when`, same key when keyed)
-//           -> timeout timer cleared, continue at `next`.
-//      For keyed instances an exit/goal event that carries a key value applies
-//      only to the instance with that key; one without a key value applies to all.
+//        d. wait_event: the awaited track event (+ `when`) -> timeout timer
+//           cleared, continue at `next`.
+//      For keyed instances (exit, goal and wait_event alike, one rule:
+//      event_applies_to) an event that carries a key value applies only to the
+//      instance with that key; one without a key value applies to all of them.
 //   4. event entries: every active journey whose entry.event is this track event
 //      (no entry, of any kind, while a `when`-only exit criterion holds).
 //   5. when traits changed (identify or `update` steps), `when`-only exit
@@ -193,9 +194,11 @@ const Journey* definition(const Catalog& cat, const Instance& inst, std::string&
   return j.get();
 }
 
-/// For exit/goal events of keyed instances: an event carrying a key value
-/// must carry this instance's key.
-bool key_compatible(const Run& r, const Journey& j, const Instance& inst) {
+/// Whether the current event may end, convert or wake `inst` (exit, goal,
+/// wait_event): in a keyed journey an event that carries a key value applies
+/// only to the instance with that key; one without a key value applies to every
+/// instance of the customer.
+bool event_applies_to(const Run& r, const Journey& j, const Instance& inst) {
   if (j.key_path.empty() || !inst.key)
     return true;
   auto k = key_value(j.key_path, r.event_json(), r.s.traits);
@@ -233,6 +236,17 @@ bool profile_exit_holds(const Run& r, const Journey& j) {
 
 enum class EntryCause { event, condition, jump };
 
+/// The newest entry into `journey` under any key (memo keys are
+/// "journey\x1fkey", so they are one range of the map); nullopt before the first.
+std::optional<Millis> last_entry(const CustomerState& s, const std::string& journey) {
+  std::optional<Millis> newest;
+  const std::string prefix = journey + '\x1f';
+  for (auto it = s.memo.lower_bound(prefix); it != s.memo.end() && it->first.compare(0, prefix.size(), prefix) == 0;
+       ++it)
+    newest = std::max(newest.value_or(it->second.last_entered), it->second.last_entered);
+  return newest;
+}
+
 /// Refusal reason of the re-entry rules, or "" when the entry is allowed.
 std::string reentry_refusal(const CustomerState& s, const Journey& j, const std::optional<std::string>& key,
                             Millis now) {
@@ -247,8 +261,12 @@ std::string reentry_refusal(const CustomerState& s, const Journey& j, const std:
     return "reentry_never";
   if (j.reentry == ReentryMode::after_exit && active)
     return "already_active";
-  if (j.cooldown > 0 && entered_before && now - it->second.last_entered < j.cooldown)
-    return "cooldown";
+  // The cooldown is per customer and journey, whatever the key.
+  if (j.cooldown > 0) {
+    const std::optional<Millis> last = last_entry(s, j.id);
+    if (last && now - *last < j.cooldown)
+      return "cooldown";
+  }
   return "";
 }
 
@@ -429,7 +447,7 @@ bool matches_exit_event(const Run& r, const Journey& j, const Instance& inst, co
       if (ex.when && evaluate(*ex.when, ctx))
         return true;
     } else if (is_track(r) && r.event->name == ex.event && holds(ex.when, ctx) &&
-               key_compatible(r, j, inst)) {
+               event_applies_to(r, j, inst)) {
       return true;
     }
   }
@@ -440,7 +458,7 @@ bool matches_exit_event(const Run& r, const Journey& j, const Instance& inst, co
 bool reach_goal(Run& r, const Journey& j, const Instance& inst, const EvalContext& ctx) {
   if (!j.goal || !is_track(r) || r.event->name != j.goal->event)
     return false;
-  if (!holds(j.goal->when, ctx) || !key_compatible(r, j, inst))
+  if (!holds(j.goal->when, ctx) || !event_applies_to(r, j, inst))
     return false;
   if (j.goal->within > 0 && r.now - inst.entered_at > j.goal->within)
     return false;
@@ -458,11 +476,7 @@ bool awaited_event(const Run& r, const Journey& j, const Instance& inst, const S
                    const EvalContext& ctx) {
   if (st.type != StepType::wait_event || !is_track(r) || r.event->name != st.event)
     return false;
-  if (!holds(st.when, ctx))
-    return false;
-  if (j.key_path.empty())
-    return true;
-  return key_value(j.key_path, r.event_json(), r.s.traits) == inst.key;
+  return holds(st.when, ctx) && event_applies_to(r, j, inst);
 }
 
 void handle_instance_event(Run& r, const std::string& id) {

@@ -148,5 +148,64 @@ TEST(Catalog, AnUnreadableStoredVersionIsReportedAndKeepsItsPlace) {
   EXPECT_EQ(e.version(2)->version, 2);
 }
 
+// ---- journeys_dir seeding (PRODUCT.md §11) -------------------------------------------
+
+std::vector<SeedFile> seed_files(std::initializer_list<std::pair<const char*, const char*>> files) {
+  std::vector<SeedFile> out;
+  for (auto& [path, text] : files)
+    out.push_back(SeedFile{path, json::parse(text)});
+  return out;
+}
+
+const char* kTextTemplate = R"({"id":"text","channel":"sms","text":"hi"})";
+
+TEST(Seed, NewIdsAreSeededTemplatesFirst) {
+  auto seeded = seed_catalog(catalog_with_channels({"sms"}),
+                             seed_files({{"a/remind.json", kSmsJourney}, {"a/text.json", kTextTemplate}}));
+  ASSERT_TRUE(seeded) << seeded.error().message;
+  EXPECT_TRUE(seeded->catalog->templates.count("text"));
+  ASSERT_EQ(seeded->batch.journeys.size(), 1u);
+  EXPECT_EQ(seeded->batch.journeys[0].version, 1);
+  EXPECT_EQ(seeded->batch.journeys[0].status, "active");
+  EXPECT_EQ(seeded->batch.templates.size(), 1u);
+  EXPECT_EQ(seeded->catalog->journeys.at("remind").versions.size(), 1u);
+  EXPECT_TRUE(seeded->kept.empty());
+}
+
+TEST(Seed, AnExistingIdIsNeverReplacedHoweverItWasDeployed) {
+  auto first = seed_catalog(catalog_with_channels({"sms"}),
+                            seed_files({{"text.json", kTextTemplate}, {"remind.json", kSmsJourney}}));
+  ASSERT_TRUE(first);
+  // The API deployed version 2 and changed the template since.
+  json::value v2 = json::parse(kSmsJourney);
+  v2.as_object()["name"] = "from the API";
+  std::vector<ValidationError> errors;
+  auto deployed = with_journey(*first->catalog, prepare_journey(*first->catalog, v2, "", errors));
+  deployed = with_template(*deployed, prepare_template(json::parse(R"({"id":"text","channel":"sms","text":"api"})"),
+                                                       "", errors));
+
+  auto same = seed_catalog(*deployed, seed_files({{"text.json", kTextTemplate}, {"remind.json", kSmsJourney}}));
+  ASSERT_TRUE(same) << same.error().message;
+  EXPECT_TRUE(same->batch.empty()) << "nothing to store";
+  EXPECT_EQ(same->catalog->journeys.at("remind").versions.size(), 2u);
+  EXPECT_EQ(same->catalog->journeys.at("remind").latest()->name, "from the API");
+  EXPECT_EQ(same->catalog->templates.at("text")->source.at("text"), "api");
+  ASSERT_EQ(same->kept.size(), 2u) << "both files differ from what is deployed";
+  EXPECT_NE(same->kept[1].find("remind.json: journey 'remind' exists (version 2)"), std::string::npos)
+    << same->kept[1];
+
+  auto unchanged = seed_catalog(*first->catalog, seed_files({{"text.json", kTextTemplate}, {"remind.json", kSmsJourney}}));
+  ASSERT_TRUE(unchanged);
+  EXPECT_TRUE(unchanged->batch.empty());
+  EXPECT_TRUE(unchanged->kept.empty()) << "a file equal to what is deployed is not reported";
+}
+
+TEST(Seed, AnInvalidNewFileFailsWithItsPathAndField) {
+  auto seeded = seed_catalog(catalog_with_channels({"sms"}), seed_files({{"dir/remind.json", kSmsJourney}}));
+  ASSERT_FALSE(seeded);
+  EXPECT_NE(seeded.error().message.find("dir/remind.json: steps.s.template"), std::string::npos)
+    << seeded.error().message;
+}
+
 }  // namespace
 }  // namespace waymark

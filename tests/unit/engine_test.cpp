@@ -6,7 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <regex>
+#include <sstream>
 #include <set>
 
 #include "journey/engine_internal.hpp"
@@ -795,15 +797,88 @@ TEST_F(Engine, AWaitEventWithoutATimeoutSetsNoTimerAndContinuesOnTheEvent) {
   EXPECT_FALSE(find("we"));
 }
 
-TEST_F(Engine, AKeyedWaitEventOnlyMatchesAnEventWithTheSameKey) {
+TEST_F(Engine, AKeyedWaitEventMatchesAnEventWithTheSameKeyButNotAnotherKey) {
   deploy(kCart);
   on(track("Cart Updated", R"({"cart_id":"A"})"));
   on(track("Order Completed", R"({"cart_id":"B"})"));
   EXPECT_TRUE(find("cart", "A")) << "another cart's order";
-  on(track("Order Completed"));
-  EXPECT_TRUE(find("cart", "A")) << "an order with no cart id";
   on(track("Order Completed", R"({"cart_id":"A"})"));
   EXPECT_FALSE(find("cart", "A"));
+}
+
+TEST_F(Engine, AKeyedWaitEventMatchesAnEventWithoutAKeyInEveryInstance) {
+  deploy(kCart);
+  on(track("Cart Updated", R"({"cart_id":"A"})"));
+  on(track("Cart Updated", R"({"cart_id":"B"})"));
+  const std::string timer_a = find("cart", "A")->timer_id;
+  Decision d = on(track("Order Completed"));
+  EXPECT_TRUE(s.instances.empty()) << "an order with no cart id ends every cart's wait";
+  EXPECT_EQ(counted(d, "exited:completed"), 2);
+  EXPECT_TRUE(has_timer(d.timers_cleared, timer_a));
+}
+
+// Exit, goal and wait_event of a keyed journey follow one rule: an event with a
+// key value applies to the instance with that key only, one without a key value
+// to every instance of the customer.
+TEST_F(Engine, ExitGoalAndWaitEventApplyTheSameKeyRule) {
+  const std::string tail = R"(,"key":"properties.k","start":"w","steps":{"done":{"type":"exit"},)";
+  deploy(R"({"id":"by_exit","entry":{"event":"Go"},"exit":[{"event":"Hit"}])" + tail +
+         R"("w":{"type":"wait","duration":"1d","next":"done"}}})");
+  deploy(R"({"id":"by_goal","entry":{"event":"Go"},"goal":{"event":"Hit"})" + tail +
+         R"("w":{"type":"wait","duration":"1d","next":"done"}}})");
+  deploy(R"({"id":"by_wait","entry":{"event":"Go"})" + tail +
+         R"("w":{"type":"wait_event","event":"Hit","timeout":"1d","next":"done","timeout_next":"done"}}})");
+  for (const char* k : {"A", "B", "C"})
+    on(track("Go", (std::string(R"({"k":")") + k + "\"}").c_str()));
+  ASSERT_EQ(s.instances.size(), 9u);
+  on(track("Hit", R"({"k":"B"})"));
+  for (const char* j : {"by_exit", "by_goal", "by_wait"}) {
+    EXPECT_TRUE(find(j, "A")) << j;
+    EXPECT_FALSE(find(j, "B")) << j << ": its own key";
+    EXPECT_TRUE(find(j, "C")) << j;
+  }
+  on(track("Hit"));
+  EXPECT_TRUE(s.instances.empty()) << "an event without the key applies to every instance";
+}
+
+// The shipped sample (config/journeys/trial-onboarding.journey.json): a plain
+// `Feature Used` (no trial_id) during the nudge wait ends the journey, so the
+// customer who used the feature gets no push or SMS nudge.
+TEST_F(Engine, ShippedTrialOnboardingNudgeWaitEndsOnAFeatureUsedWithoutTrialId) {
+  const std::string dir = std::string(WAYMARK_SOURCE_DIR) + "/config/journeys/";
+  auto read = [&](const std::string& name) {
+    std::ifstream in(dir + name);
+    EXPECT_TRUE(in) << dir + name;
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  cat.channels["push"] = ChannelPolicy{"push", "push_token", false, std::nullopt, std::nullopt};
+  for (const char* t : {"welcome", "nudge_push", "nudge_sms"})
+    add_template(read(std::string(t) + ".template.json").c_str());
+  std::vector<ValidationError> errors;
+  ValidationContext ctx;
+  ctx.channels = {"email", "sms", "push"};
+  JourneyPtr j = parse_journey(json::parse(read("trial-onboarding.journey.json")), ctx, errors);
+  ASSERT_TRUE(j) << errors.at(0).path << ": " << errors.at(0).message;
+  deploy(std::make_shared<Journey>(*j));
+  set_traits(R"({"email":"a@b.c","phone":"+4915100000","push_token":"tok"})");
+
+  ASSERT_EQ(on(track("Trial Started", R"({"trial_id":"T1"})")).deliveries.size(), 1u) << "welcome";
+  now += 2 * kDay;
+  fire(find("trial-onboarding")->timer_id);
+  ASSERT_TRUE(find("trial-onboarding"));
+  ASSERT_EQ(find("trial-onboarding")->step, "nudge");
+  const std::string nudge_timer = find("trial-onboarding")->timer_id;
+
+  now += kHour;
+  Decision used = on(track("Feature Used"));
+  EXPECT_FALSE(find("trial-onboarding")) << "the feature was used: the nudge wait is over";
+  EXPECT_EQ(counted(used, "exited:completed"), 1);
+  EXPECT_TRUE(has_timer(used.timers_cleared, nudge_timer));
+  now += 3 * kDay;
+  Decision later = fire(nudge_timer);
+  EXPECT_TRUE(later.deliveries.empty()) << "no nudge for a customer who used the feature";
 }
 
 TEST_F(Engine, KeyedInstancesCanBeKeyedByATrait) {
@@ -900,6 +975,26 @@ TEST_F(Engine, CooldownAppliesToAfterExitEntriesToo) {
   EXPECT_TRUE(traced("not entered: cooldown"));
   now += 6 * kDay;
   EXPECT_EQ(counted(on(track("Go")), "entered"), 1);
+}
+
+// The cooldown is per customer and journey: a new key (a second trial) does
+// not start a new cooldown count of its own.
+TEST_F(Engine, CooldownCountsPerCustomerAndJourneyWhateverTheKey) {
+  deploy(R"({"id":"trial","entry":{"event":"Trial Started"},"key":"properties.trial_id",
+    "reentry":{"mode":"after_exit","cooldown":"7d"},
+    "start":"w","steps":{"w":{"type":"wait","duration":"1d","next":"done"},"done":{"type":"exit"}}})");
+  on(track("Trial Started", R"({"trial_id":"T1"})"));
+  now += kDay;
+  fire(find("trial")->timer_id);
+  ASSERT_FALSE(find("trial"));
+  now += 4 * kDay;
+  EXPECT_EQ(counted(on(track("Trial Started", R"({"trial_id":"T2"})")), "entered"), 0) << "day 5, a new key";
+  EXPECT_TRUE(traced("not entered: cooldown"));
+  now += 2 * kDay;
+  EXPECT_EQ(counted(on(track("Trial Started", R"({"trial_id":"T3"})")), "entered"), 1) << "day 7";
+  now += kDay;
+  EXPECT_EQ(counted(on(track("Trial Started", R"({"trial_id":"T4"})")), "entered"), 0)
+    << "the cooldown counts from the newest entry, under any key";
 }
 
 TEST_F(Engine, AJumpToAnUnknownJourneyEndsThisOneAndEntersNothing) {
