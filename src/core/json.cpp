@@ -2,7 +2,9 @@
 
 #include <boost/json/error.hpp>
 #include <boost/json/parse.hpp>
+#include <cmath>
 #include <string>
+#include <vector>
 
 namespace waymark {
 
@@ -16,7 +18,59 @@ json::value parse_with_depth(std::string_view text, size_t depth, std::error_cod
   return json::parse(json::string_view(text.data(), text.size()), ec, {}, opts);
 }
 
+/// One level of the walk: a container and the next child to visit.
+struct Frame {
+  const json::value* v;
+  size_t next = 0;
+};
+
+/// "properties.n" / "a[2]" for the frames on the stack (the error path only).
+std::string path_of(const std::vector<Frame>& stack) {
+  std::string path;
+  for (const auto& f : stack) {
+    const size_t i = f.next - 1;
+    if (f.v->is_array()) {
+      path += "[" + std::to_string(i) + "]";
+    } else {
+      const auto& key = (f.v->get_object().begin() + i)->key();
+      path += (path.empty() ? "" : ".") + std::string(key.data(), key.size());
+    }
+  }
+  return path.empty() ? "(the document)" : path;
+}
+
+/// The next child of the top frame, or nullptr when it has none left.
+const json::value* next_child(Frame& f) {
+  if (f.v->is_array()) {
+    const auto& a = f.v->get_array();
+    return f.next < a.size() ? &a[f.next++] : nullptr;
+  }
+  const auto& o = f.v->get_object();
+  return f.next < o.size() ? &(o.begin() + f.next++)->value() : nullptr;
+}
+
+bool is_container(const json::value& v) { return v.is_array() || v.is_object(); }
+
 }  // namespace
+
+Result<bool> check_storable(const json::value& root) {
+  // Iterative: the depth is bounded by the parser, but not for values built
+  // in code, and the stack stays off the call stack either way.
+  std::vector<Frame> stack;
+  const json::value* v = &root;
+  for (;;) {
+    if (v->is_double() && !std::isfinite(v->get_double()))
+      return make_error("bad_number", path_of(stack) + ": number outside the double range (about ±1.8e308)");
+    if (is_container(*v)) {
+      stack.push_back(Frame{v});
+    }
+    v = nullptr;
+    while (!stack.empty() && !(v = next_child(stack.back())))
+      stack.pop_back();
+    if (!v)
+      return true;
+  }
+}
 
 json::value parse_stored_json(std::string_view text, std::error_code& ec) {
   return parse_with_depth(text, kStoredJsonDepthMax, ec);
@@ -30,6 +84,8 @@ Result<json::value> parse_input_json(std::string_view text, size_t depth_max) {
     return make_error("too_deep", "JSON nesting deeper than " + std::to_string(depth_max));
   if (ec)
     return make_error("bad_json", "invalid JSON: " + ec.message());
+  if (auto ok = check_storable(v); !ok)
+    return ok.error();
   return v;
 }
 

@@ -37,8 +37,6 @@ namespace {
 
 constexpr size_t kIdLengthMax = 128;
 constexpr int64_t kSplitWeightMax = 1000000;
-// Longest duration accepted (100 years): keeps now + duration far from overflow.
-constexpr Millis kDurationMax = 36525LL * 86400 * 1000;
 
 std::string join(const std::string& path, std::string_view key) {
   return path.empty() ? std::string(key) : path + "." + std::string(key);

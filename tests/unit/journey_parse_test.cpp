@@ -327,6 +327,18 @@ TEST(JourneyParse, DurationsBeyondAHundredYearsAreRefused) {
   EXPECT_TRUE(valid(journey_text(steps(R"({"type":"wait","duration":"36500d","next":"z"})"))));
 }
 
+// Issue #12: a count window is subtracted from now; "9223372036854775s"
+// parsed (it fits in ms) and now - within overflowed.
+TEST(JourneyParse, CountWindowsBeyondAHundredYearsAreRefused) {
+  auto branch = [](const std::string& within) {
+    return steps(R"({"type":"branch","cases":[{"when":{"count":{"event":"E","within":")" + within +
+                 R"("},"op":"gte","value":1},"next":"z"}],"default":"z"})");
+  };
+  EXPECT_TRUE(error_at(journey_text(branch("9223372036854775s")), "steps.a.cases[0].when.count.within"));
+  EXPECT_TRUE(error_at(journey_text(branch("36526d")), "steps.a.cases[0].when.count.within"));
+  EXPECT_TRUE(valid(journey_text(branch("36525d"))));
+}
+
 TEST(JourneyParse, EveryErrorIsReportedInOnePass) {
   Parsed p = parse(R"({"id":"j","entry":{"event":"Go"},"start":"a","colour":1,"steps":{
     "a":{"type":"wait","duration":"soon","next":"b"},
