@@ -9,6 +9,7 @@
 #include <caf/io/all.hpp>
 #include <chrono>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "actors/catalog_actor.hpp"
@@ -74,7 +75,7 @@ bool load_journeys_dir(NodeContext& ctx) {
   Batch b;
   for (auto& [path, v] : templates) {
     std::vector<ValidationError> errs;
-    auto t = prepare_template(v, "", errs);
+    auto t = prepare_template(*cat, v, "", errs);
     if (!t) {
       for (auto& e : errs)
         spdlog::error("[catalog] {}: {}: {}", path, e.path, e.message);
@@ -86,11 +87,17 @@ bool load_journeys_dir(NodeContext& ctx) {
     b.templates.emplace_back(t->id, json::serialize(t->source));
     cat = with_template(*cat, t);
   }
+  // The journeys of the directory are deployed as one set: they may jump to
+  // each other whatever their order.
+  std::set<std::string> deploying;
+  for (auto& [path, v] : journeys)
+    if (auto* id = v.get_object().if_contains("id"); id && id->is_string())
+      deploying.insert(std::string(id->get_string()));
   for (auto& [path, v] : journeys) {
     if (same_as_latest(*cat, v))
       continue;
     std::vector<ValidationError> errs;
-    auto j = prepare_journey(*cat, v, "", errs);
+    auto j = prepare_journey(*cat, v, "", errs, deploying);
     if (!j) {
       for (auto& e : errs)
         spdlog::error("[catalog] {}: {}: {}", path, e.path, e.message);

@@ -339,6 +339,25 @@ TEST(JourneyParse, CountWindowsBeyondAHundredYearsAreRefused) {
   EXPECT_TRUE(valid(journey_text(branch("36525d"))));
 }
 
+// A jump target is checked through the context (the catalog knows what is
+// deployed); a jump to the journey itself is never looked up.
+TEST(JourneyParse, AJumpTargetIsAskedAboutUnlessItIsTheJourneyItself) {
+  ValidationContext ctx = context();
+  std::vector<std::string> asked;
+  ctx.jump_target_problem = [&](const std::string& id) {
+    asked.push_back(id);
+    return id == "known" ? std::string() : "unknown journey '" + id + "'";
+  };
+  auto jump_to = [](const std::string& id) { return journey_text(R"({"a":{"type":"jump","journey":")" + id + "\"}}"); };
+  std::vector<ValidationError> errors;
+  EXPECT_TRUE(parse_journey(json::parse(jump_to("known")), ctx, errors)) << describe(errors);
+  EXPECT_TRUE(parse_journey(json::parse(jump_to("j")), ctx, errors)) << describe(errors);
+  EXPECT_FALSE(parse_journey(json::parse(jump_to("other")), ctx, errors));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].path, "steps.a.journey");
+  EXPECT_EQ(asked, (std::vector<std::string>{"known", "other"}));
+}
+
 TEST(JourneyParse, EveryErrorIsReportedInOnePass) {
   Parsed p = parse(R"({"id":"j","entry":{"event":"Go"},"start":"a","colour":1,"steps":{
     "a":{"type":"wait","duration":"soon","next":"b"},
