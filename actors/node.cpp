@@ -69,6 +69,10 @@ bool load_journeys_dir(NodeContext& ctx) {
       spdlog::error("[catalog] {}: not a JSON object", path);
       return false;
     }
+    if (auto storable = check_storable(v); !storable) {  // as parse_input_json does for PUT
+      spdlog::error("[catalog] {}: {}", path, storable.error().message);
+      return false;
+    }
     (v.get_object().if_contains("steps") ? journeys : templates).emplace_back(path, std::move(v));
   }
   auto cat = ctx.catalog.get();

@@ -36,6 +36,10 @@ std::optional<json::value> parse_file(const fs::path& path, std::string& error) 
     error = "bad JSON: " + ec.message();
     return std::nullopt;
   }
+  if (auto storable = check_storable(v); !storable) {  // as a deploy would refuse it
+    error = storable.error().message;
+    return std::nullopt;
+  }
   return v;
 }
 

@@ -117,6 +117,19 @@ TEST(DeployValidation, JourneysDirIsValidatedAsOneSetAndABadTemplateStopsTheStar
   }
   {
     Node node;
+    // 1e400 parses to an infinite double, which would be stored as `Infinity`.
+    const std::string file = node.journeys_dir() + "/inf.journey.json";
+    write_file(file, R"({"id":"inf","entry":{"event":"Go","when":{"path":"event.properties.n","op":"gt",
+      "value":1e400}},"start":"z","steps":{"z":{"type":"exit"}}})");
+    EXPECT_FALSE(node.start()) << "a number outside the double range";
+    EXPECT_NE(node.logs().find("entry.when.value: number outside the double range"), std::string::npos)
+      << node.logs();
+    auto v = waymark("validate " + file + " --config " + node.root() + "/config.json");
+    EXPECT_EQ(v.code, 1) << v.out;
+    EXPECT_NE(v.out.find("entry.when.value: number outside the double range"), std::string::npos) << v.out;
+  }
+  {
+    Node node;
     write_file(node.journeys_dir() + "/t.template.json", R"({"id":"t","channel":"fax","body":"x"})");
     EXPECT_FALSE(node.start()) << "a template for an unknown channel";
     EXPECT_NE(node.logs().find("unknown channel 'fax'"), std::string::npos) << node.logs();
