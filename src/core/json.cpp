@@ -2,6 +2,7 @@
 
 #include <boost/json/error.hpp>
 #include <boost/json/parse.hpp>
+#include <boost/json/parser.hpp>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -16,6 +17,33 @@ json::value parse_with_depth(std::string_view text, size_t depth, std::error_cod
   json::parse_options opts;
   opts.max_depth = depth;
   return json::parse(json::string_view(text.data(), text.size()), ec, {}, opts);
+}
+
+/// True when a \uD800-\uDFFF escape ends where Boost.JSON stopped (`at`):
+/// right before it, or one escape later ("\ud800\u0041" stops inside the second).
+bool lone_surrogate_before(std::string_view text, size_t at) {
+  for (size_t back : {6, 7, 8}) {
+    if (at < back || at - back + 6 > text.size())
+      continue;
+    const std::string_view esc = text.substr(at - back, 4);
+    if (esc[0] == '\\' && esc[1] == 'u' && (esc[2] == 'd' || esc[2] == 'D') &&
+        std::string_view("89abcdefABCDEF").find(esc[3]) != std::string_view::npos)
+      return true;
+  }
+  return false;
+}
+
+/// "invalid JSON at byte N: why" (the error path only: parses again to find N).
+/// A lone UTF-16 surrogate escape ("\ud800") is named: Boost.JSON calls it a
+/// syntax error.
+std::string syntax_error_message(std::string_view text, size_t depth, std::error_code ec) {
+  json::parse_options opts;
+  opts.max_depth = depth;
+  json::parser p({}, opts);
+  std::error_code again;
+  const size_t at = p.write(text.data(), text.size(), again);
+  return "invalid JSON at byte " + std::to_string(at) + ": " +
+         (lone_surrogate_before(text, at) ? std::string("lone UTF-16 surrogate escape") : ec.message());
 }
 
 /// One level of the walk: a container and the next child to visit.
@@ -83,7 +111,7 @@ Result<json::value> parse_input_json(std::string_view text, size_t depth_max) {
   if (ec == json::error::too_deep)
     return make_error("too_deep", "JSON nesting deeper than " + std::to_string(depth_max));
   if (ec)
-    return make_error("bad_json", "invalid JSON: " + ec.message());
+    return make_error("bad_json", syntax_error_message(text, depth_max, ec));
   if (auto ok = check_storable(v); !ok)
     return ok.error();
   return v;

@@ -192,6 +192,15 @@ TEST(EventsEdge, LoneSurrogatesAreRefusedAndPairsAccepted) {
   EXPECT_EQ(code_of(R"({"type":"track","userId":"u","event":"E","properties":{"s":"\udc00"}})"), "bad_json");
   EXPECT_EQ(code_of(R"({"type":"track","userId":"u","event":"\ud800x"})"), "bad_json");
   EXPECT_EQ(code_of(R"({"type":"track","userId":"u","event":"E","properties":{"s":"\ud83d\ude00"}})"), "ok");
+  for (const char* lone : {R"({"s":"\ud800"})", R"({"s":"\uDBFF x"})", R"({"s":"\udc00"})", R"({"s":"\ud800\u0041"})"}) {
+    auto r = parse_input_json(lone, 64);
+    ASSERT_FALSE(r) << lone;
+    EXPECT_EQ(r.error().message.substr(0, 21), "invalid JSON at byte ") << r.error().message;
+    EXPECT_NE(r.error().message.find("lone UTF-16 surrogate escape"), std::string::npos) << r.error().message;
+  }
+  auto other = parse_input_json(R"({"a":1,})", 64);
+  ASSERT_FALSE(other);
+  EXPECT_EQ(other.error().message, "invalid JSON at byte 7: syntax error");
 }
 
 TEST(EventsEdge, TimestampsOutsideYears0001To9999AsUtcAreRefused) {
