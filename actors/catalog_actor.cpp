@@ -69,12 +69,12 @@ caf::behavior catalog_actor(caf::event_based_actor* self, NodeContext* ctx) {
         return {400, error_body(parsed.error().message)};
       auto& v = *parsed;
       std::vector<ValidationError> errors;
-      auto t = prepare_template(v, id, errors);
+      auto cat = ctx->catalog.get();
+      auto t = prepare_template(*cat, v, id, errors);
       if (!t)
         return {422, errors_body(errors)};
       Batch b;
       b.templates.emplace_back(t->id, json::serialize(t->source));
-      auto cat = ctx->catalog.get();
       return commit_then(self, ctx, std::move(b), with_template(*cat, t), 201,
                          json::serialize(json::object{{"id", t->id}}));
     },

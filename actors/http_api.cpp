@@ -288,11 +288,14 @@ void post_clock(caf::actor_system& sys, NodeContext* ctx, const std::string& bod
     auto d = parse_duration(std::string(a->get_string()));
     if (!d)
       return respond(http::error_response(400, "advance: bad duration (use 30s, 15m, 2h, 3d, 1w)"));
-    target = ctx->clock->now() + *d;
+    auto t = add_time(ctx->clock->now(), *d);
+    if (!t)
+      return respond(http::error_response(400, "advance: the clock would pass 9999-12-31T23:59:59.999Z"));
+    target = *t;
   } else if (auto* s = o.if_contains("set"); s && s->is_string()) {
     auto t = parse_rfc3339(std::string(s->get_string()));
     if (!t)
-      return respond(http::error_response(400, "set: not an RFC 3339 date-time"));
+      return respond(http::error_response(400, "set: not an RFC 3339 date-time within years 0001-9999 (as UTC)"));
     if (*t < ctx->clock->now())
       return respond(http::error_response(400, "set: the clock cannot go backwards"));
     target = *t;

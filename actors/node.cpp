@@ -9,6 +9,7 @@
 #include <caf/io/all.hpp>
 #include <chrono>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "actors/catalog_actor.hpp"
@@ -65,6 +66,10 @@ bool load_journeys_dir(NodeContext& ctx) {
     auto v = text ? parse_stored_json(*text, ec) : json::value();
     if (!text || ec || !v.is_object()) {
       spdlog::error("[catalog] {}: not a JSON object", path);
+      return false;
+    }
+    if (auto storable = check_storable(v); !storable) {  // as parse_input_json does for PUT
+      spdlog::error("[catalog] {}: {}", path, storable.error().message);
       return false;
     }
     files.push_back(SeedFile{path, std::move(v)});

@@ -3,6 +3,7 @@
 // the change to the store and then publishes the snapshot.
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -28,14 +29,18 @@ CatalogPtr catalog_from_blob(const std::string& blob, const Config& config, uint
 /// The meta key of generation g's blob ("catalog/" + 20 digits, so keys sort).
 std::string catalog_blob_key(uint64_t generation);
 
-/// Validation context for deploys against this catalog (channels, templates).
-ValidationContext validation_context(const Catalog& cat);
+/// Validation context for deploys against this catalog (channels, templates,
+/// jump targets). A jump may go to a journey of `cat` that is not archived or
+/// to one of `deploying` (journeys deployed together, e.g. journeys_dir).
+ValidationContext validation_context(const Catalog& cat, const std::set<std::string>& deploying = {});
 
 /// Validates a journey for deploy; on success returns it with version =
-/// latest + 1. `id_from_path` (may be empty) must match the body's id.
+/// latest + 1. `id_from_path` (may be empty) must match the body's id;
+/// `deploying`: ids of journeys deployed in the same set (jump targets).
 JourneyPtr prepare_journey(const Catalog& cat, const boost::json::value& body, const std::string& id_from_path,
-                           std::vector<ValidationError>& errors);
-TemplatePtr prepare_template(const boost::json::value& body, const std::string& id_from_path,
+                           std::vector<ValidationError>& errors, const std::set<std::string>& deploying = {});
+/// Validates a template for deploy (validate_template against the channels of `cat`).
+TemplatePtr prepare_template(const Catalog& cat, const boost::json::value& body, const std::string& id_from_path,
                              std::vector<ValidationError>& errors);
 
 /// True when `body` equals the source of the latest version (nothing to deploy).

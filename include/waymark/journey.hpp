@@ -97,6 +97,10 @@ struct ValidationContext {
   std::function<bool(const std::string&)> template_exists;  // null = don't check
   /// Channel of a template, or "" when unknown (checked against the send step's channel).
   std::function<std::string(const std::string&)> template_channel;
+  /// Why a `jump` may not go to this journey ("unknown journey 'x'", "journey
+  /// 'x' is archived"), "" when it may; null = don't check. A jump to the
+  /// journey being validated itself is never asked about.
+  std::function<std::string(const std::string&)> jump_target_problem;
 };
 
 /// Parses and validates. Every problem is appended to `errors` with a path

@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -23,8 +24,19 @@ struct Template {
 using TemplatePtr = std::shared_ptr<const Template>;
 
 /// Parses {"id","channel","subject","body",...}. Errors have paths ("body").
-/// Rejects unbalanced "{{" / "}}" and empty placeholders.
+/// Rejects unbalanced "{{" / "}}" and empty placeholders. Lenient about the
+/// channel and the part names: stored templates are read with it, so a
+/// template is never lost to a later change of the configured channels.
 TemplatePtr parse_template(const boost::json::value& v, std::vector<ValidationError>& errors);
+
+/// The parts a template may have besides id and channel (PRODUCT.md §7).
+inline constexpr const char* kTemplateParts[] = {"subject", "body", "html", "text", "title"};
+
+/// parse_template for a deploy (PUT /api/templates, journeys_dir, `waymark
+/// validate`): also requires `channel`, one of `channels`, and refuses any
+/// field other than id, channel and kTemplateParts, each with its path.
+TemplatePtr validate_template(const boost::json::value& v, const std::set<std::string>& channels,
+                              std::vector<ValidationError>& errors);
 
 struct RenderContext {
   const boost::json::object* traits = nullptr;  // traits.*

@@ -36,6 +36,8 @@ std::optional<Error> unknown_keys(const json::object& o, const Fields& known, co
 /// Highest value of any numeric key unless it names its own bound: far beyond any
 /// sensible setting, and a value in seconds still fits in 64 bits as milliseconds.
 constexpr double kNumberMax = 1e15;
+// Spans in seconds are bounded like journey durations (100 years).
+constexpr double kSecondsMax = static_cast<double>(kDurationMax / 1000);
 
 std::string number_text(double d) {
   char buf[32];
@@ -295,6 +297,8 @@ Result<ChannelConfig> parse_channel(const std::string& name, const json::value& 
     auto per = fo.at("per").is_string() ? parse_duration(std::string(fo.at("per").get_string())) : std::nullopt;
     if (!per)
       return make_error("bad_config", where + "frequency_cap.per must be a duration like \"1d\"");
+    if (*per > kDurationMax)
+      return make_error("bad_config", where + "frequency_cap.per is longer than 100 years");
     c.policy.frequency_cap = std::make_pair(static_cast<int>(fo.at("max").get_int64()), *per);
   }
   if (auto* q = o.if_contains("quiet_hours")) {
@@ -336,10 +340,10 @@ std::optional<Error> parse_limits(const json::object& o, Limits& l) {
       (e = read_number(o, "connection_unacked_max", l.connection_unacked_max, w, 1)) ||
       (e = read_number(o, "connections_max", l.connections_max, w, 1)) ||
       (e = read_number(o, "live_customers_max", l.live_customers_max, w, 1)) ||
-      (e = read_number(o, "customer_idle_s", l.customer_idle_s, w, 1)) ||
+      (e = read_number(o, "customer_idle_s", l.customer_idle_s, w, 1, kSecondsMax)) ||
       (e = read_number(o, "history_events_max", l.history_events_max, w, 1)) ||
-      (e = read_number(o, "history_age_s", l.history_age_s, w, 1)) ||
-      (e = read_number(o, "dedup_window_s", l.dedup_window_s, w, 1)) ||
+      (e = read_number(o, "history_age_s", l.history_age_s, w, 1, kSecondsMax)) ||
+      (e = read_number(o, "dedup_window_s", l.dedup_window_s, w, 1, kSecondsMax)) ||
       (e = read_number(o, "steps_per_event_max", l.steps_per_event_max, w, 1)) ||
       (e = read_number(o, "trace_entries_max", l.trace_entries_max, w, 0)) ||
       (e = read_number(o, "deliveries_recent_max", l.deliveries_recent_max, w, 0)) ||

@@ -18,7 +18,25 @@ std::optional<JourneyStatus> parse_status(const std::string& s) {
   return std::nullopt;
 }
 
-ValidationContext validation_context(const Catalog& cat) {
+namespace {
+
+/// Why a jump may not go to `target`, "" when it may (a paused journey may
+/// be resumed; an archived one is final until resumed, so it is refused).
+std::string jump_target_problem(const std::map<std::string, JourneyStatus>& deployed,
+                                const std::set<std::string>& deploying, const std::string& target) {
+  if (deploying.count(target))
+    return "";
+  auto it = deployed.find(target);
+  if (it == deployed.end())
+    return "unknown journey '" + target + "'";
+  if (it->second == JourneyStatus::archived)
+    return "journey '" + target + "' is archived (a jump would never enter it; resume it first)";
+  return "";
+}
+
+}  // namespace
+
+ValidationContext validation_context(const Catalog& cat, const std::set<std::string>& deploying) {
   ValidationContext vc;
   for (auto& [name, p] : cat.channels)
     vc.channels.insert(name);
@@ -27,6 +45,13 @@ ValidationContext validation_context(const Catalog& cat) {
   vc.template_channel = [templates](const std::string& id) -> std::string {
     auto i = templates.find(id);
     return i == templates.end() ? std::string() : i->second->channel;
+  };
+  std::map<std::string, JourneyStatus> deployed;
+  for (auto& [id, entry] : cat.journeys)
+    if (entry.latest())
+      deployed.emplace(id, entry.status);
+  vc.jump_target_problem = [deployed, deploying](const std::string& target) {
+    return jump_target_problem(deployed, deploying, target);
   };
   return vc;
 }
@@ -147,7 +172,7 @@ CatalogPtr catalog_from_blob(const std::string& blob, const Config& config, uint
 }
 
 JourneyPtr prepare_journey(const Catalog& cat, const json::value& body, const std::string& id_from_path,
-                           std::vector<ValidationError>& errors) {
+                           std::vector<ValidationError>& errors, const std::set<std::string>& deploying) {
   if (body.is_object() && !id_from_path.empty()) {
     auto* id = body.get_object().if_contains("id");
     if (id && (!id->is_string() || id->get_string() != id_from_path)) {
@@ -158,7 +183,7 @@ JourneyPtr prepare_journey(const Catalog& cat, const json::value& body, const st
   json::value fixed = body;
   if (fixed.is_object() && !id_from_path.empty() && !fixed.get_object().if_contains("id"))
     fixed.get_object()["id"] = id_from_path;
-  auto j = parse_journey(fixed, validation_context(cat), errors);
+  auto j = parse_journey(fixed, validation_context(cat, deploying), errors);
   if (!j)
     return nullptr;
   auto copy = std::make_shared<Journey>(*j);
@@ -167,7 +192,7 @@ JourneyPtr prepare_journey(const Catalog& cat, const json::value& body, const st
   return copy;
 }
 
-TemplatePtr prepare_template(const json::value& body, const std::string& id_from_path,
+TemplatePtr prepare_template(const Catalog& cat, const json::value& body, const std::string& id_from_path,
                              std::vector<ValidationError>& errors) {
   json::value fixed = body;
   if (fixed.is_object() && !id_from_path.empty()) {
@@ -179,7 +204,10 @@ TemplatePtr prepare_template(const json::value& body, const std::string& id_from
     if (!id)
       fixed.get_object()["id"] = id_from_path;
   }
-  return parse_template(fixed, errors);
+  std::set<std::string> channels;
+  for (auto& [name, p] : cat.channels)
+    channels.insert(name);
+  return validate_template(fixed, channels, errors);
 }
 
 bool same_as_latest(const Catalog& cat, const json::value& body) {
@@ -224,6 +252,12 @@ std::string kept_note(const SeedFile& f, const std::string& what, const std::str
 Result<Seed> seed_catalog(const Catalog& cat, const std::vector<SeedFile>& files) {
   Seed seed;
   seed.catalog = std::make_shared<Catalog>(cat);
+  // The directory's journeys are validated as one set: they may jump to
+  // each other whatever the order of the files.
+  std::set<std::string> deploying;
+  for (const auto& f : files)
+    if (is_journey_file(f))
+      deploying.insert(id_of(f.body));
   for (const bool journeys : {false, true}) {
     for (const auto& f : files) {
       if (is_journey_file(f) != journeys)
@@ -243,14 +277,14 @@ Result<Seed> seed_catalog(const Catalog& cat, const std::vector<SeedFile>& files
       }
       std::vector<ValidationError> errors;
       if (!journeys) {
-        TemplatePtr t = prepare_template(f.body, "", errors);
+        TemplatePtr t = prepare_template(now, f.body, "", errors);
         if (!t)
           return seed_error(f.path, errors);
         seed.batch.templates.emplace_back(t->id, json::serialize(t->source));
         seed.catalog = with_template(now, t);
         continue;
       }
-      JourneyPtr j = prepare_journey(now, f.body, "", errors);
+      JourneyPtr j = prepare_journey(now, f.body, "", errors, deploying);
       if (!j)
         return seed_error(f.path, errors);
       seed.batch.journeys.push_back(

@@ -100,6 +100,13 @@ std::optional<int> read_offset(std::string_view s, size_t pos) {
 
 }  // namespace
 
+std::optional<Millis> add_time(Millis at, Millis span) {
+  Millis sum = 0;
+  if (__builtin_add_overflow(at, span, &sum) || sum < kTimeMin || sum > kTimeMax)
+    return std::nullopt;
+  return sum;
+}
+
 std::optional<Millis> parse_duration(std::string_view text) {
   if (text.size() < 2) return std::nullopt;
   const Millis unit = unit_ms(text.back());
@@ -182,7 +189,10 @@ std::optional<Millis> parse_rfc3339(std::string_view s) {
   }
   const int64_t days = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
   const Millis secs = days * 86400 + hour * 3600 + minute * 60 + second - *offset_min * 60;
-  return secs * kSecondMs + frac_ms;
+  const Millis at = secs * kSecondMs + frac_ms;  // 4-digit years: no overflow
+  if (at < kTimeMin || at > kTimeMax)
+    return std::nullopt;
+  return at;
 }
 
 }  // namespace waymark

@@ -140,7 +140,7 @@ Result<Event> build_event(Value& v, Millis received_at, std::string_view default
       return make_error("wrong_type", "timestamp must be an RFC 3339 string");
     auto parsed = parse_rfc3339(std::string_view(ts->get_string().data(), ts->get_string().size()));
     if (!parsed)
-      return make_error("bad_value", "timestamp is not an RFC 3339 date-time");
+      return make_error("bad_value", "timestamp is not an RFC 3339 date-time within years 0001-9999 (as UTC)");
     e.timestamp = *parsed;
   }
   return e;

@@ -169,7 +169,11 @@ void parse_count_spec(const json::value& spec, const std::string& path, Conditio
     if (!within->is_string()) {
       add(errors, join(path, "within"), "expected string");
     } else if (auto d = parse_duration(within->get_string())) {
-      c.count_within = *d;
+      if (*d > kDurationMax)
+        add(errors, join(path, "within"),
+            "duration '" + std::string(within->get_string()) + "' is longer than 100 years");
+      else
+        c.count_within = *d;
     } else {
       add(errors, join(path, "within"),
           "bad duration '" + std::string(within->get_string()) + "'" + kDurationHint);

@@ -37,8 +37,6 @@ namespace {
 
 constexpr size_t kIdLengthMax = 128;
 constexpr int64_t kSplitWeightMax = 1000000;
-// Longest duration accepted (100 years): keeps now + duration far from overflow.
-constexpr Millis kDurationMax = 36525LL * 86400 * 1000;
 
 std::string join(const std::string& path, std::string_view key) {
   return path.empty() ? std::string(key) : path + "." + std::string(key);
@@ -164,6 +162,7 @@ private:
   void parse_goal(const json::value& v, Journey& j);
   void parse_steps(const json::object& o, Journey& j);
   bool parse_step(const json::value& v, const std::string& path, Step& s);
+  void check_jump_target(const std::string& target, const std::string& path);
   void parse_send(const json::object& o, const std::string& path, Step& s);
   void parse_wait_event(const json::object& o, const std::string& path, Step& s);
   void parse_branch(const json::object& o, const std::string& path, Step& s);
@@ -175,6 +174,7 @@ private:
   void check_wait_free_cycles(const Journey& j);
 
   const ValidationContext& ctx_;
+  std::string id_;  // of the journey being parsed (a jump to itself needs no lookup)
   std::vector<ValidationError>& errors_;
   bool edges_known_ = true;  // false when a step's type (hence its targets) is unknown
 };
@@ -205,6 +205,7 @@ void Parser::parse_header(const json::object& o, Journey& j) {
   if (auto id = string_field(o, "id", "", true)) {
     if (valid_id(*id)) {
       j.id = *id;
+      id_ = *id;
     } else {
       error("id", "bad id '" + *id + "' (use 1-128 of A-Z a-z 0-9 _ . -)");
     }
@@ -346,10 +347,18 @@ bool Parser::parse_step(const json::value& v, const std::string& path, Step& s) 
     case StepType::jump:
       check_fields(*o, {"type", "journey"}, path);
       s.journey = string_field(*o, "journey", path, true).value_or("");
+      check_jump_target(s.journey, path);
       break;
     case StepType::exit: check_fields(*o, {"type"}, path); break;
   }
   return true;
+}
+
+void Parser::check_jump_target(const std::string& target, const std::string& path) {
+  if (target.empty() || target == id_ || !ctx_.jump_target_problem)
+    return;
+  if (auto problem = ctx_.jump_target_problem(target); !problem.empty())
+    error(join(path, "journey"), problem);
 }
 
 void Parser::parse_send(const json::object& o, const std::string& path, Step& s) {

@@ -4,8 +4,10 @@
 // producing a message with a hole in it.
 #include "waymark/template.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <iterator>
 #include <optional>
 #include <string_view>
 
@@ -203,6 +205,29 @@ TemplatePtr parse_template(const json::value& v, std::vector<ValidationError>& e
   }
   if (!v.get_object().contains("id")) add("id", "missing required field 'id'");
   if (errors.size() != before) return nullptr;
+  return t;
+}
+
+TemplatePtr validate_template(const json::value& v, const std::set<std::string>& channels,
+                              std::vector<ValidationError>& errors) {
+  const size_t before = errors.size();
+  auto t = parse_template(v, errors);
+  if (!v.is_object())
+    return nullptr;
+  for (const auto& kv : v.get_object()) {
+    const std::string_view key = kv.key();
+    const bool part = std::find(std::begin(kTemplateParts), std::end(kTemplateParts), key) != std::end(kTemplateParts);
+    if (key != "id" && key != "channel" && !part)
+      errors.push_back({std::string(key), "unknown field '" + std::string(key) +
+                                            "' (a template has id, channel, subject, body, html, text, title)"});
+  }
+  const json::value* channel = v.get_object().if_contains("channel");
+  if (!channel)
+    errors.push_back({"channel", "missing required field 'channel'"});
+  else if (channel->is_string() && !channels.count(std::string(channel->get_string())))
+    errors.push_back({"channel", "unknown channel '" + std::string(channel->get_string()) + "'"});
+  if (errors.size() != before)
+    return nullptr;
   return t;
 }
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <set>
 #include <string>
 
 #include "waymark/catalog.hpp"
@@ -36,7 +37,8 @@ Catalog catalog_with_channels(std::initializer_list<const char*> channels) {
 
 TemplatePtr text_template(const char* channel) {
   std::vector<ValidationError> errors;
-  return prepare_template(json::object{{"id", "text"}, {"channel", channel}, {"text", "hi"}}, "", errors);
+  return prepare_template(catalog_with_channels({channel}),
+                          json::object{{"id", "text"}, {"channel", channel}, {"text", "hi"}}, "", errors);
 }
 
 TEST(Catalog, DeploysAreNumberedAndCheckedAgainstTheCatalog) {
@@ -71,7 +73,7 @@ TEST(Catalog, TheIdInTheUrlMustMatchTheBodyOrFillsItIn) {
   ASSERT_TRUE(j);
   EXPECT_EQ(j->id, "remind");
   errors.clear();
-  EXPECT_FALSE(prepare_template(json::object{{"id", "a"}, {"text", "x"}}, "b", errors));
+  EXPECT_FALSE(prepare_template(*cat, json::object{{"id", "a"}, {"channel", "sms"}, {"text", "x"}}, "b", errors));
   EXPECT_EQ(errors.at(0).path, "id");
 }
 
@@ -181,7 +183,7 @@ TEST(Seed, AnExistingIdIsNeverReplacedHoweverItWasDeployed) {
   v2.as_object()["name"] = "from the API";
   std::vector<ValidationError> errors;
   auto deployed = with_journey(*first->catalog, prepare_journey(*first->catalog, v2, "", errors));
-  deployed = with_template(*deployed, prepare_template(json::parse(R"({"id":"text","channel":"sms","text":"api"})"),
+  deployed = with_template(*deployed, prepare_template(*first->catalog, json::parse(R"({"id":"text","channel":"sms","text":"api"})"),
                                                        "", errors));
 
   auto same = seed_catalog(*deployed, seed_files({{"text.json", kTextTemplate}, {"remind.json", kSmsJourney}}));
@@ -205,6 +207,54 @@ TEST(Seed, AnInvalidNewFileFailsWithItsPathAndField) {
   ASSERT_FALSE(seeded);
   EXPECT_NE(seeded.error().message.find("dir/remind.json: steps.s.template"), std::string::npos)
     << seeded.error().message;
+}
+
+// Issue #12: a jump to a journey that does not exist passed validation (the
+// customer then left its journey for nothing).
+const char* kJumpJourney = R"({"id":"hop","entry":{"event":"Go"},"start":"j","steps":{
+  "j":{"type":"jump","journey":"remind"}}})";
+
+std::vector<ValidationError> jump_errors(const Catalog& cat, const char* body, const std::set<std::string>& deploying = {}) {
+  std::vector<ValidationError> errors;
+  auto j = prepare_journey(cat, json::parse(body), "", errors, deploying);
+  EXPECT_EQ(j == nullptr, !errors.empty());
+  return errors;
+}
+
+TEST(Catalog, AJumpToAnUnknownJourneyIsRefusedWithItsPath) {
+  auto cat = with_template(catalog_with_channels({"sms"}), text_template("sms"));
+  auto errors = jump_errors(*cat, kJumpJourney);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].path, "steps.j.journey");
+  EXPECT_NE(errors[0].message.find("unknown journey 'remind'"), std::string::npos) << errors[0].message;
+  EXPECT_TRUE(jump_errors(*cat, R"({"id":"hop","entry":{"event":"Go"},"start":"j","steps":{
+    "j":{"type":"jump","journey":"hop"}}})").empty()) << "a jump to itself needs no lookup";
+}
+
+TEST(Catalog, AJumpMayGoToADeployedOrPausedJourneyButNotAnArchivedOne) {
+  std::vector<ValidationError> errors;
+  auto base = with_template(catalog_with_channels({"sms"}), text_template("sms"));
+  auto deployed = with_journey(*base, prepare_journey(*base, json::parse(kSmsJourney), "", errors));
+  EXPECT_TRUE(jump_errors(*deployed, kJumpJourney).empty());
+  EXPECT_TRUE(jump_errors(*with_status(*deployed, "remind", JourneyStatus::paused), kJumpJourney).empty());
+  auto archived = jump_errors(*with_status(*deployed, "remind", JourneyStatus::archived), kJumpJourney);
+  ASSERT_EQ(archived.size(), 1u);
+  EXPECT_EQ(archived[0].path, "steps.j.journey");
+  EXPECT_NE(archived[0].message.find("archived"), std::string::npos) << archived[0].message;
+}
+
+TEST(Catalog, JourneysDeployedTogetherMayJumpToEachOther) {
+  auto cat = with_template(catalog_with_channels({"sms"}), text_template("sms"));
+  EXPECT_TRUE(jump_errors(*cat, kJumpJourney, {"hop", "remind"}).empty());
+  EXPECT_FALSE(jump_errors(*cat, kJumpJourney, {"hop", "other"}).empty());
+}
+
+TEST(Catalog, TemplatesAreValidatedAgainstTheCatalogsChannels) {
+  std::vector<ValidationError> errors;
+  EXPECT_FALSE(prepare_template(catalog_with_channels({"email"}),
+                                json::object{{"id", "text"}, {"channel", "sms"}, {"text", "hi"}}, "", errors));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].path, "channel");
 }
 
 }  // namespace

@@ -199,6 +199,20 @@ TEST(ConfigErrors, InputLogLimitsAreBoundedWholeNumbers) {
   EXPECT_EQ(defaults->limits.log_records_max, 200000u);
 }
 
+// Issue #12: spans are subtracted from or added to now; past 100 years they
+// could overflow (a frequency cap "per" of 9223372036854775s parsed).
+TEST(ConfigErrors, SpansAreBoundedToAHundredYears) {
+  EXPECT_TRUE(names(R"({"channels":{"email":{"frequency_cap":{"max":3,"per":"9223372036854775s"}}}})",
+                    "frequency_cap.per"));
+  EXPECT_NE(error_of(R"({"channels":{"email":{"frequency_cap":{"max":3,"per":"36526d"}}}})").find("100 years"),
+            std::string::npos);
+  EXPECT_EQ(error_of(R"({"channels":{"email":{"frequency_cap":{"max":3,"per":"36525d"}}}})"), "ok");
+  for (const char* key : {"customer_idle_s", "history_age_s", "dedup_window_s"}) {
+    EXPECT_TRUE(names(std::string(R"({"limits":{")") + key + R"(":3155760001}})", std::string("limits.") + key));
+    EXPECT_EQ(error_of(std::string(R"({"limits":{")") + key + R"(":3155760000}})"), "ok") << key;
+  }
+}
+
 TEST(ConfigErrors, PolicyObjectsRefuseUnknownKeysAndNamesMustNotBeEmpty) {
   EXPECT_TRUE(names(R"({"channels":{"email":{"provider":"file","frequency_cap":{"max":3,"per":"1d","pre":"1h"}}}})",
                     "channels.email.frequency_cap.pre"));

@@ -3,10 +3,14 @@
 // edges, and the JSON shape the engine and templates see.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 
+#include "waymark/engine.hpp"
 #include "waymark/event.hpp"
+#include "waymark/json.hpp"
 #include "waymark/limits.hpp"
+#include "waymark/recovery.hpp"
 
 namespace waymark {
 namespace {
@@ -143,6 +147,104 @@ TEST(Events, AParsedValueCanTakeItsTypeFromTheEndpoint) {
   ASSERT_TRUE(explicit_type);
   EXPECT_EQ(explicit_type->type, EventType::identify) << "a type in the body wins";
   EXPECT_FALSE(event_from_json(v, 0));
+}
+
+// Issue #12: a number outside the double range parsed to an infinite double,
+// was acked, and stored as `Infinity`: the customer became unreadable.
+TEST(EventsEdge, NumbersOutsideTheDoubleRangeAreRefusedWithTheirPath) {
+  const std::string digits309(309, '9');
+  const std::pair<std::string, std::string> cases[] = {
+    {R"({"n":1e400})", "properties.n"},
+    {R"({"n":-1e400})", "properties.n"},
+    {R"({"n":1.8e308})", "properties.n"},
+    {R"({"n":)" + digits309 + "}", "properties.n"},
+    {R"({"n":-)" + digits309 + ".5}", "properties.n"},
+    {R"({"a":[1,{"b":[2,1e999]}]})", "properties.a[1].b[1]"},
+  };
+  for (const auto& [props, path] : cases) {
+    auto e = parse_event(R"({"type":"track","userId":"p1","event":"E","properties":)" + props + "}", Limits{}, 0);
+    ASSERT_FALSE(e) << props;
+    EXPECT_EQ(e.error().code, "bad_number") << props;
+    EXPECT_NE(e.error().message.find(path + ": number outside the double range"), std::string::npos)
+      << props << " -> " << e.error().message;
+  }
+  auto traits = parse_event(R"({"type":"identify","userId":"p1","traits":{"x":1e400}})", Limits{}, 0);
+  ASSERT_FALSE(traits);
+  EXPECT_EQ(traits.error().code, "bad_number");
+  auto top = parse_input_json("-1e400", 64);
+  ASSERT_FALSE(top);
+  EXPECT_EQ(top.error().code, "bad_number");
+}
+
+TEST(EventsEdge, CheckStorableWalksValuesBuiltInCode) {
+  json::value v = json::parse(R"({"a":[1,2,{"b":{}}],"c":"x"})");
+  EXPECT_TRUE(check_storable(v));
+  v.as_object()["a"].as_array()[2].as_object()["b"].as_object()["z"] = HUGE_VAL;
+  auto r = check_storable(v);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("a[2].b.z"), std::string::npos) << r.error().message;
+  EXPECT_FALSE(check_storable(json::value(-HUGE_VAL)));
+  EXPECT_FALSE(check_storable(json::value(std::nan(""))));
+}
+
+TEST(EventsEdge, LoneSurrogatesAreRefusedAndPairsAccepted) {
+  EXPECT_EQ(code_of(R"({"type":"track","userId":"u","event":"E","properties":{"s":"\ud800"}})"), "bad_json");
+  EXPECT_EQ(code_of(R"({"type":"track","userId":"u","event":"E","properties":{"s":"\udc00"}})"), "bad_json");
+  EXPECT_EQ(code_of(R"({"type":"track","userId":"u","event":"\ud800x"})"), "bad_json");
+  EXPECT_EQ(code_of(R"({"type":"track","userId":"u","event":"E","properties":{"s":"\ud83d\ude00"}})"), "ok");
+  for (const char* lone : {R"({"s":"\ud800"})", R"({"s":"\uDBFF x"})", R"({"s":"\udc00"})", R"({"s":"\ud800\u0041"})"}) {
+    auto r = parse_input_json(lone, 64);
+    ASSERT_FALSE(r) << lone;
+    EXPECT_EQ(r.error().message.substr(0, 21), "invalid JSON at byte ") << r.error().message;
+    EXPECT_NE(r.error().message.find("lone UTF-16 surrogate escape"), std::string::npos) << r.error().message;
+  }
+  auto other = parse_input_json(R"({"a":1,})", 64);
+  ASSERT_FALSE(other);
+  EXPECT_EQ(other.error().message, "invalid JSON at byte 7: syntax error");
+}
+
+TEST(EventsEdge, TimestampsOutsideYears0001To9999AsUtcAreRefused) {
+  for (const char* ts : {"9999-12-31T23:59:59-01:00", "0000-01-01T00:00:00+01:00", "0000-06-01T00:00:00Z"}) {
+    auto e = parse_event(std::string(R"({"type":"identify","userId":"u","timestamp":")") + ts + "\"}", Limits{}, 0);
+    ASSERT_FALSE(e) << ts;
+    EXPECT_EQ(e.error().code, "bad_value");
+    EXPECT_NE(e.error().message.find("0001-9999"), std::string::npos) << e.error().message;
+  }
+  EXPECT_EQ(code_of(R"({"type":"identify","userId":"u","timestamp":"9999-12-31T23:59:59+01:00"})"), "ok");
+  EXPECT_EQ(code_of(R"({"type":"identify","userId":"u","timestamp":"0001-01-01T00:00:00-01:00"})"), "ok");
+}
+
+std::string nested_properties(int levels) {
+  std::string s = "1";
+  for (int i = 0; i < levels; ++i)
+    s = R"({"a":)" + s + "}";
+  return s;
+}
+
+// What the edge accepts must come back from the input log as the same event
+// (the log record is what recovery replays after a kill -9).
+TEST(EventsEdge, WhatTheEdgeAcceptsReadsBackFromTheLogUnchanged) {
+  const std::string digits308(308, '9');
+  const std::string props[] = {
+    R"({"n":1.7976931348623157e308,"m":-1.7976931348623157e308})",
+    R"({"tiny":1e-400,"sub":4.9e-324,"negzero":-0,"negzerod":-0.0,"e":-0e0})",
+    R"({"big":)" + digits308 + R"(,"u":18446744073709551615,"over":18446744073709551616})",
+    R"({"i":-9223372036854775808,"i2":-9223372036854775809,"exp":1E+308,"frac":0.1})",
+    R"({"s":"\ud83d\ude00 \u0000 \u001f \"q\" \\ </script>","dup":1,"dup":2})",
+    R"({"long":)" + std::string(2000, '1') + ".5e-1800}",
+    nested_properties(63),  // the event object, then 63 levels from properties down: exactly 64
+  };
+  for (const auto& p : props) {
+    auto e = parse_event(R"({"type":"track","userId":"u","event":"E","timestamp":"9999-12-31T23:59:59.999Z",)"
+                         R"("properties":)" + p + "}",
+                         Limits{}, 0);
+    ASSERT_TRUE(e) << p << " -> " << e.error().message;
+    auto back = decode_input(encode_event_input(*e, 5, 1));
+    ASSERT_TRUE(back) << p << " -> " << back.error().message;
+    EXPECT_EQ(back->ev.to_json(), e->to_json()) << p;
+  }
+  EXPECT_EQ(code_of(R"({"type":"track","userId":"u","event":"E","properties":)" + nested_properties(64) + "}"),
+            "too_deep");
 }
 
 }  // namespace

@@ -327,6 +327,37 @@ TEST(JourneyParse, DurationsBeyondAHundredYearsAreRefused) {
   EXPECT_TRUE(valid(journey_text(steps(R"({"type":"wait","duration":"36500d","next":"z"})"))));
 }
 
+// Issue #12: a count window is subtracted from now; "9223372036854775s"
+// parsed (it fits in ms) and now - within overflowed.
+TEST(JourneyParse, CountWindowsBeyondAHundredYearsAreRefused) {
+  auto branch = [](const std::string& within) {
+    return steps(R"({"type":"branch","cases":[{"when":{"count":{"event":"E","within":")" + within +
+                 R"("},"op":"gte","value":1},"next":"z"}],"default":"z"})");
+  };
+  EXPECT_TRUE(error_at(journey_text(branch("9223372036854775s")), "steps.a.cases[0].when.count.within"));
+  EXPECT_TRUE(error_at(journey_text(branch("36526d")), "steps.a.cases[0].when.count.within"));
+  EXPECT_TRUE(valid(journey_text(branch("36525d"))));
+}
+
+// A jump target is checked through the context (the catalog knows what is
+// deployed); a jump to the journey itself is never looked up.
+TEST(JourneyParse, AJumpTargetIsAskedAboutUnlessItIsTheJourneyItself) {
+  ValidationContext ctx = context();
+  std::vector<std::string> asked;
+  ctx.jump_target_problem = [&](const std::string& id) {
+    asked.push_back(id);
+    return id == "known" ? std::string() : "unknown journey '" + id + "'";
+  };
+  auto jump_to = [](const std::string& id) { return journey_text(R"({"a":{"type":"jump","journey":")" + id + "\"}}"); };
+  std::vector<ValidationError> errors;
+  EXPECT_TRUE(parse_journey(json::parse(jump_to("known")), ctx, errors)) << describe(errors);
+  EXPECT_TRUE(parse_journey(json::parse(jump_to("j")), ctx, errors)) << describe(errors);
+  EXPECT_FALSE(parse_journey(json::parse(jump_to("other")), ctx, errors));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].path, "steps.a.journey");
+  EXPECT_EQ(asked, (std::vector<std::string>{"known", "other"}));
+}
+
 TEST(JourneyParse, EveryErrorIsReportedInOnePass) {
   Parsed p = parse(R"({"id":"j","entry":{"event":"Go"},"start":"a","colour":1,"steps":{
     "a":{"type":"wait","duration":"soon","next":"b"},

@@ -168,5 +168,44 @@ TEST(TemplateParse, ErrorsNameThePartTheyAreIn) {
   EXPECT_EQ(errors[0].path, "body");
 }
 
+// Issue #12: a template with no channel, an unknown channel or a misspelt
+// part was deployed (and then never sent, or sent without its subject).
+std::vector<ValidationError> deploy_errors_of(const std::string& text) {
+  std::vector<ValidationError> errors;
+  EXPECT_EQ(validate_template(json::parse(text), {"email", "sms"}, errors), nullptr) << text;
+  return errors;
+}
+
+TEST(TemplateDeploy, AChannelIsRequiredAndMustBeConfigured) {
+  auto none = deploy_errors_of(R"({"id":"t","body":"x"})");
+  ASSERT_EQ(none.size(), 1u);
+  EXPECT_EQ(none[0].path, "channel");
+  EXPECT_NE(none[0].message.find("missing"), std::string::npos);
+  auto unknown = deploy_errors_of(R"({"id":"t","channel":"fax","body":"x"})");
+  ASSERT_EQ(unknown.size(), 1u);
+  EXPECT_EQ(unknown[0].path, "channel");
+  EXPECT_NE(unknown[0].message.find("unknown channel 'fax'"), std::string::npos);
+  EXPECT_TRUE(has_error_at(deploy_errors_of(R"({"id":"t","channel":5,"body":"x"})"), "channel"));
+}
+
+TEST(TemplateDeploy, UnknownFieldsAreRefusedWithTheirPath) {
+  auto errors = deploy_errors_of(R"({"id":"t","channel":"email","subjet":"Hi","body":"x","foo":"y"})");
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_TRUE(has_error_at(errors, "subjet"));
+  EXPECT_TRUE(has_error_at(errors, "foo"));
+  EXPECT_TRUE(has_error_at(deploy_errors_of(R"({"id":"t","channel":"email","body":"{{x"})"), "body"))
+    << "parse errors still come through";
+}
+
+TEST(TemplateDeploy, EveryKnownPartIsAccepted) {
+  std::vector<ValidationError> errors;
+  auto t = validate_template(json::parse(R"({"id":"t","channel":"email","subject":"S","body":"B","html":"H",
+                                            "text":"T","title":"Ti"})"),
+                             {"email"}, errors);
+  ASSERT_TRUE(t) << errors.at(0).path << ": " << errors.at(0).message;
+  EXPECT_EQ(t->parts.size(), 5u);
+  EXPECT_EQ(t->channel, "email");
+}
+
 }  // namespace
 }  // namespace waymark

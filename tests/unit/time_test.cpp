@@ -74,11 +74,11 @@ TEST(TimeFormat, LeapDayAndInstantsBefore1970Format) {
 }
 
 TEST(TimeFormat, EveryFormattedInstantParsesBackToItself) {
-  // From year 0 to 9999 in uneven strides (every field changes), plus the
+  // From year 1 to 9999 in uneven strides (every field changes), plus the
   // edges: the digits are written by hand, parse_rfc3339 checks them.
-  const Millis first = -62167219200000;  // 0000-01-01T00:00:00.000Z
-  const Millis last = 253402300799999;   // 9999-12-31T23:59:59.999Z
-  EXPECT_EQ(format_rfc3339(first), "0000-01-01T00:00:00.000Z");
+  const Millis first = kTimeMin;  // 0001-01-01T00:00:00.000Z
+  const Millis last = kTimeMax;   // 9999-12-31T23:59:59.999Z
+  EXPECT_EQ(format_rfc3339(first), "0001-01-01T00:00:00.000Z");
   EXPECT_EQ(format_rfc3339(last), "9999-12-31T23:59:59.999Z");
   int checked = 0;
   for (Millis t = first; t <= last; t += 1577836799) {  // ~18 days and an odd number of ms
@@ -90,6 +90,9 @@ TEST(TimeFormat, EveryFormattedInstantParsesBackToItself) {
   EXPECT_GT(checked, 100000);
   // Outside four-digit years the text still carries the year.
   EXPECT_EQ(format_rfc3339(last + 1).substr(0, 6), "10000-");
+  // Year 0 has four digits but is outside the accepted range.
+  EXPECT_EQ(format_rfc3339(-62167219200000), "0000-01-01T00:00:00.000Z");
+  EXPECT_EQ(parse_rfc3339("0000-01-01T00:00:00.000Z"), std::nullopt);
 }
 
 TEST(TimeParse, UtcWithZParses) {
@@ -134,6 +137,30 @@ TEST(TimeParse, OutOfRangeFieldsAreRejected) {
     EXPECT_EQ(parse_rfc3339(bad), std::nullopt) << bad;
   }
   EXPECT_NE(parse_rfc3339("2024-02-29T00:00:00Z"), std::nullopt);
+}
+
+// Issue #12: an instant outside years 0001-9999 UTC formats as "10000-..." or
+// "-001-..." and would not parse back from the input log.
+TEST(TimeParse, InstantsOutsideYears0001To9999AsUtcAreRejected) {
+  for (const char* bad : {"9999-12-31T23:59:59-01:00", "0000-01-01T00:00:00+01:00",
+                          "0000-12-31T23:59:59Z", "9999-12-31T23:59:00-00:01"}) {
+    EXPECT_EQ(parse_rfc3339(bad), std::nullopt) << bad;
+  }
+  EXPECT_EQ(parse_rfc3339("0001-01-01T00:00:00Z"), kTimeMin);
+  EXPECT_EQ(parse_rfc3339("9999-12-31T23:59:59.999Z"), kTimeMax);
+  EXPECT_EQ(parse_rfc3339("0001-01-01T01:00:00+01:00"), kTimeMin);
+  EXPECT_EQ(parse_rfc3339("9999-12-31T22:59:59.999-01:00"), kTimeMax);
+  for (Millis at : {kTimeMin, kTimeMax})
+    EXPECT_EQ(parse_rfc3339(format_rfc3339(at)), at) << format_rfc3339(at);
+}
+
+TEST(TimeAdd, SumsPastYear9999OrOverflowingAreRefused) {
+  EXPECT_EQ(add_time(0, kDay), kDay);
+  EXPECT_EQ(add_time(kTimeMax - 1, 1), kTimeMax);
+  EXPECT_EQ(add_time(kTimeMax, 1), std::nullopt);
+  EXPECT_EQ(add_time(kTimeMin, -1), std::nullopt);
+  EXPECT_EQ(add_time(0, *parse_duration("9223372036854775s")), std::nullopt) << "overflows int64";
+  EXPECT_EQ(add_time(INT64_MAX, 1), std::nullopt);
 }
 
 }  // namespace
