@@ -59,7 +59,6 @@ struct gateway_state {
   std::map<uint64_t, Entry> in_flight;    // started, outcome not yet reported
   std::vector<DeliveryUpdate> updates;    // outcomes not yet sent to the store
   size_t committing = 0;                  // updates inside the store request
-  size_t committing_final = 0;            // of which final (leave the outbox)
   bool busy = false;                      // a store request is outstanding
   bool broken = false;                    // no provider: entries stay on disk
   int64_t wake_at = 0;                    // steady ms of the scheduled tick, 0 = none
@@ -220,28 +219,20 @@ void commit_updates(self_ptr self, NodeContext* ctx) {
   st.updates.clear();
   b.meta = st.provider ? st.provider->checkpoint() : std::vector<std::pair<std::string, std::string>>{};
   st.committing = b.deliveries.size();
-  st.committing_final = 0;
-  for (auto& u : b.deliveries)
-    st.committing_final += u.final ? 1 : 0;
   st.busy = true;
   auto copy = b.deliveries;  // re-queued when the commit fails
   self->request(ctx->store_actor, caf::infinite, batch_atom::value, std::move(b))
     .then(
       [=](bool) {
         auto& st = self->state;
-        auto n = st.committing_final;
         st.busy = false;
-        st.committing = st.committing_final = 0;
-        auto& pending = ctx->metrics.deliveries_pending;
-        auto cur = pending.load();
-        while (!pending.compare_exchange_weak(cur, cur >= n ? cur - n : 0)) {
-        }
+        st.committing = 0;
         pump(self, ctx);
       },
       [=](caf::error& err) mutable {
         auto& st = self->state;
         st.busy = false;
-        st.committing = st.committing_final = 0;
+        st.committing = 0;
         spdlog::error("[gateway={}] recording deliveries failed (retrying in 1 s): {}", st.cfg.name,
                       self->system().render(err));
         st.updates.insert(st.updates.begin(), copy.begin(), copy.end());
@@ -317,8 +308,6 @@ void init(self_ptr self, NodeContext* ctx, const std::string& channel) {
 
 caf::behavior channel_gateway(self_ptr self, NodeContext* ctx, std::string channel) {
   init(self, ctx, channel);
-  // Count what is already waiting (from before a restart).
-  ctx->metrics.deliveries_pending.fetch_add(ctx->store->outbox_depth(channel), std::memory_order_relaxed);
   self->send(self, outbox_atom::value);
   return {
     [=](outbox_atom) {

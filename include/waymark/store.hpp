@@ -203,7 +203,10 @@ public:
   std::optional<Millis> next_timer_due() const;
   size_t timer_count() const;
   std::vector<OutboxRecord> outbox_scan(const std::string& channel, uint64_t after_seq, size_t max) const;
+  /// Outbox entries of a channel / of all channels (O(1): counted at open and
+  /// by the commits that put or delete entries; what LMDB holds, exactly).
   size_t outbox_depth(const std::string& channel) const;
+  uint64_t outbox_entries() const;
   std::optional<std::string> delivery_status(const std::string& id) const;
   std::vector<JourneyRecord> journeys() const;
   std::vector<std::pair<std::string, std::string>> templates() const;

@@ -289,5 +289,37 @@ TEST(StoreBatch, AFinalDeliveryUpdateRemovesTheOutboxEntryAndARetryKeepsIt) {
   EXPECT_EQ(s->journey_stats("j").count(std::string("1\0s\0delivery:delivered", 22)), 1u);
 }
 
+TEST(StoreBatch, TheOutboxCountIsTheOutboxAfterPutsDeletesAnErasureAndAReopen) {
+  TempDir dir;
+  {
+    auto s = open_store(dir.path);
+    Batch b;
+    for (std::string id : {"u1", "u2"}) {
+      CustomerWrite w;
+      w.customer = id;
+      w.deliveries = {delivery("e-" + id, id, "email"), delivery("p-" + id, id, "push")};
+      b.customers.push_back(w);
+    }
+    ASSERT_TRUE(s->commit(b));
+    EXPECT_EQ(s->outbox_entries(), 4u);
+    auto out = s->outbox_scan("email", 0, 10);
+    ASSERT_EQ(out.size(), 2u);
+    Batch done;
+    done.deliveries = {DeliveryUpdate{"email", out[0].seq, "e-u1", "delivered", 1, "", true, "", "", "", 0, ""}};
+    ASSERT_TRUE(s->commit(done));
+    ASSERT_TRUE(s->commit(done));  // recorded twice: the entry is deleted once
+    EXPECT_EQ(s->outbox_depth("email"), 1u);
+    EXPECT_EQ(s->outbox_depth("push"), 2u);
+    ASSERT_TRUE(s->erase_customer("u2"));
+    EXPECT_EQ(s->outbox_depth("email"), 0u);
+    EXPECT_EQ(s->outbox_depth("push"), 1u);
+    EXPECT_EQ(s->outbox_entries(), 1u);
+  }
+  auto s = open_store(dir.path);
+  EXPECT_EQ(s->outbox_entries(), 1u);
+  EXPECT_EQ(s->outbox_depth("push"), 1u);
+  EXPECT_EQ(s->outbox_scan("push", 0, 10).size(), 1u);
+}
+
 }  // namespace
 }  // namespace waymark
