@@ -99,6 +99,15 @@ int prior_attempts(NodeContext* ctx, const std::string& id) {
   return a && a->is_int64() ? static_cast<int>(a->get_int64()) : 0;
 }
 
+/// False (and counted) when the entry's outbox entry is gone: its customer
+/// was erased while the entry was held here, so it must not be sent.
+bool still_owed(gateway_state& st, NodeContext* ctx, const Entry& e) {
+  if (ctx->store->outbox_has(st.cfg.name, e.seq))
+    return true;
+  ctx->metrics.deliveries_dropped.fetch_add(1, std::memory_order_relaxed);
+  return false;
+}
+
 /// Loads outbox entries after scan_after while the in-memory window has room.
 void load(self_ptr self, NodeContext* ctx) {
   auto& st = self->state;
@@ -131,14 +140,20 @@ void load(self_ptr self, NodeContext* ctx) {
 }
 
 /// Starts attempts while a slot and a token are free.
-void start_ready(self_ptr self, int64_t now) {
+void start_ready(self_ptr self, NodeContext* ctx, int64_t now) {
   auto& st = self->state;
   while (!st.backoff.empty() && st.backoff.begin()->first <= now) {
     st.ready.push_back(std::move(st.backoff.begin()->second));
     st.backoff.erase(st.backoff.begin());
   }
   std::vector<DeliveryJob> jobs;
-  while (!st.ready.empty() && st.in_flight.size() < st.cfg.in_flight_max && st.bucket->take(now)) {
+  while (!st.ready.empty() && st.in_flight.size() < st.cfg.in_flight_max) {
+    if (!still_owed(st, ctx, st.ready.front())) {
+      st.ready.pop_front();
+      continue;
+    }
+    if (!st.bucket->take(now))
+      break;
     Entry e = std::move(st.ready.front());
     st.ready.pop_front();
     jobs.push_back(DeliveryJob{e.seq, e.id, e.attempts + 1, e.record});
@@ -160,6 +175,8 @@ void apply_outcome(self_ptr self, NodeContext* ctx, uint64_t seq, DeliveryOutcom
   using S = DeliveryOutcome::Status;
   if (o.status == S::retry && may_retry(st.retry, e.attempts)) {
     m.deliveries_retried.fetch_add(1, std::memory_order_relaxed);
+    if (!still_owed(st, ctx, e))
+      return;
     int64_t delay = retry_delay_ms(st.retry, e.attempts, o.retry_after_ms, st.rng);
     auto u = update_for(st, e, "pending", "attempt " + std::to_string(e.attempts) + ": " + o.detail + "; retry in " +
                                             std::to_string(delay) + " ms");
@@ -263,7 +280,7 @@ void pump(self_ptr self, NodeContext* ctx) {
   drain_outcomes(self, ctx);
   load(self, ctx);
   auto now = steady_ms();
-  start_ready(self, now);
+  start_ready(self, ctx, now);
   drain_outcomes(self, ctx);  // providers that finish inline (file, inbox)
   load(self, ctx);            // room freed by inline outcomes
   commit_updates(self, ctx);

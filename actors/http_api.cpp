@@ -234,6 +234,7 @@ json::object stats_json(NodeContext* ctx) {
                       {"timers_fired", m.timers_fired.load()},
                       {"deliveries_written", m.deliveries_written.load()},
                       {"deliveries_failed", m.deliveries_failed.load()},
+                      {"deliveries_dropped", m.deliveries_dropped.load()},
                       {"outbox_pending", ctx->store->outbox_entries()},
                       {"outbox_depth", outbox},
                       {"connections_open", m.connections_open.load()},
@@ -294,6 +295,9 @@ std::string metrics_text(NodeContext* ctx) {
   counter("waymark_deliveries_failed_total", "Deliveries that failed.", m.deliveries_failed.load());
   counter("waymark_outbox_pending", "Committed deliveries without a final outcome yet (incl. waiting retries).",
           ctx->store->outbox_entries(), "gauge");
+  counter("waymark_deliveries_dropped_total",
+          "Deliveries held by a gateway when their customer was erased: dropped, not sent.",
+          m.deliveries_dropped.load());
   counter("waymark_deliveries_retried_total", "Delivery attempts that ended in retry-later.", m.deliveries_retried.load());
   counter("waymark_deliveries_dead_total", "Deliveries dead-lettered after attempts_max.", m.deliveries_dead.load());
   out += "# HELP waymark_deliveries_total Final delivery outcomes by channel and status.\n"

@@ -89,6 +89,8 @@ struct CustomerWrite {
   std::vector<StatDelta> stats;
 };
 
+/// A delivery outcome to record. It applies only while its outbox entry
+/// exists: an update for an entry erased meanwhile records nothing.
 struct DeliveryUpdate {
   std::string channel;
   uint64_t seq = 0;        // outbox entry; removed when `final`
@@ -207,6 +209,8 @@ public:
   /// by the commits that put or delete entries; what LMDB holds, exactly).
   size_t outbox_depth(const std::string& channel) const;
   uint64_t outbox_entries() const;
+  /// True while the outbox entry exists (erasure deletes a customer's entries).
+  bool outbox_has(const std::string& channel, uint64_t seq) const;
   std::optional<std::string> delivery_status(const std::string& id) const;
   std::vector<JourneyRecord> journeys() const;
   std::vector<std::pair<std::string, std::string>> templates() const;

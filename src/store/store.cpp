@@ -426,15 +426,17 @@ Result<CommitResult> Store::commit(const Batch& b) {
       stat_add[s.journey + '\0' + std::to_string(s.version) + '\0' + s.step + '\0' + s.counter] += s.n;
   }
   for (auto& u : b.deliveries) {
-    if (u.final) {
-      std::string okey = u.channel + '\0' + be64(u.seq);
-      MDB_val ok = val(okey);
-      rc = mdb_del(txn, d.outbox, &ok, nullptr);
-      if (rc && rc != MDB_NOTFOUND)
-        return fail("del outbox", rc);
-      if (rc == 0)
-        --outbox_delta[u.channel];
-    }
+    // An update whose outbox entry is gone (its customer was erased while the
+    // gateway held the entry) records nothing: no status, inbox or stats.
+    std::string okey = u.channel + '\0' + be64(u.seq);
+    MDB_val ok = val(okey), ov;
+    rc = u.final ? mdb_del(txn, d.outbox, &ok, nullptr) : mdb_get(txn, d.outbox, &ok, &ov);
+    if (rc == MDB_NOTFOUND)
+      continue;
+    if (rc)
+      return fail("del outbox", rc);
+    if (u.final)
+      --outbox_delta[u.channel];
     if (u.final && !u.journey.empty())
       stat_add[u.journey + '\0' + std::to_string(u.version) + '\0' + u.step + '\0' + "delivery:" + u.status] += 1;
     json::object st = read_object(txn, d.deliveries, u.id);
@@ -759,6 +761,10 @@ uint64_t Store::outbox_entries() const {
   for (auto& [channel, c] : impl_->outbox_entries)
     n += c;
   return n;
+}
+
+bool Store::outbox_has(const std::string& channel, uint64_t seq) const {
+  return impl_->get(impl_->outbox, channel + '\0' + be64(seq)).has_value();
 }
 
 std::vector<JourneyRecord> Store::journeys() const {

@@ -1,9 +1,12 @@
 // The channel gateway against what issue #12 found: outbox_pending is the
 // store's count of outbox entries (right after a restart and after an
-// erasure).
+// erasure), an erased customer's deliveries already loaded by the gateway are
+// never sent (now or after a restart).
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <future>
+#include <memory>
 #include <thread>
 
 #include "integration/delivery_helpers.hpp"
@@ -15,10 +18,38 @@ namespace {
 using namespace delivery;
 using SteadyClock = std::chrono::steady_clock;
 
+constexpr const char* kCanary = "canary-77d2-erased";
+
+/// One event, seven push sends in a row: all seven are committed together and
+/// loaded by the gateway at once.
+constexpr const char* kBurstTemplate = R"({
+  "id": "burst", "channel": "push", "title": "Hi {{traits.first_name|there}}", "body": "Burst"
+})";
+constexpr const char* kBurstJourney = R"({
+  "id": "bursts", "name": "Bursts", "owner": "gateway-tests", "entry": {"event": "Burst"}, "start": "s1",
+  "steps": {"s1": {"type": "send", "channel": "push", "template": "burst", "next": "s2"},
+            "s2": {"type": "send", "channel": "push", "template": "burst", "next": "s3"},
+            "s3": {"type": "send", "channel": "push", "template": "burst", "next": "s4"},
+            "s4": {"type": "send", "channel": "push", "template": "burst", "next": "s5"},
+            "s5": {"type": "send", "channel": "push", "template": "burst", "next": "s6"},
+            "s6": {"type": "send", "channel": "push", "template": "burst", "next": "s7"},
+            "s7": {"type": "send", "channel": "push", "template": "burst", "next": "done"},
+            "done": {"type": "exit"}}
+})";
+
 NodeOptions push_to(const std::string& url, json::object extra) {
   NodeOptions o;
   o.config["channels"] = json::object{{"push", webhook_channel(url, std::move(extra))}};
   return o;
+}
+
+std::string customer_of(const ReceivedRequest& r) { return str_at(parse_json(r.body), "customer"); }
+
+size_t requests_for(const HttpReceiver& rx, const std::string& customer) {
+  size_t n = 0;
+  for (auto& r : rx.requests())
+    n += customer_of(r) == customer;
+  return n;
 }
 
 /// outbox_pending and the sum of outbox_depth from one GET /api/stats.
@@ -72,6 +103,58 @@ TEST(GatewayHardening, OutboxPendingIsTheStoredBacklogFromTheFirstRequestAfterAR
   auto metrics = node.get("/metrics").body;
   EXPECT_NE(metrics.find("waymark_outbox_pending " + std::to_string(kCustomers - 1) + "\n"), std::string::npos)
     << metrics;
+}
+
+TEST(GatewayHardening, AnErasedCustomersLoadedDeliveriesAreNeverSentNowOrAfterARestart) {
+  // The first request is held until the erase has answered, then fails with
+  // 503 (which would retry it); every other request succeeds.
+  auto release = std::make_shared<std::promise<void>>();
+  std::shared_future<void> released = release->get_future().share();
+  HttpReceiver rx([released](const ReceivedRequest&, size_t i) {
+    if (i == 0) {
+      released.wait_for(std::chrono::seconds(20));
+      return Reply{503, {}, "busy", 0};
+    }
+    return Reply{};
+  });
+  ASSERT_TRUE(rx.start());
+  Node node(push_to(rx.url(), {{"in_flight_max", 1}}));
+  ASSERT_TRUE(node.start());
+  ASSERT_TRUE(deploy(node, {kPingTemplate, kBurstTemplate}, {kPingJourney, kBurstJourney}));
+  ASSERT_TRUE(send_all_acked(node, {identify("gone", {{"push_token", kCanary}, {"first_name", kCanary}}),
+                                    track("gone", "Burst")}));
+  // One delivery at the provider, six loaded and waiting for the slot.
+  ASSERT_TRUE(rx.wait_for(1, 10000));
+  ASSERT_EQ(customer_of(rx.requests().at(0)), "gone");
+
+  auto del = node.http("DELETE", "/api/customers/gone");
+  release->set_value();
+  ASSERT_EQ(del.status, 200) << del.describe();
+
+  // The held attempt's 503 would retry it and free the slot for the six:
+  // wait until the gateway dropped all seven, or one of them went out.
+  ASSERT_TRUE(eventually([&] {
+    return int_at(node.get("/api/stats").json(), "deliveries_dropped") >= 7 || requests_for(rx, "gone") > 1;
+  })) << node.get("/api/stats").body;
+  EXPECT_EQ(requests_for(rx, "gone"), 1u) << "deliveries of the erased customer were sent after the erase";
+  EXPECT_EQ(int_at(node.get("/api/stats").json(), "deliveries_dropped"), 7);
+
+  // Another customer's delivery still goes out, and nothing of "gone" before it.
+  ASSERT_TRUE(send_all_acked(node, ping_lines(1, 1)));
+  ASSERT_TRUE(eventually([&] { return requests_for(rx, "u1") == 1; }));
+  ASSERT_TRUE(node.wait_outbox_drained());
+
+  // Nor after a restart.
+  ASSERT_EQ(node.terminate(), 0);
+  ASSERT_TRUE(node.restart());
+  ASSERT_TRUE(send_all_acked(node, ping_lines(2, 1)));
+  ASSERT_TRUE(eventually([&] { return requests_for(rx, "u2") == 1; }));
+  ASSERT_TRUE(node.wait_outbox_drained());
+  size_t canaries = 0;
+  for (auto& r : rx.requests())
+    canaries += r.body.find(kCanary) != std::string::npos;
+  EXPECT_EQ(canaries, 1u) << "the erased customer's traits or token left the node after the erase";
+  EXPECT_EQ(rx.count(), 3u);
 }
 
 }  // namespace

@@ -321,5 +321,30 @@ TEST(StoreBatch, TheOutboxCountIsTheOutboxAfterPutsDeletesAnErasureAndAReopen) {
   EXPECT_EQ(s->outbox_scan("push", 0, 10).size(), 1u);
 }
 
+TEST(StoreBatch, AnUpdateForAnOutboxEntryErasedMeanwhileRecordsNothing) {
+  TempDir dir;
+  auto s = open_store(dir.path);
+  Batch b;
+  CustomerWrite w;
+  w.customer = "u1";
+  w.deliveries = {delivery("d1", "u1", "inapp"), delivery("d2", "u1", "inapp")};
+  b.customers.push_back(w);
+  ASSERT_TRUE(s->commit(b));
+  auto out = s->outbox_scan("inapp", 0, 10);
+  ASSERT_EQ(out.size(), 2u);
+  ASSERT_TRUE(s->erase_customer("u1"));
+  // The gateway held both: one attempt succeeded (an in-app message), one will retry.
+  DeliveryUpdate done{"inapp", out[0].seq, "d1", "delivered", 1, "", true, "u1", R"({"id":"d1"})", "j", 1, "s"};
+  DeliveryUpdate retry{"inapp", out[1].seq, "d2", "pending", 1, "timeout", false, "", "", "", 0, ""};
+  Batch updates;
+  updates.deliveries = {done, retry};
+  ASSERT_TRUE(s->commit(updates));
+  EXPECT_FALSE(s->delivery_status("d1"));
+  EXPECT_FALSE(s->delivery_status("d2"));
+  EXPECT_TRUE(s->inbox_list("u1").empty());
+  EXPECT_TRUE(s->journey_stats("j").empty());
+  EXPECT_EQ(s->outbox_entries(), 0u);
+}
+
 }  // namespace
 }  // namespace waymark
