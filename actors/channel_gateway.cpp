@@ -32,6 +32,7 @@ struct Entry {
   std::string id;
   json::object record;
   int attempts = 0;  // attempts already made (restored from the deliveries DB after a restart)
+  Millis retry_at = 0;  // a waiting retry: due on the node clock (persisted with the status)
 };
 
 /// Outcomes reported by provider threads, drained by the gateway.
@@ -87,16 +88,28 @@ DeliveryUpdate update_for(const gateway_state& st, const Entry& e, std::string s
   return u;
 }
 
-int prior_attempts(NodeContext* ctx, const std::string& id) {
-  auto st = ctx->store->delivery_status(id);
+/// Restores what the deliveries DB keeps of earlier attempts (after a restart).
+void restore_attempts(NodeContext* ctx, Entry& e) {
+  auto st = ctx->store->delivery_status(e.id);
   if (!st)
-    return 0;
+    return;
   std::error_code ec;
   auto v = parse_stored_json(*st, ec);
   if (ec || !v.is_object())
-    return 0;
+    return;
   auto* a = v.get_object().if_contains("attempts");
-  return a && a->is_int64() ? static_cast<int>(a->get_int64()) : 0;
+  e.attempts = a && a->is_int64() ? static_cast<int>(a->get_int64()) : 0;
+  auto* r = v.get_object().if_contains("retry_at");
+  e.retry_at = r && r->is_int64() ? r->get_int64() : 0;
+}
+
+/// Queues a loaded entry: a retry still waiting (restored) goes back to waiting.
+void enqueue(gateway_state& st, NodeContext* ctx, Entry e) {
+  Millis now = ctx->clock->now();
+  if (e.retry_at > now)
+    st.backoff.emplace(steady_ms() + (e.retry_at - now), std::move(e));
+  else
+    st.ready.push_back(std::move(e));
 }
 
 /// False (and counted) when the entry's outbox entry is gone: its customer
@@ -129,23 +142,40 @@ void load(self_ptr self, NodeContext* ctx) {
     e.record = std::move(v.get_object());
     if (auto* id = e.record.if_contains("id"); id && id->is_string())
       e.id = std::string(id->get_string());
-    e.attempts = prior_attempts(ctx, e.id);
+    restore_attempts(ctx, e);
     if (st.held.erase(e.id)) {
       e.attempts = std::max(e.attempts, 1);
       st.updates.push_back(update_for(st, e, "delivered", "recovered after restart"));
       continue;
     }
-    st.ready.push_back(std::move(e));
+    enqueue(st, ctx, std::move(e));
+  }
+}
+
+/// Moves waiting retries that are due to `ready`: by steady time, or (manual
+/// clock) once the node clock has reached their retry_at.
+void release_due(gateway_state& st, NodeContext* ctx, int64_t now) {
+  while (!st.backoff.empty() && st.backoff.begin()->first <= now) {
+    st.ready.push_back(std::move(st.backoff.begin()->second));
+    st.backoff.erase(st.backoff.begin());
+  }
+  if (!ctx->clock->manual())
+    return;
+  Millis clock_now = ctx->clock->now();
+  for (auto it = st.backoff.begin(); it != st.backoff.end();) {
+    if (it->second.retry_at == 0 || it->second.retry_at > clock_now) {
+      ++it;
+      continue;
+    }
+    st.ready.push_back(std::move(it->second));
+    it = st.backoff.erase(it);
   }
 }
 
 /// Starts attempts while a slot and a token are free.
 void start_ready(self_ptr self, NodeContext* ctx, int64_t now) {
   auto& st = self->state;
-  while (!st.backoff.empty() && st.backoff.begin()->first <= now) {
-    st.ready.push_back(std::move(st.backoff.begin()->second));
-    st.backoff.erase(st.backoff.begin());
-  }
+  release_due(st, ctx, now);
   std::vector<DeliveryJob> jobs;
   while (!st.ready.empty() && st.in_flight.size() < st.cfg.in_flight_max) {
     if (!still_owed(st, ctx, st.ready.front())) {
@@ -181,6 +211,7 @@ void apply_outcome(self_ptr self, NodeContext* ctx, uint64_t seq, DeliveryOutcom
     auto u = update_for(st, e, "pending", "attempt " + std::to_string(e.attempts) + ": " + o.detail + "; retry in " +
                                             std::to_string(delay) + " ms");
     u.final = false;
+    e.retry_at = u.retry_at = ctx->clock->now() + delay;
     st.updates.push_back(std::move(u));
     st.backoff.emplace(steady_ms() + delay, std::move(e));
     return;

@@ -108,6 +108,9 @@ struct DeliveryUpdate {
   std::string journey;
   int version = 0;
   std::string step;
+  // A waiting retry (not final): when it is due on the node clock, stored
+  // with the status as "retry_at" so a restart keeps the wait (0 = none).
+  Millis retry_at = 0;
 };
 
 struct JourneyPut {

@@ -445,6 +445,10 @@ Result<CommitResult> Store::commit(const Batch& b) {
     st["attempts"] = u.attempts;
     if (!u.detail.empty())
       st["detail"] = u.detail;
+    if (u.retry_at != 0 && !u.final)
+      st["retry_at"] = u.retry_at;
+    else
+      st.erase("retry_at");
     if ((rc = put(d.deliveries, u.id, json::serialize(st))))
       return fail("put delivery status", rc);
     if (!u.inbox_json.empty() && (rc = put(d.inbox, u.inbox_customer + '\0' + be64(u.seq), u.inbox_json)))

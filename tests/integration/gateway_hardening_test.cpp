@@ -1,7 +1,8 @@
 // The channel gateway against what issue #12 found: outbox_pending is the
 // store's count of outbox entries (right after a restart and after an
 // erasure), an erased customer's deliveries already loaded by the gateway are
-// never sent (now or after a restart).
+// never sent (now or after a restart), and a waiting retry keeps its due time
+// across a restart (on the manual clock).
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -155,6 +156,43 @@ TEST(GatewayHardening, AnErasedCustomersLoadedDeliveriesAreNeverSentNowOrAfterAR
     canaries += r.body.find(kCanary) != std::string::npos;
   EXPECT_EQ(canaries, 1u) << "the erased customer's traits or token left the node after the erase";
   EXPECT_EQ(rx.count(), 3u);
+}
+
+TEST(GatewayHardening, AWaitingRetryKeepsItsDueTimeAcrossARestart) {
+  HttpReceiver rx([](const ReceivedRequest&, size_t i) { return i == 0 ? Reply{503, {}, "busy", 0} : Reply{}; });
+  ASSERT_TRUE(rx.start());
+  // The retry is due 30 to 60 minutes (node clock) after the first attempt.
+  Node node(push_to(rx.url(), {{"in_flight_max", 1}, {"backoff_base_ms", 3600000}, {"backoff_max_ms", 3600000}}));
+  ASSERT_TRUE(node.start());
+  ASSERT_TRUE(deploy(node, {kPingTemplate}, {kPingJourney}));
+  ASSERT_TRUE(send_all_acked(node, ping_lines(1, 1)));
+  ASSERT_TRUE(rx.wait_for(1, 10000));
+  // The failed attempt is recorded (with its due time) before the crash.
+  ASSERT_TRUE(eventually([&] {
+    auto d = deliveries_of(node, "u1");
+    return d.size() == 1 && str_at(d[0], "status") == "pending" && int_at(d[0], "attempts") == 1;
+  })) << node.customer("u1").body;
+
+  node.kill9();
+  ASSERT_TRUE(node.restart());
+  // Entries load in outbox order, one slot: a retry started at once would
+  // reach the receiver before u2's first attempt.
+  ASSERT_TRUE(send_all_acked(node, ping_lines(2, 1)));
+  ASSERT_TRUE(rx.wait_for(2, 10000));
+  EXPECT_EQ(customer_of(rx.requests().at(1)), "u2") << "the waiting retry fired at once after the restart";
+  EXPECT_EQ(rx.count(), 2u);
+
+  // At its due time on the node's clock, it goes.
+  ASSERT_EQ(node.advance_clock("1h").status, 200);
+  ASSERT_TRUE(rx.wait_for(3, 10000)) << rx.count();
+  auto retry = rx.requests().at(2);
+  EXPECT_EQ(customer_of(retry), "u1");
+  EXPECT_EQ(retry.header("x-waymark-attempt"), "2");
+  ASSERT_TRUE(node.wait_outbox_drained());
+  auto d = deliveries_of(node, "u1");
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(str_at(d[0], "status"), "delivered") << d[0];
+  EXPECT_EQ(int_at(d[0], "attempts"), 2) << d[0];
 }
 
 }  // namespace

@@ -346,5 +346,27 @@ TEST(StoreBatch, AnUpdateForAnOutboxEntryErasedMeanwhileRecordsNothing) {
   EXPECT_EQ(s->outbox_entries(), 0u);
 }
 
+TEST(StoreBatch, AWaitingRetryStoresItsDueTimeUntilTheFinalOutcome) {
+  TempDir dir;
+  auto s = open_store(dir.path);
+  Batch b;
+  CustomerWrite w;
+  w.customer = "u1";
+  w.deliveries = {delivery("d1", "u1", "email")};
+  b.customers.push_back(w);
+  ASSERT_TRUE(s->commit(b));
+  auto seq = s->outbox_scan("email", 0, 10).at(0).seq;
+  DeliveryUpdate retry{"email", seq, "d1", "pending", 1, "timeout", false, "", "", "", 0, ""};
+  retry.retry_at = 1234567;
+  Batch r;
+  r.deliveries = {retry};
+  ASSERT_TRUE(s->commit(r));
+  EXPECT_NE(s->delivery_status("d1")->find("\"retry_at\":1234567"), std::string::npos) << *s->delivery_status("d1");
+  Batch d;
+  d.deliveries = {DeliveryUpdate{"email", seq, "d1", "delivered", 2, "", true, "", "", "", 0, ""}};
+  ASSERT_TRUE(s->commit(d));
+  EXPECT_EQ(s->delivery_status("d1")->find("retry_at"), std::string::npos) << *s->delivery_status("d1");
+}
+
 }  // namespace
 }  // namespace waymark
