@@ -32,6 +32,7 @@ struct Entry {
   std::string id;
   json::object record;
   int attempts = 0;  // attempts already made (restored from the deliveries DB after a restart)
+  Millis retry_at = 0;  // a waiting retry: due on the node clock (persisted with the status)
 };
 
 /// Outcomes reported by provider threads, drained by the gateway.
@@ -59,7 +60,6 @@ struct gateway_state {
   std::map<uint64_t, Entry> in_flight;    // started, outcome not yet reported
   std::vector<DeliveryUpdate> updates;    // outcomes not yet sent to the store
   size_t committing = 0;                  // updates inside the store request
-  size_t committing_final = 0;            // of which final (leave the outbox)
   bool busy = false;                      // a store request is outstanding
   bool broken = false;                    // no provider: entries stay on disk
   int64_t wake_at = 0;                    // steady ms of the scheduled tick, 0 = none
@@ -88,16 +88,37 @@ DeliveryUpdate update_for(const gateway_state& st, const Entry& e, std::string s
   return u;
 }
 
-int prior_attempts(NodeContext* ctx, const std::string& id) {
-  auto st = ctx->store->delivery_status(id);
+/// Restores what the deliveries DB keeps of earlier attempts (after a restart).
+void restore_attempts(NodeContext* ctx, Entry& e) {
+  auto st = ctx->store->delivery_status(e.id);
   if (!st)
-    return 0;
+    return;
   std::error_code ec;
   auto v = parse_stored_json(*st, ec);
   if (ec || !v.is_object())
-    return 0;
+    return;
   auto* a = v.get_object().if_contains("attempts");
-  return a && a->is_int64() ? static_cast<int>(a->get_int64()) : 0;
+  e.attempts = a && a->is_int64() ? static_cast<int>(a->get_int64()) : 0;
+  auto* r = v.get_object().if_contains("retry_at");
+  e.retry_at = r && r->is_int64() ? r->get_int64() : 0;
+}
+
+/// Queues a loaded entry: a retry still waiting (restored) goes back to waiting.
+void enqueue(gateway_state& st, NodeContext* ctx, Entry e) {
+  Millis now = ctx->clock->now();
+  if (e.retry_at > now)
+    st.backoff.emplace(steady_ms() + (e.retry_at - now), std::move(e));
+  else
+    st.ready.push_back(std::move(e));
+}
+
+/// False (and counted) when the entry's outbox entry is gone: its customer
+/// was erased while the entry was held here, so it must not be sent.
+bool still_owed(gateway_state& st, NodeContext* ctx, const Entry& e) {
+  if (ctx->store->outbox_has(st.cfg.name, e.seq))
+    return true;
+  ctx->metrics.deliveries_dropped.fetch_add(1, std::memory_order_relaxed);
+  return false;
 }
 
 /// Loads outbox entries after scan_after while the in-memory window has room.
@@ -121,25 +142,48 @@ void load(self_ptr self, NodeContext* ctx) {
     e.record = std::move(v.get_object());
     if (auto* id = e.record.if_contains("id"); id && id->is_string())
       e.id = std::string(id->get_string());
-    e.attempts = prior_attempts(ctx, e.id);
+    restore_attempts(ctx, e);
     if (st.held.erase(e.id)) {
       e.attempts = std::max(e.attempts, 1);
       st.updates.push_back(update_for(st, e, "delivered", "recovered after restart"));
       continue;
     }
-    st.ready.push_back(std::move(e));
+    enqueue(st, ctx, std::move(e));
   }
 }
 
-/// Starts attempts while a slot and a token are free.
-void start_ready(self_ptr self, int64_t now) {
-  auto& st = self->state;
+/// Moves waiting retries that are due to `ready`: by steady time, or (manual
+/// clock) once the node clock has reached their retry_at.
+void release_due(gateway_state& st, NodeContext* ctx, int64_t now) {
   while (!st.backoff.empty() && st.backoff.begin()->first <= now) {
     st.ready.push_back(std::move(st.backoff.begin()->second));
     st.backoff.erase(st.backoff.begin());
   }
+  if (!ctx->clock->manual())
+    return;
+  Millis clock_now = ctx->clock->now();
+  for (auto it = st.backoff.begin(); it != st.backoff.end();) {
+    if (it->second.retry_at == 0 || it->second.retry_at > clock_now) {
+      ++it;
+      continue;
+    }
+    st.ready.push_back(std::move(it->second));
+    it = st.backoff.erase(it);
+  }
+}
+
+/// Starts attempts while a slot and a token are free.
+void start_ready(self_ptr self, NodeContext* ctx, int64_t now) {
+  auto& st = self->state;
+  release_due(st, ctx, now);
   std::vector<DeliveryJob> jobs;
-  while (!st.ready.empty() && st.in_flight.size() < st.cfg.in_flight_max && st.bucket->take(now)) {
+  while (!st.ready.empty() && st.in_flight.size() < st.cfg.in_flight_max) {
+    if (!still_owed(st, ctx, st.ready.front())) {
+      st.ready.pop_front();
+      continue;
+    }
+    if (!st.bucket->take(now))
+      break;
     Entry e = std::move(st.ready.front());
     st.ready.pop_front();
     jobs.push_back(DeliveryJob{e.seq, e.id, e.attempts + 1, e.record});
@@ -161,10 +205,13 @@ void apply_outcome(self_ptr self, NodeContext* ctx, uint64_t seq, DeliveryOutcom
   using S = DeliveryOutcome::Status;
   if (o.status == S::retry && may_retry(st.retry, e.attempts)) {
     m.deliveries_retried.fetch_add(1, std::memory_order_relaxed);
+    if (!still_owed(st, ctx, e))
+      return;
     int64_t delay = retry_delay_ms(st.retry, e.attempts, o.retry_after_ms, st.rng);
     auto u = update_for(st, e, "pending", "attempt " + std::to_string(e.attempts) + ": " + o.detail + "; retry in " +
                                             std::to_string(delay) + " ms");
     u.final = false;
+    e.retry_at = u.retry_at = ctx->clock->now() + delay;
     st.updates.push_back(std::move(u));
     st.backoff.emplace(steady_ms() + delay, std::move(e));
     return;
@@ -220,28 +267,20 @@ void commit_updates(self_ptr self, NodeContext* ctx) {
   st.updates.clear();
   b.meta = st.provider ? st.provider->checkpoint() : std::vector<std::pair<std::string, std::string>>{};
   st.committing = b.deliveries.size();
-  st.committing_final = 0;
-  for (auto& u : b.deliveries)
-    st.committing_final += u.final ? 1 : 0;
   st.busy = true;
   auto copy = b.deliveries;  // re-queued when the commit fails
   self->request(ctx->store_actor, caf::infinite, batch_atom::value, std::move(b))
     .then(
       [=](bool) {
         auto& st = self->state;
-        auto n = st.committing_final;
         st.busy = false;
-        st.committing = st.committing_final = 0;
-        auto& pending = ctx->metrics.deliveries_pending;
-        auto cur = pending.load();
-        while (!pending.compare_exchange_weak(cur, cur >= n ? cur - n : 0)) {
-        }
+        st.committing = 0;
         pump(self, ctx);
       },
       [=](caf::error& err) mutable {
         auto& st = self->state;
         st.busy = false;
-        st.committing = st.committing_final = 0;
+        st.committing = 0;
         spdlog::error("[gateway={}] recording deliveries failed (retrying in 1 s): {}", st.cfg.name,
                       self->system().render(err));
         st.updates.insert(st.updates.begin(), copy.begin(), copy.end());
@@ -272,7 +311,7 @@ void pump(self_ptr self, NodeContext* ctx) {
   drain_outcomes(self, ctx);
   load(self, ctx);
   auto now = steady_ms();
-  start_ready(self, now);
+  start_ready(self, ctx, now);
   drain_outcomes(self, ctx);  // providers that finish inline (file, inbox)
   load(self, ctx);            // room freed by inline outcomes
   commit_updates(self, ctx);
@@ -317,8 +356,6 @@ void init(self_ptr self, NodeContext* ctx, const std::string& channel) {
 
 caf::behavior channel_gateway(self_ptr self, NodeContext* ctx, std::string channel) {
   init(self, ctx, channel);
-  // Count what is already waiting (from before a restart).
-  ctx->metrics.deliveries_pending.fetch_add(ctx->store->outbox_depth(channel), std::memory_order_relaxed);
   self->send(self, outbox_atom::value);
   return {
     [=](outbox_atom) {

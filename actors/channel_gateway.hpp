@@ -10,6 +10,13 @@
 // token bucket (rate_per_s, burst) allows; transient failures retry with
 // exponential backoff + jitter, never sooner than the provider's Retry-After;
 // after attempts_max attempts the entry becomes a dead letter (status "dead").
+// A retry's due time is stored on the node clock ("retry_at" in the delivery's
+// status, in the commit that records the failed attempt): after a restart the
+// retry waits for it (manual clock: until POST /api/clock reaches it).
+// Erasure: before each attempt (and before a retry is queued) the entry must
+// still be in the outbox; an erased customer's entries are dropped unsent
+// (deliveries_dropped), and the store ignores outcomes of erased entries. Only
+// an attempt already handed to the provider when the erase ran may arrive.
 // The idempotency key is the record's id, so it is the same on every attempt
 // and after a restart. Outcomes are recorded in the store (deliveries DB,
 // outbox entry removed when final) with the provider's checkpoint in one

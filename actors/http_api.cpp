@@ -192,7 +192,8 @@ json::object stats_json(NodeContext* ctx) {
                       {"timers_fired", m.timers_fired.load()},
                       {"deliveries_written", m.deliveries_written.load()},
                       {"deliveries_failed", m.deliveries_failed.load()},
-                      {"outbox_pending", m.deliveries_pending.load()},
+                      {"deliveries_dropped", m.deliveries_dropped.load()},
+                      {"outbox_pending", ctx->store->outbox_entries()},
                       {"outbox_depth", outbox},
                       {"connections_open", m.connections_open.load()},
                       {"http_connections_open", http::server_stats().connections_open.load()},
@@ -251,7 +252,10 @@ std::string metrics_text(NodeContext* ctx) {
   counter("waymark_deliveries_written_total", "Deliveries handed to providers.", m.deliveries_written.load());
   counter("waymark_deliveries_failed_total", "Deliveries that failed.", m.deliveries_failed.load());
   counter("waymark_outbox_pending", "Committed deliveries without a final outcome yet (incl. waiting retries).",
-          m.deliveries_pending.load(), "gauge");
+          ctx->store->outbox_entries(), "gauge");
+  counter("waymark_deliveries_dropped_total",
+          "Deliveries held by a gateway when their customer was erased: dropped, not sent.",
+          m.deliveries_dropped.load());
   counter("waymark_deliveries_retried_total", "Delivery attempts that ended in retry-later.", m.deliveries_retried.load());
   counter("waymark_deliveries_dead_total", "Deliveries dead-lettered after attempts_max.", m.deliveries_dead.load());
   out += "# HELP waymark_deliveries_total Final delivery outcomes by channel and status.\n"

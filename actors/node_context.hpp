@@ -64,7 +64,8 @@ struct Metrics {
   std::atomic<uint64_t> connections_paused{0};  // times a connection stopped reading (window full)
   std::atomic<uint64_t> deliveries_written{0};
   std::atomic<uint64_t> deliveries_failed{0};
-  std::atomic<uint64_t> deliveries_pending{0};  // committed, not yet handed to a provider (gauge)
+  // (outbox_pending is the store's count of outbox entries: Store::outbox_entries)
+  std::atomic<uint64_t> deliveries_dropped{0};  // held by a gateway when their customer was erased: not sent
   std::atomic<uint64_t> deliveries_retried{0};  // attempts that ended in "retry later"
   std::atomic<uint64_t> deliveries_dead{0};     // dead letters: attempts_max reached
   std::atomic<uint64_t> deliveries_unknown{0};  // outcome unknown (e.g. SMTP connection lost after DATA)

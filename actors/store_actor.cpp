@@ -34,7 +34,6 @@ namespace {
 
 void notify_after_commit(NodeContext* ctx, const CommitResult& res) {
   for (auto& [channel, n] : res.outbox_added) {
-    ctx->metrics.deliveries_pending.fetch_add(n, std::memory_order_relaxed);
     auto g = ctx->gateways.find(channel);
     if (g != ctx->gateways.end())
       caf::anon_send(g->second, outbox_atom::value);

@@ -122,6 +122,8 @@ void step_advance(self_ptr self, NodeContext* ctx) {
   persist_clock(self, ctx, [=] {
     auto& st = self->state;
     st.persisting_clock = false;
+    for (auto& [name, g] : ctx->gateways)  // retries due on the manual clock (restored after a restart)
+      caf::anon_send(g, tick_atom::value, int64_t{0});
     st.advances.front().rp.deliver(static_cast<int64_t>(ctx->clock->now()));
     st.advances.pop_front();
     step_advance(self, ctx);

@@ -89,6 +89,8 @@ struct CustomerWrite {
   std::vector<StatDelta> stats;
 };
 
+/// A delivery outcome to record. It applies only while its outbox entry
+/// exists: an update for an entry erased meanwhile records nothing.
 struct DeliveryUpdate {
   std::string channel;
   uint64_t seq = 0;        // outbox entry; removed when `final`
@@ -106,6 +108,9 @@ struct DeliveryUpdate {
   std::string journey;
   int version = 0;
   std::string step;
+  // A waiting retry (not final): when it is due on the node clock, stored
+  // with the status as "retry_at" so a restart keeps the wait (0 = none).
+  Millis retry_at = 0;
 };
 
 struct JourneyPut {
@@ -203,7 +208,12 @@ public:
   std::optional<Millis> next_timer_due() const;
   size_t timer_count() const;
   std::vector<OutboxRecord> outbox_scan(const std::string& channel, uint64_t after_seq, size_t max) const;
+  /// Outbox entries of a channel / of all channels (O(1): counted at open and
+  /// by the commits that put or delete entries; what LMDB holds, exactly).
   size_t outbox_depth(const std::string& channel) const;
+  uint64_t outbox_entries() const;
+  /// True while the outbox entry exists (erasure deletes a customer's entries).
+  bool outbox_has(const std::string& channel, uint64_t seq) const;
   std::optional<std::string> delivery_status(const std::string& id) const;
   std::vector<JourneyRecord> journeys() const;
   std::vector<std::pair<std::string, std::string>> templates() const;

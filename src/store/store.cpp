@@ -110,6 +110,13 @@ json::object read_object(MDB_txn* txn, MDB_dbi dbi, const std::string& key) {
   return !ec && pv.is_object() ? pv.get_object() : json::object{};
 }
 
+/// The channel of an outbox key (channel \0 seq).
+std::string outbox_channel(const MDB_val& key) {
+  auto* p = static_cast<const char*>(key.mv_data);
+  auto* z = static_cast<const char*>(std::memchr(p, '\0', key.mv_size));
+  return std::string(p, z ? z : p + key.mv_size);
+}
+
 Error lmdb_error(const char* what, int rc) {
   return make_error(rc == MDB_MAP_FULL ? "map_full" : "store_error", std::string(what) + ": " + mdb_strerror(rc));
 }
@@ -140,6 +147,18 @@ struct Store::Impl {
   // Held by the writer from its commit until the dirty map matches it, and by
   // customer_count(), so the count never sees a snapshot twice.
   mutable std::mutex count_mu;
+  // Outbox entries per channel: counted at open, then changed only by the
+  // transactions that put or delete entries (after they are durable), so the
+  // count is the outbox's, never a second tally that could race with it.
+  mutable std::mutex outbox_mu;
+  std::map<std::string, uint64_t> outbox_entries;
+  void outbox_add(const std::map<std::string, int64_t>& delta) {
+    std::lock_guard<std::mutex> g(outbox_mu);
+    for (auto& [channel, n] : delta) {
+      auto& c = outbox_entries[channel];
+      c = n >= 0 ? c + static_cast<uint64_t>(n) : c - std::min<uint64_t>(c, static_cast<uint64_t>(-n));
+    }
+  }
 
   void clear_dirty(const std::string& c) {
     auto it = dirty.find(c);
@@ -210,6 +229,16 @@ struct Store::Impl {
     if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0 && k.mv_size == 8)
       this->log_seq = std::max(this->log_seq, from_be64(static_cast<const char*>(k.mv_data)));
     mdb_cursor_close(cur);
+  }
+  std::map<std::string, uint64_t> per_channel;
+  if (mdb_cursor_open(txn, this->outbox, &cur) == 0) {
+    for (int c = mdb_cursor_get(cur, &k, &v, MDB_FIRST); c == 0; c = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+      ++per_channel[outbox_channel(k)];
+    mdb_cursor_close(cur);
+  }
+  {
+    std::lock_guard<std::mutex> g(this->outbox_mu);
+    this->outbox_entries = std::move(per_channel);
   }
   MDB_stat ms;
   if (mdb_stat(txn, this->log, &ms) == 0)
@@ -284,6 +313,7 @@ Result<CommitResult> Store::commit(const Batch& b) {
     return r == MDB_NOTFOUND ? 0 : r;
   };
   std::map<std::string, int64_t> stat_add;
+  std::map<std::string, int64_t> outbox_delta;  // channel -> entries put minus deleted
   // A customer written more than once in a batch (several events in one group
   // commit) gets its last state only: the puts before it would be overwritten
   // in the same transaction anyway.
@@ -390,14 +420,23 @@ Result<CommitResult> Store::commit(const Batch& b) {
       if ((rc = put(d.deliveries, dl.id, json::serialize(st))))
         return fail("put delivery", rc);
       ++res.outbox_added[dl.channel];
+      ++outbox_delta[dl.channel];
     }
     for (auto& s : w.stats)
       stat_add[s.journey + '\0' + std::to_string(s.version) + '\0' + s.step + '\0' + s.counter] += s.n;
   }
   for (auto& u : b.deliveries) {
+    // An update whose outbox entry is gone (its customer was erased while the
+    // gateway held the entry) records nothing: no status, inbox or stats.
+    std::string okey = u.channel + '\0' + be64(u.seq);
+    MDB_val ok = val(okey), ov;
+    rc = u.final ? mdb_del(txn, d.outbox, &ok, nullptr) : mdb_get(txn, d.outbox, &ok, &ov);
+    if (rc == MDB_NOTFOUND)
+      continue;
+    if (rc)
+      return fail("del outbox", rc);
     if (u.final)
-      if ((rc = del(d.outbox, u.channel + '\0' + be64(u.seq))))
-        return fail("del outbox", rc);
+      --outbox_delta[u.channel];
     if (u.final && !u.journey.empty())
       stat_add[u.journey + '\0' + std::to_string(u.version) + '\0' + u.step + '\0' + "delivery:" + u.status] += 1;
     json::object st = read_object(txn, d.deliveries, u.id);
@@ -406,6 +445,10 @@ Result<CommitResult> Store::commit(const Batch& b) {
     st["attempts"] = u.attempts;
     if (!u.detail.empty())
       st["detail"] = u.detail;
+    if (u.retry_at != 0 && !u.final)
+      st["retry_at"] = u.retry_at;
+    else
+      st.erase("retry_at");
     if ((rc = put(d.deliveries, u.id, json::serialize(st))))
       return fail("put delivery status", rc);
     if (!u.inbox_json.empty() && (rc = put(d.inbox, u.inbox_customer + '\0' + be64(u.seq), u.inbox_json)))
@@ -444,6 +487,7 @@ Result<CommitResult> Store::commit(const Batch& b) {
   if ((rc = mdb_txn_commit(txn)))
     return lmdb_error("mdb_txn_commit", rc);
   d.outbox_seq = seq;
+  d.outbox_add(outbox_delta);
   d.log_entries.fetch_add(lseq - d.log_seq, std::memory_order_relaxed);
   d.log_entries.fetch_sub(std::min<uint64_t>(trimmed, d.log_entries.load()), std::memory_order_relaxed);
   d.log_seq = lseq;
@@ -710,15 +754,21 @@ std::vector<OutboxRecord> Store::outbox_scan(const std::string& channel, uint64_
 }
 
 size_t Store::outbox_depth(const std::string& channel) const {
-  size_t n = 0;
-  uint64_t after = 0;
-  for (;;) {
-    auto chunk = outbox_scan(channel, after, 4096);
-    n += chunk.size();
-    if (chunk.size() < 4096)
-      return n;
-    after = chunk.back().seq;
-  }
+  std::lock_guard<std::mutex> g(impl_->outbox_mu);
+  auto it = impl_->outbox_entries.find(channel);
+  return it == impl_->outbox_entries.end() ? 0 : it->second;
+}
+
+uint64_t Store::outbox_entries() const {
+  std::lock_guard<std::mutex> g(impl_->outbox_mu);
+  uint64_t n = 0;
+  for (auto& [channel, c] : impl_->outbox_entries)
+    n += c;
+  return n;
+}
+
+bool Store::outbox_has(const std::string& channel, uint64_t seq) const {
+  return impl_->get(impl_->outbox, channel + '\0' + be64(seq)).has_value();
 }
 
 std::vector<JourneyRecord> Store::journeys() const {
@@ -901,9 +951,14 @@ Result<size_t> Store::erase_customer(const std::string& id) {
     rc = delete_where(txn, d.inbox, [&](const std::string& key, const MDB_val&) { return prefixed(key, 0); }, removed);
   if (!rc)
     rc = delete_where(txn, d.timers, [&](const std::string& key, const MDB_val&) { return prefixed(key, 8); }, removed);
+  std::map<std::string, int64_t> outbox_delta;
   if (!rc)
-    rc = delete_where(txn, d.outbox, [&](const std::string&, const MDB_val& v) { return is_ours(customer_field(v)); },
-                      removed);
+    rc = delete_where(txn, d.outbox, [&](const std::string& key, const MDB_val& v) {
+      if (!is_ours(customer_field(v)))
+        return false;
+      --outbox_delta[key.substr(0, key.find('\0'))];
+      return true;
+    }, removed);
   if (!rc)
     rc = delete_where(txn, d.deliveries,
                       [&](const std::string&, const MDB_val& v) { return is_ours(customer_field(v)); }, removed);
@@ -926,6 +981,7 @@ Result<size_t> Store::erase_customer(const std::string& id) {
     return lmdb_error("mdb_txn_commit", rc);
   for (auto& i : ids)
     d.clear_dirty(i);
+  d.outbox_add(outbox_delta);
   d.log_entries.fetch_sub(std::min<uint64_t>(log_removed, d.log_entries.load()), std::memory_order_relaxed);
   return removed + log_removed;
 }

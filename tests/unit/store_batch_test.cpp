@@ -289,5 +289,84 @@ TEST(StoreBatch, AFinalDeliveryUpdateRemovesTheOutboxEntryAndARetryKeepsIt) {
   EXPECT_EQ(s->journey_stats("j").count(std::string("1\0s\0delivery:delivered", 22)), 1u);
 }
 
+TEST(StoreBatch, TheOutboxCountIsTheOutboxAfterPutsDeletesAnErasureAndAReopen) {
+  TempDir dir;
+  {
+    auto s = open_store(dir.path);
+    Batch b;
+    for (std::string id : {"u1", "u2"}) {
+      CustomerWrite w;
+      w.customer = id;
+      w.deliveries = {delivery("e-" + id, id, "email"), delivery("p-" + id, id, "push")};
+      b.customers.push_back(w);
+    }
+    ASSERT_TRUE(s->commit(b));
+    EXPECT_EQ(s->outbox_entries(), 4u);
+    auto out = s->outbox_scan("email", 0, 10);
+    ASSERT_EQ(out.size(), 2u);
+    Batch done;
+    done.deliveries = {DeliveryUpdate{"email", out[0].seq, "e-u1", "delivered", 1, "", true, "", "", "", 0, ""}};
+    ASSERT_TRUE(s->commit(done));
+    ASSERT_TRUE(s->commit(done));  // recorded twice: the entry is deleted once
+    EXPECT_EQ(s->outbox_depth("email"), 1u);
+    EXPECT_EQ(s->outbox_depth("push"), 2u);
+    ASSERT_TRUE(s->erase_customer("u2"));
+    EXPECT_EQ(s->outbox_depth("email"), 0u);
+    EXPECT_EQ(s->outbox_depth("push"), 1u);
+    EXPECT_EQ(s->outbox_entries(), 1u);
+  }
+  auto s = open_store(dir.path);
+  EXPECT_EQ(s->outbox_entries(), 1u);
+  EXPECT_EQ(s->outbox_depth("push"), 1u);
+  EXPECT_EQ(s->outbox_scan("push", 0, 10).size(), 1u);
+}
+
+TEST(StoreBatch, AnUpdateForAnOutboxEntryErasedMeanwhileRecordsNothing) {
+  TempDir dir;
+  auto s = open_store(dir.path);
+  Batch b;
+  CustomerWrite w;
+  w.customer = "u1";
+  w.deliveries = {delivery("d1", "u1", "inapp"), delivery("d2", "u1", "inapp")};
+  b.customers.push_back(w);
+  ASSERT_TRUE(s->commit(b));
+  auto out = s->outbox_scan("inapp", 0, 10);
+  ASSERT_EQ(out.size(), 2u);
+  ASSERT_TRUE(s->erase_customer("u1"));
+  // The gateway held both: one attempt succeeded (an in-app message), one will retry.
+  DeliveryUpdate done{"inapp", out[0].seq, "d1", "delivered", 1, "", true, "u1", R"({"id":"d1"})", "j", 1, "s"};
+  DeliveryUpdate retry{"inapp", out[1].seq, "d2", "pending", 1, "timeout", false, "", "", "", 0, ""};
+  Batch updates;
+  updates.deliveries = {done, retry};
+  ASSERT_TRUE(s->commit(updates));
+  EXPECT_FALSE(s->delivery_status("d1"));
+  EXPECT_FALSE(s->delivery_status("d2"));
+  EXPECT_TRUE(s->inbox_list("u1").empty());
+  EXPECT_TRUE(s->journey_stats("j").empty());
+  EXPECT_EQ(s->outbox_entries(), 0u);
+}
+
+TEST(StoreBatch, AWaitingRetryStoresItsDueTimeUntilTheFinalOutcome) {
+  TempDir dir;
+  auto s = open_store(dir.path);
+  Batch b;
+  CustomerWrite w;
+  w.customer = "u1";
+  w.deliveries = {delivery("d1", "u1", "email")};
+  b.customers.push_back(w);
+  ASSERT_TRUE(s->commit(b));
+  auto seq = s->outbox_scan("email", 0, 10).at(0).seq;
+  DeliveryUpdate retry{"email", seq, "d1", "pending", 1, "timeout", false, "", "", "", 0, ""};
+  retry.retry_at = 1234567;
+  Batch r;
+  r.deliveries = {retry};
+  ASSERT_TRUE(s->commit(r));
+  EXPECT_NE(s->delivery_status("d1")->find("\"retry_at\":1234567"), std::string::npos) << *s->delivery_status("d1");
+  Batch d;
+  d.deliveries = {DeliveryUpdate{"email", seq, "d1", "delivered", 2, "", true, "", "", "", 0, ""}};
+  ASSERT_TRUE(s->commit(d));
+  EXPECT_EQ(s->delivery_status("d1")->find("retry_at"), std::string::npos) << *s->delivery_status("d1");
+}
+
 }  // namespace
 }  // namespace waymark
