@@ -8,6 +8,10 @@
 // messages until the barrier comes back: a new incarnation never reads LMDB
 // while writes of the old one are still in the store's mailbox.
 //
+// Alias redirects (merged id -> canonical id) are set when a handover starts
+// and dropped when it fails; an event follows at most kAliasRedirectsMax of
+// them (messages.hpp), past that it is nacked (alias_loop) instead of circling.
+//
 // Messages:
 //   (event_atom, EventMsg)                         from gateways / other managers
 //   (timer_atom, TimerKey)                         from the timer service

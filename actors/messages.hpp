@@ -48,7 +48,15 @@ struct EventMsg {
   Event event;
   AckTarget ack;
   std::string route;  // customer id this event is routed to (alias-resolved)
+  // Alias redirects followed so far (journey_manager.cpp): past
+  // kAliasRedirectsMax the event is nacked instead of circling.
+  uint32_t redirects = 0;
 };
+
+/// Alias redirects one event may follow: a merged id points at its canonical
+/// customer, which may itself have been merged since (a chain); more than this
+/// means the redirects form a loop.
+inline constexpr uint32_t kAliasRedirectsMax = 16;
 
 /// One unit of work for the store: a customer's write plus the acks it
 /// releases once committed. `epoch` guards against writes computed on top of

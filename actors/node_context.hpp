@@ -16,6 +16,7 @@
 #include "waymark/clock.hpp"
 #include "waymark/config.hpp"
 #include "waymark/engine.hpp"
+#include "waymark/merge_waits.hpp"
 #include "waymark/store.hpp"
 
 namespace waymark {
@@ -112,6 +113,7 @@ struct NodeContext {
   std::shared_ptr<Clock> clock;
   CatalogHolder catalog;
   Metrics metrics;
+  MergeWaits merges;  // customers waiting for another's state (alias): no cycle of waits
   // long-lived actors (set by node.cpp during start-up)
   caf::actor store_actor;
   caf::actor timer_service;
