@@ -298,6 +298,7 @@ caf::behavior unreadable_customer(self_ptr self, NodeContext* ctx) {
 caf::behavior customer_actor(self_ptr self, NodeContext* ctx, std::string id) {
   ctx->metrics.customers_live.fetch_add(1, std::memory_order_relaxed);
   self->attach_functor([ctx] { ctx->metrics.customers_live.fetch_sub(1, std::memory_order_relaxed); });
+  self->state.epoch = ctx->customer_epochs.fetch_add(1, std::memory_order_relaxed) + 1;
   auto loaded = load_state(ctx, id, self->state.seen_complete, self->state.stored);
   if (!loaded) {
     self->state.s.id = id;

@@ -65,6 +65,7 @@ struct CommitItem {
   CustomerWrite write;
   std::vector<AckTarget> acks;
   uint64_t epoch = 0;
+  caf::actor sender;  // the customer actor that sent it (set by the store actor)
 };
 
 /// Result sent to an origin after a group commit: lines committed (acks) or
