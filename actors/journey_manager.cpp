@@ -108,6 +108,18 @@ void drop_redirect(self_ptr self, const std::string& id, const std::string& into
     self->state.redirects.erase(r);
 }
 
+/// A merge of `id` into `into` whose commit failed: `id` is its own customer
+/// again. Its actor handed its state over and stopped without a snapshot, so
+/// the next incarnation waits for a barrier, which replays its logged inputs.
+void on_unalias(self_ptr self, NodeContext* ctx, const std::string& id, const std::string& into) {
+  auto r = self->state.redirects.find(id);
+  if (r == self->state.redirects.end() || r->second != into)
+    return;
+  self->state.redirects.erase(r);
+  if (!self->state.slots.count(id))
+    drain(self, ctx, id, self->state.slots[id], false);
+}
+
 void send_to_actor(self_ptr self, NodeContext* ctx, const std::string& id, Slot& slot, Pending p) {
   ++slot.inflight;
   slot.last_active = steady_ms();
@@ -383,6 +395,7 @@ caf::behavior journey_manager(self_ptr self, NodeContext* ctx, size_t partition)
         self->send(it->second.actor, snapshot_atom::value);
     },
     [=](drained_atom, const std::string& id, bool) { on_drained(self, ctx, id); },
+    [=](unalias_atom, const std::string& id, const std::string& into) { on_unalias(self, ctx, id, into); },
     [=](sweep_atom) {
       sweep(self, ctx);
       self->delayed_send(self, std::chrono::seconds(2), sweep_atom::value);

@@ -17,6 +17,7 @@
 //   (timer_atom, TimerKey)                         from the timer service
 //   (handover_atom, other, into) -> std::string    a customer merges `other` into `into`
 //   (drained_atom, id, bool)                       barrier done (from the store actor)
+//   (unalias_atom, id, into)                       the commit merging `id` into `into` failed (store actor)
 //   (sweep_atom)                                   periodic passivation check
 #pragma once
 

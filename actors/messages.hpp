@@ -36,6 +36,7 @@ using resume_atom = caf::atom_constant<caf::atom("resume")>;
 using erase_atom = caf::atom_constant<caf::atom("erase")>;
 using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;  // store your state now (input log)
 using state_atom = caf::atom_constant<caf::atom("state")>;        // read a customer's current state
+using unalias_atom = caf::atom_constant<caf::atom("unalias")>;    // a merge's commit failed: the id is its own again
 
 /// Where the ack (or nack) of one event goes: the connection broker or HTTP
 /// request actor that read it, and its line number there.

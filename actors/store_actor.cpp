@@ -79,6 +79,14 @@ void restart_writers(caf::stateful_actor<store_state>* self, const std::vector<C
       self->send_exit(it->sender, caf::exit_reason::user_shutdown);
 }
 
+/// After a failed commit: merges in it moved nothing, so the managers of the
+/// merged ids drop the redirects set for them (and replay their logs).
+void undo_redirects(NodeContext* ctx, const Batch& failed) {
+  for (auto& w : failed.customers)
+    for (auto& from : w.aliases_from)
+      caf::anon_send(ctx->manager_for(from), unalias_atom::value, from, w.customer);
+}
+
 void flush(caf::stateful_actor<store_state>* self, NodeContext* ctx) {
   auto& st = self->state;
   st.flush_pending = false;
@@ -146,6 +154,7 @@ void flush(caf::stateful_actor<store_state>* self, NodeContext* ctx) {
       st.poisoned[b.customers[i].customer] = accepted[i]->epoch + 1;
     }
     restart_writers(self, accepted);
+    undo_redirects(ctx, b);
     for (auto& [extra, rp] : st.batches)
       rp.deliver(caf::make_error(caf::sec::runtime_error, res.error().message));
   }

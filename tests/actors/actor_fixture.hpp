@@ -8,6 +8,7 @@
 
 #include <caf/all.hpp>
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,11 @@ protected:
   /// Sends a track of `event` for `user` as line `line` and waits for its answer.
   Answer send(const std::string& user, const std::string& event, uint64_t line) {
     post(user, event, line);
+    return answer(line);
+  }
+
+  /// Waits for the answer to line `line`.
+  Answer answer(uint64_t line) {
     Answer a;
     origin_->receive(
       [&](acked_atom, const AckBatch& b) { a.acked = b.lines == std::vector<uint64_t>{line}; },
@@ -65,10 +71,16 @@ protected:
 
   /// Sends the line again while it is nacked "retry" (a client would), within 5 s.
   Answer send_until_acked(const std::string& user, const std::string& event, uint64_t& line) {
+    return until_acked([&](uint64_t l) { return send(user, event, l); }, line);
+  }
+  Answer send_json_until_acked(const std::string& text, uint64_t& line) {
+    return until_acked([&](uint64_t l) { return send_json(text, l); }, line);
+  }
+  Answer until_acked(const std::function<Answer(uint64_t)>& send_line, uint64_t& line) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     Answer a;
     do {
-      a = send(user, event, ++line);
+      a = send_line(++line);
     } while (!a.acked && !a.timed_out && a.nack.find("retry") != std::string::npos &&
              std::chrono::steady_clock::now() < deadline);
     return a;
@@ -93,10 +105,21 @@ protected:
 
   /// Sends a track of `event` for `user` as line `line` without waiting.
   void post(const std::string& user, const std::string& event, uint64_t line) {
-    auto ev = parse_event(R"({"type":"track","userId":")" + user + R"(","event":")" + event + R"("})",
-                          ctx_.config.limits, ctx_.clock->now());
+    post_json(R"({"type":"track","userId":")" + user + R"(","event":")" + event + R"("})", line);
+  }
+
+  /// Sends one Segment event (JSON text) as line `line` without waiting.
+  void post_json(const std::string& text, uint64_t line) {
+    auto ev = parse_event(text, ctx_.config.limits, ctx_.clock->now());
     EXPECT_TRUE(ev) << ev.error().message;
-    caf::anon_send(ctx_.managers[0], event_atom::value, EventMsg{std::move(*ev), AckTarget{origin_, line}, ""});
+    auto& mgr = ctx_.manager_for(ev->customer_key());
+    caf::anon_send(mgr, event_atom::value, EventMsg{std::move(*ev), AckTarget{origin_, line}, ""});
+  }
+
+  /// Sends one Segment event as line `line` and waits for its answer.
+  Answer send_json(const std::string& text, uint64_t line) {
+    post_json(text, line);
+    return answer(line);
   }
 
   it::TempDir dir_{"waymark-actors-"};

@@ -6,6 +6,8 @@
 // store's test hook (Store::fail_next_commit_of), the only stand-in.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "actors/actor_fixture.hpp"
 
 namespace waymark::actor_test {
@@ -73,6 +75,35 @@ TEST_F(CommitFailure, TwoFailuresInARowEachRestartTheCustomer) {
   }
   EXPECT_EQ(history("u2"), (std::vector<std::string>{"E1", "E2", "E3"}));
   EXPECT_EQ(ctx_.metrics.customers_restarted.load(), 2u);
+}
+
+}  // namespace
+}  // namespace waymark::actor_test
+
+namespace waymark::actor_test {
+namespace {
+
+using MergeCommitFailure = ActorNode;
+
+/// A merge whose commit failed moved nothing: the merged id is its own
+/// customer again (its redirect goes, its logged inputs are replayed), so the
+/// alias sent again merges its whole state.
+TEST_F(MergeCommitFailure, AnAliasWhoseCommitFailedMergesTheWholeStateWhenSentAgain) {
+  uint64_t line = 0;
+  ASSERT_TRUE(send("anon", "A1", ++line).acked);  // logged, not yet in a snapshot
+  ASSERT_TRUE(send("known", "K1", ++line).acked);
+  const std::string alias = R"({"type":"alias","userId":"known","previousId":"anon"})";
+  ctx_.store->fail_next_commit_of("known");
+  auto failed = send_json(alias, ++line);
+  EXPECT_NE(failed.nack.find("fault_injected; retry"), std::string::npos) << failed.nack;
+  auto again = send_json_until_acked(alias, line);
+  ASSERT_TRUE(again.acked) << again.nack;
+  auto names = history("known");
+  EXPECT_EQ(std::count(names.begin(), names.end(), "A1"), 1) << "the anonymous history was lost";
+  EXPECT_EQ(std::count(names.begin(), names.end(), "K1"), 1);
+  ASSERT_TRUE(send("anon", "A2", ++line).acked);
+  names = history("known");
+  EXPECT_EQ(std::count(names.begin(), names.end(), "A2"), 1) << "a later event of the merged id went elsewhere";
 }
 
 }  // namespace
