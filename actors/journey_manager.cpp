@@ -182,8 +182,9 @@ void forward_redirected(self_ptr self, NodeContext* ctx, const std::string& id, 
   auto& mgr = ctx->manager_for(target);
   if (p.kind == Pending::k_event) {
     if (++p.ev.redirects > kAliasRedirectsMax) {
-      // The redirects loop (they must not; see on_handover_failed): refuse,
-      // and forget this one so that the next event asks the store.
+      // The redirects loop (they must not: a failed handover or merge commit
+      // drops its redirect, see drop_redirect and on_unalias): refuse, and
+      // forget this one so that the next event asks the store.
       spdlog::error("[manager] event for {} followed {} alias redirects; dropping the redirect {} -> {}", id,
                     kAliasRedirectsMax, id, target);
       self->state.redirects.erase(id);

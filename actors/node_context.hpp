@@ -113,11 +113,11 @@ struct NodeContext {
   std::shared_ptr<Clock> clock;
   CatalogHolder catalog;
   Metrics metrics;
-  MergeWaits merges;
+  MergeWaits merges;  // customers waiting for another's state (alias): no cycle of waits
   // The last epoch given to a customer actor: each incarnation takes the next
   // one, so writes of an incarnation whose commit failed are told apart from
   // those of the incarnation that replaces it (CommitItem::epoch).
-  std::atomic<uint64_t> customer_epochs{0};  // customers waiting for another's state (alias): no cycle of waits
+  std::atomic<uint64_t> customer_epochs{0};
   // long-lived actors (set by node.cpp during start-up)
   caf::actor store_actor;
   caf::actor timer_service;
