@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <memory>
 
 #include <unordered_set>
 
@@ -27,6 +28,9 @@ struct customer_state_holder {
   uint32_t unsnapshotted = 0;
   bool stored = false;  // a state of this customer is in LMDB (loaded, or a snapshot sent)
   std::vector<std::pair<std::string, Millis>> pending_ids;
+  // The MergeWaits ticket of the merge this actor waits for (0: none); shared
+  // with the functor that ends the wait when the actor dies while waiting.
+  std::shared_ptr<uint64_t> merge_ticket = std::make_shared<uint64_t>(0);
   static constexpr const char* name = "customer";
 };
 
@@ -190,6 +194,22 @@ std::string merge_source(const CustomerState& s, const Event& e) {
   return other;
 }
 
+/// Nacks a merge that may not wait (MergeWaits::begin refused it). Retryable:
+/// once the other merge has committed, the same line finds both ids resolved
+/// to one customer (then it merges nothing).
+void refuse_merge(NodeContext* ctx, const AckTarget& a, const Error& why) {
+  spdlog::info("[merge] refused: {}", why.message);
+  ctx->metrics.nack(why.code);
+  if (a.origin)
+    caf::anon_send(a.origin, nacked_atom::value, NackBatch{{{a.line, why.message + "; retry"}}, true});
+}
+
+void end_merge_wait(self_ptr self, NodeContext* ctx) {
+  auto& ticket = *self->state.merge_ticket;
+  ctx->merges.end(self->state.s.id, ticket);
+  ticket = 0;
+}
+
 caf::result<bool> handle_event(self_ptr self, NodeContext* ctx, EventMsg& m) {
   auto& st = self->state;
   std::string other = merge_source(st.s, m.event);
@@ -198,11 +218,19 @@ caf::result<bool> handle_event(self_ptr self, NodeContext* ctx, EventMsg& m) {
     return true;
   }
   // Merge: the other customer's manager hands its state over; nothing else
-  // is processed by this actor until it arrives (await).
+  // is processed by this actor until it arrives (await). A wait that would
+  // close a cycle of customers waiting for each other is refused instead.
+  auto ticket = ctx->merges.begin(st.s.id, other);
+  if (!ticket) {
+    refuse_merge(ctx, m.ack, ticket.error());
+    return true;
+  }
+  *st.merge_ticket = *ticket;
   auto rp = self->make_response_promise<bool>();
   self->request(ctx->manager_for(other), std::chrono::seconds(30), handover_atom::value, other, st.s.id)
     .await(
       [=](const std::string& raw) mutable {
+        end_merge_wait(self, ctx);
         auto& st = self->state;
         CustomerWrite w;
         w.aliases_from.push_back(other);
@@ -231,6 +259,7 @@ caf::result<bool> handle_event(self_ptr self, NodeContext* ctx, EventMsg& m) {
         rp.deliver(true);
       },
       [=](caf::error& err) mutable {
+        end_merge_wait(self, ctx);
         spdlog::warn("[customer={}] merge of {} failed: {}", self->state.s.id, other, self->system().render(err));
         rp.deliver(caf::make_error(caf::sec::request_timeout, "merge failed; retry"));
       });
@@ -269,12 +298,17 @@ caf::behavior unreadable_customer(self_ptr self, NodeContext* ctx) {
 caf::behavior customer_actor(self_ptr self, NodeContext* ctx, std::string id) {
   ctx->metrics.customers_live.fetch_add(1, std::memory_order_relaxed);
   self->attach_functor([ctx] { ctx->metrics.customers_live.fetch_sub(1, std::memory_order_relaxed); });
+  self->state.epoch = ctx->customer_epochs.fetch_add(1, std::memory_order_relaxed) + 1;
   auto loaded = load_state(ctx, id, self->state.seen_complete, self->state.stored);
   if (!loaded) {
     self->state.s.id = id;
     return unreadable_customer(self, ctx);
   }
   self->state.s = std::move(*loaded);
+  self->attach_functor([ctx, id, ticket = self->state.merge_ticket] {
+    if (*ticket != 0)
+      ctx->merges.end(id, *ticket);
+  });
   self->set_exception_handler([=](std::exception_ptr& ep) -> caf::error {
     try {
       std::rethrow_exception(ep);

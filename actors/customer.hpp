@@ -2,7 +2,9 @@
 // the pure engine (src/journey/engine.cpp) on each event and timer, and hands
 // the resulting write to the store actor. It never touches another
 // customer's state: merges (alias) ask the other customer's manager to hand
-// the state over.
+// the state over. A merge whose wait would close a cycle of customers
+// waiting for each other (NodeContext::merges, waymark/merge_waits.hpp) is
+// nacked "alias cycle ...; retry" (counted as alias_cycle) instead of waiting.
 //
 // Messages (all requests from the customer's journey manager):
 //   (event_atom, EventMsg) -> bool       process one event; the ack is released by the store

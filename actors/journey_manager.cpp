@@ -100,6 +100,26 @@ void drain(self_ptr self, NodeContext* ctx, const std::string& id, Slot& slot, b
   self->send(ctx->store_actor, barrier_atom::value, id);
 }
 
+/// A handover that failed moved nothing: the state of `id` stays its own, so
+/// the redirect set for the merge (when it still points at `into`) goes.
+void drop_redirect(self_ptr self, const std::string& id, const std::string& into) {
+  auto r = self->state.redirects.find(id);
+  if (r != self->state.redirects.end() && r->second == into)
+    self->state.redirects.erase(r);
+}
+
+/// A merge of `id` into `into` whose commit failed: `id` is its own customer
+/// again. Its actor handed its state over and stopped without a snapshot, so
+/// the next incarnation waits for a barrier, which replays its logged inputs.
+void on_unalias(self_ptr self, NodeContext* ctx, const std::string& id, const std::string& into) {
+  auto r = self->state.redirects.find(id);
+  if (r == self->state.redirects.end() || r->second != into)
+    return;
+  self->state.redirects.erase(r);
+  if (!self->state.slots.count(id))
+    drain(self, ctx, id, self->state.slots[id], false);
+}
+
 void send_to_actor(self_ptr self, NodeContext* ctx, const std::string& id, Slot& slot, Pending p) {
   ++slot.inflight;
   slot.last_active = steady_ms();
@@ -129,6 +149,7 @@ void send_to_actor(self_ptr self, NodeContext* ctx, const std::string& id, Slot&
       break;
     case Pending::k_handover: {
       auto rp = p.rp;
+      auto into = p.into;
       // The actor answers with its state and stops; later messages for this id
       // already go to the merged customer (redirect set by the caller).
       self->request(slot.actor, std::chrono::seconds(30), handover_atom::value)
@@ -144,7 +165,10 @@ void send_to_actor(self_ptr self, NodeContext* ctx, const std::string& id, Slot&
             }
             rp.deliver(raw);
           },
-          [=](caf::error& err) mutable { rp.deliver(err); });
+          [=](caf::error& err) mutable {
+            drop_redirect(self, id, into);
+            rp.deliver(err);
+          });
       break;
     }
     case Pending::k_read:   // never delivered here: dispatch() asks the actor itself
@@ -153,9 +177,20 @@ void send_to_actor(self_ptr self, NodeContext* ctx, const std::string& id, Slot&
   }
 }
 
-void forward_redirected(self_ptr self, NodeContext* ctx, const std::string& target, Pending& p) {
+void forward_redirected(self_ptr self, NodeContext* ctx, const std::string& id, const std::string& target,
+                        Pending& p) {
   auto& mgr = ctx->manager_for(target);
   if (p.kind == Pending::k_event) {
+    if (++p.ev.redirects > kAliasRedirectsMax) {
+      // The redirects loop (they must not: a failed handover or merge commit
+      // drops its redirect, see drop_redirect and on_unalias): refuse, and
+      // forget this one so that the next event asks the store.
+      spdlog::error("[manager] event for {} followed {} alias redirects; dropping the redirect {} -> {}", id,
+                    kAliasRedirectsMax, id, target);
+      self->state.redirects.erase(id);
+      nack(ctx, p.ev.ack, "alias redirect loop at " + id + "; retry", "alias_loop");
+      return;
+    }
     p.ev.route = target;
     self->send(mgr, event_atom::value, std::move(p.ev));
   } else if (p.kind == Pending::k_handover) {
@@ -209,7 +244,7 @@ void dispatch(self_ptr self, NodeContext* ctx, const std::string& id, Pending p)
     return;
   }
   if (auto r = st.redirects.find(id); r != st.redirects.end() && p.kind != Pending::k_timer) {
-    forward_redirected(self, ctx, r->second, p);
+    forward_redirected(self, ctx, id, r->second, p);
     return;
   }
   auto it = st.slots.find(id);
@@ -217,7 +252,7 @@ void dispatch(self_ptr self, NodeContext* ctx, const std::string& id, Pending p)
     if (p.kind != Pending::k_timer) {
       if (auto alias = ctx->store->resolve_alias(id)) {
         st.redirects[id] = *alias;
-        forward_redirected(self, ctx, *alias, p);
+        forward_redirected(self, ctx, id, *alias, p);
         return;
       }
     }
@@ -361,6 +396,7 @@ caf::behavior journey_manager(self_ptr self, NodeContext* ctx, size_t partition)
         self->send(it->second.actor, snapshot_atom::value);
     },
     [=](drained_atom, const std::string& id, bool) { on_drained(self, ctx, id); },
+    [=](unalias_atom, const std::string& id, const std::string& into) { on_unalias(self, ctx, id, into); },
     [=](sweep_atom) {
       sweep(self, ctx);
       self->delayed_send(self, std::chrono::seconds(2), sweep_atom::value);

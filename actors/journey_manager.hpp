@@ -8,11 +8,16 @@
 // messages until the barrier comes back: a new incarnation never reads LMDB
 // while writes of the old one are still in the store's mailbox.
 //
+// Alias redirects (merged id -> canonical id) are set when a handover starts
+// and dropped when it fails; an event follows at most kAliasRedirectsMax of
+// them (messages.hpp), past that it is nacked (alias_loop) instead of circling.
+//
 // Messages:
 //   (event_atom, EventMsg)                         from gateways / other managers
 //   (timer_atom, TimerKey)                         from the timer service
 //   (handover_atom, other, into) -> std::string    a customer merges `other` into `into`
 //   (drained_atom, id, bool)                       barrier done (from the store actor)
+//   (unalias_atom, id, into)                       the commit merging `id` into `into` failed (store actor)
 //   (sweep_atom)                                   periodic passivation check
 #pragma once
 

@@ -36,6 +36,7 @@ using resume_atom = caf::atom_constant<caf::atom("resume")>;
 using erase_atom = caf::atom_constant<caf::atom("erase")>;
 using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;  // store your state now (input log)
 using state_atom = caf::atom_constant<caf::atom("state")>;        // read a customer's current state
+using unalias_atom = caf::atom_constant<caf::atom("unalias")>;    // a merge's commit failed: the id is its own again
 
 /// Where the ack (or nack) of one event goes: the connection broker or HTTP
 /// request actor that read it, and its line number there.
@@ -48,7 +49,15 @@ struct EventMsg {
   Event event;
   AckTarget ack;
   std::string route;  // customer id this event is routed to (alias-resolved)
+  // Alias redirects followed so far (journey_manager.cpp): past
+  // kAliasRedirectsMax the event is nacked instead of circling.
+  uint32_t redirects = 0;
 };
+
+/// Alias redirects one event may follow: a merged id points at its canonical
+/// customer, which may itself have been merged since (a chain); more than this
+/// means the redirects form a loop.
+inline constexpr uint32_t kAliasRedirectsMax = 16;
 
 /// One unit of work for the store: a customer's write plus the acks it
 /// releases once committed. `epoch` guards against writes computed on top of
@@ -57,6 +66,7 @@ struct CommitItem {
   CustomerWrite write;
   std::vector<AckTarget> acks;
   uint64_t epoch = 0;
+  caf::actor sender;  // the customer actor that sent it (set by the store actor)
 };
 
 /// Result sent to an origin after a group commit: lines committed (acks) or

@@ -16,6 +16,7 @@
 #include "waymark/clock.hpp"
 #include "waymark/config.hpp"
 #include "waymark/engine.hpp"
+#include "waymark/merge_waits.hpp"
 #include "waymark/store.hpp"
 
 namespace waymark {
@@ -113,6 +114,11 @@ struct NodeContext {
   std::shared_ptr<Clock> clock;
   CatalogHolder catalog;
   Metrics metrics;
+  MergeWaits merges;  // customers waiting for another's state (alias): no cycle of waits
+  // The last epoch given to a customer actor: each incarnation takes the next
+  // one, so writes of an incarnation whose commit failed are told apart from
+  // those of the incarnation that replaces it (CommitItem::epoch).
+  std::atomic<uint64_t> customer_epochs{0};
   // long-lived actors (set by node.cpp during start-up)
   caf::actor store_actor;
   caf::actor timer_service;

@@ -20,8 +20,11 @@ struct store_state {
   bool flush_pending = false;
   bool flush_delayed = false;     // the pending flush is a delayed_send (commit_delay_us_max)
   uint64_t flush_generation = 0;  // a flush_atom of an older generation is stale
-  // Customers whose last commit failed: writes with an older epoch are refused
-  // (they were computed on top of state that never reached the disk).
+  // Customers whose last commit failed: writes of the incarnation that sent it
+  // (epoch below the value) are refused: they were computed on top of state
+  // that never reached the disk. That incarnation is stopped; its replacement
+  // (a higher epoch) starts from the stored state and the log. An entry goes
+  // with the next accepted write or the barrier of the customer.
   std::unordered_map<std::string, uint64_t> poisoned;
   // Customers asked to store their state (input log bound) in the last 10 s,
   // oldest first, and the same as a set.
@@ -63,6 +66,24 @@ void request_snapshots(caf::stateful_actor<store_state>* self, NodeContext* ctx,
     st.asked_order.emplace_back(now, id);
     caf::anon_send(ctx->manager_for(id), snapshot_atom::value, id);
   }
+}
+
+/// After a failed commit: the customer actors whose writes failed hold a
+/// state ahead of the disk, so each is stopped; its manager restarts it from
+/// the stored state and the log (the down handler in journey_manager.cpp).
+void restart_writers(caf::stateful_actor<store_state>* self, const std::vector<CommitItem*>& failed) {
+  std::unordered_set<caf::actor> stopped;
+  for (auto* it : failed)
+    if (it->sender && stopped.insert(it->sender).second)
+      self->send_exit(it->sender, caf::exit_reason::user_shutdown);
+}
+
+/// After a failed commit: merges in it moved nothing, so the managers of the
+/// merged ids drop the redirects set for them (and replay their logs).
+void undo_redirects(NodeContext* ctx, const Batch& failed) {
+  for (auto& w : failed.customers)
+    for (auto& from : w.aliases_from)
+      caf::anon_send(ctx->manager_for(from), unalias_atom::value, from, w.customer);
 }
 
 void flush(caf::stateful_actor<store_state>* self, NodeContext* ctx) {
@@ -126,10 +147,13 @@ void flush(caf::stateful_actor<store_state>* self, NodeContext* ctx) {
   } else {
     ctx->metrics.commit_failures.fetch_add(1, std::memory_order_relaxed);
     spdlog::error("[store] commit of {} writes failed: {}", b.customers.size(), res.error().message);
-    for (auto* it : accepted) {
-      nack_all(it, "store error: " + res.error().code + "; retry");
-      st.poisoned[it->write.customer] = it->epoch + 1;
+    for (size_t i = 0; i < accepted.size(); ++i) {
+      nack_all(accepted[i], "store error: " + res.error().code + "; retry");
+      // accepted[i]->write was moved into b.customers[i].
+      st.poisoned[b.customers[i].customer] = accepted[i]->epoch + 1;
     }
+    restart_writers(self, accepted);
+    undo_redirects(ctx, b);
     for (auto& [extra, rp] : st.batches)
       rp.deliver(caf::make_error(caf::sec::runtime_error, res.error().message));
   }
@@ -148,7 +172,8 @@ void flush(caf::stateful_actor<store_state>* self, NodeContext* ctx) {
       else
         spdlog::error("[store] customer {}: replaying its logged inputs failed: {}", id, rec.error().message);
     }
-    caf::anon_send(mgr, drained_atom::value, id, !res ? st.poisoned.count(id) > 0 : false);
+    bool poisoned = st.poisoned.erase(id) > 0;  // every write of the old incarnation was handled above
+    caf::anon_send(mgr, drained_atom::value, id, poisoned);
   }
   st.items.clear();
   st.batches.clear();
@@ -184,6 +209,7 @@ void schedule_flush(caf::stateful_actor<store_state>* self, NodeContext* ctx) {
 caf::behavior store_actor(caf::stateful_actor<store_state>* self, NodeContext* ctx) {
   return {
     [=](commit_atom, CommitItem& item) {
+      item.sender = caf::actor_cast<caf::actor>(self->current_sender());
       self->state.items.push_back(std::move(item));
       schedule_flush(self, ctx);
     },

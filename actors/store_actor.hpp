@@ -4,6 +4,12 @@
 // after it commits are the acks released, gateways told about new outbox
 // entries, and the timer service told about new and deleted timers.
 //
+// A failed commit nacks its lines ("store error: <code>; retry"), stops the
+// customer actors that wrote it (their managers restart them from the stored
+// state and the log, with a new epoch; writes of the stopped incarnation are
+// refused meanwhile), and tells the managers of ids it would have merged
+// that they are their own customers again (unalias_atom).
+//
 // Messages:
 //   (commit_atom, CommitItem)          from customers (acks released after commit)
 //   (batch_atom, Batch) -> bool        request; reply after commit (deploys, deliveries, clock)

@@ -185,6 +185,11 @@ public:
   std::vector<std::string> oldest_dirty(uint64_t records, size_t max) const;
   /// Entries in the input log (any thread).
   uint64_t log_records() const;
+  /// Fault injection for tests only (tests/actors/commit_failure_test.cpp;
+  /// no production code calls it): the next commit that holds a write of
+  /// `customer` fails with code "fault_injected" and writes nothing, as an
+  /// aborted LMDB transaction would. Any thread.
+  void fail_next_commit_of(const std::string& customer);
   /// Rewrites the environment without its free pages (a compacting copy),
   /// swaps it in and zero-fills the old file, so deleted values are no longer
   /// readable anywhere in the data directory. Cost: proportional to the live

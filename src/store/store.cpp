@@ -125,6 +125,12 @@ Error lmdb_error(const char* what, int rc) {
 
 struct Store::Impl {
   MDB_env* env = nullptr;
+  // fail_next_commit_of (tests only): `fault_armed` keeps the lock off the
+  // commit path while nothing is injected.
+  std::atomic<bool> fault_armed{false};
+  std::mutex fault_mu;
+  std::string fault_customer;
+  bool take_fault(const Batch& b);
   MDB_dbi customers, aliases, dedup, timers, outbox, deliveries, journeys, journey_meta, templates, stats, inbox, meta,
     log, snapseq;
   uint64_t outbox_seq = 0;
@@ -290,8 +296,28 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& dir, size_t map_si
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
+bool Store::Impl::take_fault(const Batch& b) {
+  if (!fault_armed.load(std::memory_order_acquire))
+    return false;
+  std::lock_guard<std::mutex> g(fault_mu);
+  for (auto& w : b.customers)
+    if (w.customer == fault_customer) {
+      fault_armed.store(false, std::memory_order_release);
+      return true;
+    }
+  return false;
+}
+
+void Store::fail_next_commit_of(const std::string& customer) {
+  std::lock_guard<std::mutex> g(impl_->fault_mu);
+  impl_->fault_customer = customer;
+  impl_->fault_armed.store(true, std::memory_order_release);
+}
+
 Result<CommitResult> Store::commit(const Batch& b) {
   auto& d = *impl_;
+  if (d.take_fault(b))
+    return make_error("fault_injected", "injected commit failure (test)");
   std::shared_lock<std::shared_mutex> lock(d.swap_mu);
   CommitResult res;
   MDB_txn* txn;
