@@ -1,9 +1,15 @@
-// Messages between Waymark's actors (local to one node). Atoms are verbs.
+// Messages between Waymark's actors. Atoms are verbs.
 //
 //   tcp/http gateway --event--> journey_manager --event(request)--> customer
 //   customer --commit--> store_actor --acked/nacked--> origin (gateway)
 //   timer_service --timer--> journey_manager --timer(request)--> customer
 //   store_actor --outbox--> channel_gateway --commit(updates)--> store_actor
+//
+// Messages that may cross nodes (an event forwarded to its partition's owner,
+// the acks and nacks that come back) are serializable: each has an `inspect`
+// below and a name in the `waymark` type-ID block, registered by the node
+// (register_wire_types). JSON objects travel as their serialized text, never
+// as Boost.JSON trees. The rest stay on their node (CAF_ALLOW_UNSAFE_...).
 #pragma once
 
 #include <caf/all.hpp>
@@ -79,15 +85,73 @@ struct NackBatch {
   bool retry = true;  // false: sending the same line again cannot succeed (customer state unreadable)
 };
 
-/// Catalog changed or a journey deployed: nothing to carry, customers read the
-/// shared catalog snapshot.
+// -- wire format of the messages that may cross nodes ---------------------------------
+
+namespace wire {
+/// Reads back an object written by write_object; a malformed or non-object
+/// text is a deserialization error (the message is dropped by CAF).
+caf::error read_object(const std::string& text, boost::json::object& out);
+std::string write_object(const boost::json::object& o);
+}  // namespace wire
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, Event& x) {
+  std::string properties, traits, context;
+  if constexpr (Inspector::reads_state) {
+    properties = wire::write_object(x.properties);
+    traits = wire::write_object(x.traits);
+    context = wire::write_object(x.context);
+  }
+  auto load = caf::meta::load_callback([&]() -> caf::error {
+    if (auto e = wire::read_object(properties, x.properties)) return e;
+    if (auto e = wire::read_object(traits, x.traits)) return e;
+    return wire::read_object(context, x.context);
+  });
+  return f(caf::meta::type_name("waymark.event"), x.type, x.user_id, x.anonymous_id, x.previous_id, x.message_id,
+           x.name, x.timestamp, properties, traits, context, load);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, AckTarget& x) {
+  return f(caf::meta::type_name("waymark.ack_target"), x.origin, x.line);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, EventMsg& x) {
+  return f(caf::meta::type_name("waymark.event_msg"), x.event, x.ack, x.route);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, AckBatch& x) {
+  return f(caf::meta::type_name("waymark.ack_batch"), x.lines);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, NackBatch& x) {
+  return f(caf::meta::type_name("waymark.nack_batch"), x.lines, x.retry);
+}
 
 }  // namespace waymark
 
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(waymark::EventMsg)
+// Type IDs of the serializable messages. (In CAF 0.17.6 the IDs never go on
+// the wire: the names registered by register_wire_types do, versioned, so a
+// changed layout gets a new name and nodes of different builds refuse each
+// other's messages instead of misreading them.)
+CAF_BEGIN_TYPE_ID_BLOCK(waymark, caf::first_custom_type_id)
+  CAF_ADD_TYPE_ID(waymark, (waymark::Event))
+  CAF_ADD_TYPE_ID(waymark, (waymark::AckTarget))
+  CAF_ADD_TYPE_ID(waymark, (waymark::EventMsg))
+  CAF_ADD_TYPE_ID(waymark, (waymark::AckBatch))
+  CAF_ADD_TYPE_ID(waymark, (waymark::NackBatch))
+  CAF_ADD_TYPE_ID(waymark, (std::vector<waymark::EventMsg>))
+CAF_END_TYPE_ID_BLOCK(waymark)
+
+namespace waymark {
+/// Registers the serializable messages with the actor system (before it starts).
+void register_wire_types(caf::actor_system_config& cfg);
+}  // namespace waymark
+
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(waymark::CommitItem)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(waymark::AckBatch)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(waymark::NackBatch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(waymark::Batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(waymark::TimerKey)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(waymark::CommitResult)

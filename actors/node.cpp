@@ -209,6 +209,7 @@ int serve_node(const ServeOptions& opts) {
   cfg.set("scheduler.max-threads", ctx.config.scheduler_threads);
   cfg.set("scheduler.policy", ctx.config.scheduler_policy == "stealing" ? caf::atom("stealing") : caf::atom("sharing"));
   cfg.set("middleman.workers", 0);
+  register_wire_types(cfg);
   cfg.load<caf::io::middleman>();
   int rc = 0;
   {
