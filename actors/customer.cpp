@@ -227,7 +227,7 @@ caf::result<bool> handle_event(self_ptr self, NodeContext* ctx, EventMsg& m) {
   }
   *st.merge_ticket = *ticket;
   auto rp = self->make_response_promise<bool>();
-  self->request(ctx->manager_for(other), std::chrono::seconds(30), handover_atom::value, other, st.s.id)
+  self->request(ctx->router.route(other), std::chrono::seconds(30), handover_atom::value, other, st.s.id)
     .await(
       [=](const std::string& raw) mutable {
         end_merge_wait(self, ctx);

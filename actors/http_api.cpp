@@ -90,7 +90,7 @@ json::object customer_view(NodeContext* ctx, const CustomerState& s) {
 void read_customer(caf::actor_system* sys, NodeContext* ctx, const std::string& key,
                    std::function<void(caf::expected<std::string>)> done) {
   sys->spawn([=](caf::event_based_actor* self) {
-    self->request(ctx->manager_for(key), std::chrono::seconds(30), state_atom::value, key)
+    self->request(ctx->router.route(key), std::chrono::seconds(30), state_atom::value, key)
       .then([=](std::string& raw) { done(std::move(raw)); }, [=](caf::error& err) { done(std::move(err)); });
   });
 }
@@ -390,7 +390,7 @@ http::Handler make_http_api(caf::actor_system& sys, NodeContext* ctx) {
         return;
       }
       sysp->spawn([=](caf::event_based_actor* self) {
-        self->request(ctx->manager_for(id), std::chrono::seconds(120), erase_atom::value, id)
+        self->request(ctx->router.route(id), std::chrono::seconds(120), erase_atom::value, id)
           .then([=](uint64_t n) { r(http::json_response(200, json::object{{"erased", id}, {"entries", n}})); },
                 [=](caf::error& err) { r(http::error_response(503, self->system().render(err))); });
       });

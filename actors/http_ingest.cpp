@@ -85,7 +85,7 @@ caf::behavior ingest_actor(caf::stateful_actor<ingest_state>* self, NodeContext*
     ctx->metrics.events_received.fetch_add(1, std::memory_order_relaxed);
     EventMsg m;
     m.ack = AckTarget{me, ++line};
-    auto& mgr = ctx->manager_for(e.customer_key());
+    auto& mgr = ctx->router.route(e.customer_key());
     m.event = std::move(e);
     self->send(mgr, event_atom::value, std::move(m));
   }

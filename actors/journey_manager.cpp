@@ -179,7 +179,7 @@ void send_to_actor(self_ptr self, NodeContext* ctx, const std::string& id, Slot&
 
 void forward_redirected(self_ptr self, NodeContext* ctx, const std::string& id, const std::string& target,
                         Pending& p) {
-  auto& mgr = ctx->manager_for(target);
+  auto& mgr = ctx->router.route(target);
   if (p.kind == Pending::k_event) {
     if (++p.ev.redirects > kAliasRedirectsMax) {
       // The redirects loop (they must not: a failed handover or merge commit
@@ -295,7 +295,7 @@ void on_drained(self_ptr self, NodeContext* ctx, const std::string& id) {
 }
 
 size_t live_cap(NodeContext* ctx) {
-  auto parts = std::max<size_t>(1, ctx->managers.size());
+  auto parts = std::max<size_t>(1, ctx->router.local_managers().size());
   return std::max<size_t>(16, ctx->config.limits.live_customers_max / parts);
 }
 

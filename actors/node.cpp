@@ -217,9 +217,10 @@ int serve_node(const ServeOptions& opts) {
     ctx.store_actor = spawn_store_actor(sys, &ctx);
     for (auto& [name, ch] : ctx.config.channels)
       ctx.gateways[name] = spawn_channel_gateway(sys, &ctx, name);
-    ctx.managers.reserve(static_cast<size_t>(ctx.config.partitions));
+    std::vector<caf::actor> managers;
     for (int p = 0; p < ctx.config.partitions; ++p)
-      ctx.managers.push_back(spawn_journey_manager(sys, &ctx, static_cast<size_t>(p)));
+      managers.push_back(spawn_journey_manager(sys, &ctx, static_cast<size_t>(p)));
+    ctx.router.set_local(std::move(managers), static_cast<uint32_t>(ctx.config.partitions));
     ctx.timer_service = spawn_timer_service(sys, &ctx);
     ctx.catalog_actor = sys.spawn(catalog_actor, &ctx);
     auto tcp = start_tcp_gateway(sys, &ctx, tcp_addr->host, tcp_addr->port);
@@ -268,7 +269,7 @@ int serve_node(const ServeOptions& opts) {
     };
     if (tcp)
       stop_and_wait({tcp->first}, false);
-    std::vector<caf::actor> middle = ctx.managers;
+    std::vector<caf::actor> middle = ctx.router.local_managers();
     middle.push_back(ctx.timer_service);
     middle.push_back(ctx.catalog_actor);
     stop_and_wait(middle, false);
@@ -277,7 +278,7 @@ int serve_node(const ServeOptions& opts) {
       gateways.push_back(g);
     stop_and_wait(gateways, false);
     stop_and_wait({ctx.store_actor}, true);
-    ctx.managers.clear();
+    ctx.router.clear();
     ctx.gateways.clear();
     ctx.store_actor = nullptr;
     ctx.timer_service = nullptr;

@@ -18,6 +18,7 @@
 #include "waymark/engine.hpp"
 #include "waymark/merge_waits.hpp"
 #include "waymark/store.hpp"
+#include "actors/router.hpp"
 
 namespace waymark {
 
@@ -123,16 +124,8 @@ struct NodeContext {
   caf::actor store_actor;
   caf::actor timer_service;
   caf::actor catalog_actor;
-  std::vector<caf::actor> managers;          // one per partition
   std::map<std::string, caf::actor> gateways;  // channel -> gateway
-
-  size_t partition_of(const std::string& customer) const;
-  const caf::actor& manager_for(const std::string& customer) const {
-    static const caf::actor none;  // after shutdown released the managers: sends go nowhere
-    if (managers.empty())
-      return none;
-    return managers[partition_of(customer) % managers.size()];
-  }
+  Router router;  // customer key -> the actor that takes its messages
 };
 
 }  // namespace waymark

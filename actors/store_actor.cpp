@@ -64,7 +64,7 @@ void request_snapshots(caf::stateful_actor<store_state>* self, NodeContext* ctx,
     if (!st.asked.insert(id).second)
       continue;
     st.asked_order.emplace_back(now, id);
-    caf::anon_send(ctx->manager_for(id), snapshot_atom::value, id);
+    caf::anon_send(ctx->router.route(id), snapshot_atom::value, id);
   }
 }
 
@@ -83,7 +83,7 @@ void restart_writers(caf::stateful_actor<store_state>* self, const std::vector<C
 void undo_redirects(NodeContext* ctx, const Batch& failed) {
   for (auto& w : failed.customers)
     for (auto& from : w.aliases_from)
-      caf::anon_send(ctx->manager_for(from), unalias_atom::value, from, w.customer);
+      caf::anon_send(ctx->router.route(from), unalias_atom::value, from, w.customer);
 }
 
 void flush(caf::stateful_actor<store_state>* self, NodeContext* ctx) {

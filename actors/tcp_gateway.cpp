@@ -191,7 +191,7 @@ bool handle_line(conn_broker* self, caf::io::connection_handle hdl, NodeContext*
   ctx->metrics.events_received.fetch_add(1, std::memory_order_relaxed);
   EventMsg m;
   m.ack = AckTarget{caf::actor_cast<caf::actor>(self), n};
-  auto& mgr = ctx->manager_for(ev->customer_key());
+  auto& mgr = ctx->router.route(ev->customer_key());
   m.event = std::move(*ev);
   self->send(mgr, event_atom::value, std::move(m));
   return true;

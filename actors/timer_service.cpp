@@ -59,7 +59,7 @@ void fire_due(self_ptr self, NodeContext* ctx, Millis now) {
           continue;
         it->second = t;
       }
-      self->send(ctx->manager_for(k.customer), timer_atom::value, k);
+      self->send(ctx->router.route(k.customer), timer_atom::value, k);
       if (st.inflight.size() >= cap)
         return;
     }

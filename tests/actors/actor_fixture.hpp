@@ -39,16 +39,16 @@ protected:
     ctx_.config.limits.snapshot_every = 4;  // the first inputs go to the log, not into a snapshot
     ctx_.config.limits.commit_delay_us_max = 0;  // lines sent together may commit apart
     ctx_.store_actor = spawn_store_actor(sys_, &ctx_);
-    ctx_.managers.push_back(spawn_journey_manager(sys_, &ctx_, 0));
+    ctx_.router.set_local({spawn_journey_manager(sys_, &ctx_, 0)}, 1);
   }
 
   /// Runs while the store has no other writer (after open, before the actors).
   virtual void before_actors() {}
 
   void TearDown() override {
-    caf::anon_send(ctx_.managers[0], shutdown_atom::value);
+    caf::anon_send(ctx_.router.local_managers()[0], shutdown_atom::value);
     caf::anon_send_exit(ctx_.store_actor, caf::exit_reason::user_shutdown);
-    ctx_.managers.clear();  // the system waits for its detached store actor until no handle is left
+    ctx_.router.clear();  // the system waits for its detached store actor until no handle is left
     ctx_.store_actor = nullptr;
     sys_.await_actors_before_shutdown(false);
   }
@@ -89,7 +89,7 @@ protected:
   /// The event names in the customer's live state, read through its manager.
   std::vector<std::string> history(const std::string& user) {
     std::vector<std::string> names;
-    origin_->request(ctx_.managers[0], std::chrono::seconds(5), state_atom::value, user)
+    origin_->request(ctx_.router.local_managers()[0], std::chrono::seconds(5), state_atom::value, user)
       .receive(
         [&](const std::string& raw) {
           std::error_code ec;
@@ -112,7 +112,7 @@ protected:
   void post_json(const std::string& text, uint64_t line) {
     auto ev = parse_event(text, ctx_.config.limits, ctx_.clock->now());
     EXPECT_TRUE(ev) << ev.error().message;
-    auto& mgr = ctx_.manager_for(ev->customer_key());
+    auto& mgr = ctx_.router.route(ev->customer_key());
     caf::anon_send(mgr, event_atom::value, EventMsg{std::move(*ev), AckTarget{origin_, line}, ""});
   }
 

@@ -48,7 +48,7 @@ TEST_F(CommitFailure, AnEventTheOldIncarnationHandledAfterTheFailureIsKeptOnlyWh
                         ctx_.config.limits, ctx_.clock->now());
   };
   for (const char* name : {"E2", "E2b"})
-    caf::anon_send(ctx_.managers[0], event_atom::value, EventMsg{ev(name), AckTarget{origin_, ++line}, ""});
+    caf::anon_send(ctx_.router.local_managers()[0], event_atom::value, EventMsg{ev(name), AckTarget{origin_, ++line}, ""});
   std::vector<std::string> nacks;  // one NackBatch may answer both lines
   bool timed_out = false;
   while (nacks.size() < 2 && !timed_out)

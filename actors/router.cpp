@@ -1,0 +1,24 @@
+#include "actors/router.hpp"
+
+#include "waymark/cluster.hpp"
+
+namespace waymark {
+
+void Router::set_local(std::vector<caf::actor> managers, uint32_t partitions) {
+  managers_ = std::move(managers);
+  partitions_ = partitions > 0 ? partitions : 1;
+}
+
+void Router::clear() { managers_.clear(); }
+
+uint32_t Router::partition_of(std::string_view customer_key) const {
+  return cluster::partition_of(customer_key, partitions_);
+}
+
+const caf::actor& Router::route(std::string_view customer_key) const {
+  static const caf::actor none;
+  if (managers_.empty()) return none;
+  return managers_[partition_of(customer_key) % managers_.size()];
+}
+
+}  // namespace waymark
