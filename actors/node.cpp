@@ -224,6 +224,11 @@ int serve_node(const ServeOptions& opts) {
   cfg.set("scheduler.max-threads", ctx.config.scheduler_threads);
   cfg.set("scheduler.policy", ctx.config.scheduler_policy == "stealing" ? caf::atom("stealing") : caf::atom("sharing"));
   cfg.set("middleman.workers", 0);
+  // One read per socket per turn of the multiplexer: a connection that always
+  // has data (its handler re-arms its read credit) would otherwise be read up
+  // to 50 times (CAF's default, 50 x 64 KiB) before any other socket, accept,
+  // write or ack, and starve them (issue #12 item 9).
+  cfg.set("middleman.max-consecutive-reads", 1);
   cfg.load<caf::io::middleman>();
   int rc = 0;
   {
