@@ -138,6 +138,7 @@ int serve_node(const ServeOptions& opts) {
   }
   NodeContext ctx;
   ctx.config = std::move(*loaded);
+  ctx.input_budget.set_max(ctx.config.limits.node_unacked_bytes_max);
   if (opts.data_dir)
     ctx.config.data_dir = *opts.data_dir;
   if (opts.clock)
@@ -246,6 +247,9 @@ int serve_node(const ServeOptions& opts) {
     hopts.host = http_addr->host;
     hopts.port = http_addr->port;
     hopts.body_bytes_max = ctx.config.limits.request_bytes_max;
+    hopts.connections_max = ctx.config.limits.http_connections_max;
+    hopts.idle_timeout_s = static_cast<int>(ctx.config.limits.connection_idle_s);
+    hopts.request_timeout_s = static_cast<int>(ctx.config.limits.connection_incomplete_s);
     http::Server http_server(hopts, make_http_api(sys, &ctx));
     auto http_port = http_server.start();
     if (!tcp || !http_port) {

@@ -16,6 +16,7 @@
 #include "waymark/clock.hpp"
 #include "waymark/config.hpp"
 #include "waymark/engine.hpp"
+#include "waymark/input_budget.hpp"
 #include "waymark/store.hpp"
 
 namespace waymark {
@@ -62,6 +63,9 @@ struct Metrics {
   std::atomic<uint64_t> timers_fired{0};
   std::atomic<uint64_t> connections_open{0};
   std::atomic<uint64_t> connections_paused{0};  // times a connection stopped reading (window full)
+  std::atomic<uint64_t> connections_paused_node{0};  // ... of them because the node's input budget was spent
+  std::atomic<uint64_t> tcp_closed_idle{0};        // limits.connection_idle_s
+  std::atomic<uint64_t> tcp_closed_incomplete{0};  // limits.connection_incomplete_s (incl. no hello)
   std::atomic<uint64_t> deliveries_written{0};
   std::atomic<uint64_t> deliveries_failed{0};
   std::atomic<uint64_t> deliveries_pending{0};  // committed, not yet handed to a provider (gauge)
@@ -112,6 +116,7 @@ struct NodeContext {
   std::shared_ptr<Clock> clock;
   CatalogHolder catalog;
   Metrics metrics;
+  InputBudget input_budget;  // limits.node_unacked_bytes_max (set at start)
   // long-lived actors (set by node.cpp during start-up)
   caf::actor store_actor;
   caf::actor timer_service;
