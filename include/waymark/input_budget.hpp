@@ -14,7 +14,7 @@ namespace waymark {
 
 class InputBudget {
 public:
-  explicit InputBudget(uint64_t max_bytes = 256ull << 20) : max_(max_bytes) {}
+  explicit InputBudget(uint64_t max_bytes = 64ull << 20) : max_(max_bytes) {}
   InputBudget(const InputBudget&) = delete;
   InputBudget& operator=(const InputBudget&) = delete;
 

@@ -205,7 +205,7 @@ TEST(ConfigErrors, ConnectionBoundsHaveDefaultsAndAreBounded) {
   EXPECT_EQ(defaults->limits.http_connections_max, 1000u);
   EXPECT_EQ(defaults->limits.connection_idle_s, 60);
   EXPECT_EQ(defaults->limits.connection_incomplete_s, 10);
-  EXPECT_EQ(defaults->limits.node_unacked_bytes_max, 256u << 20);
+  EXPECT_EQ(defaults->limits.node_unacked_bytes_max, 64u << 20);
   EXPECT_TRUE(names(R"({"limits":{"http_connections_max":0}})", "limits.http_connections_max"));
   EXPECT_TRUE(names(R"({"limits":{"http_connections_max":100001}})", "limits.http_connections_max"));
   EXPECT_TRUE(names(R"({"limits":{"connection_idle_s":0}})", "limits.connection_idle_s"));
