@@ -210,6 +210,7 @@ std::vector<std::tuple<const char*, const char*, uint64_t>> connections_closed(N
   auto& m = ctx->metrics;
   return {{"tcp", "idle", m.tcp_closed_idle.load()},
           {"tcp", "incomplete", m.tcp_closed_incomplete.load()},
+          {"tcp", "evicted", m.tcp_closed_evicted.load()},
           {"http", "idle", hs.closed_idle.load()},
           {"http", "incomplete", hs.closed_slow.load()},
           {"http", "evicted", hs.closed_evicted.load()}};

@@ -66,6 +66,7 @@ struct Metrics {
   std::atomic<uint64_t> connections_paused_node{0};  // ... of them because the node's input budget was spent
   std::atomic<uint64_t> tcp_closed_idle{0};        // limits.connection_idle_s
   std::atomic<uint64_t> tcp_closed_incomplete{0};  // limits.connection_incomplete_s (incl. no hello)
+  std::atomic<uint64_t> tcp_closed_evicted{0};     // idle, closed to make room at limits.connections_max
   std::atomic<uint64_t> deliveries_written{0};
   std::atomic<uint64_t> deliveries_failed{0};
   std::atomic<uint64_t> deliveries_pending{0};  // committed, not yet handed to a provider (gauge)

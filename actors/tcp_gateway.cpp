@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <chrono>
 #include <deque>
+#include <map>
+#include <memory>
 #include <set>
 #include <string_view>
 
@@ -44,6 +46,7 @@ struct conn_state {
   int64_t last_active_ms = 0;       // steady: last read, or last ack that left nothing unacked
   int64_t incomplete_since_ms = 0;  // steady: since when the current line is half-sent (0: none)
   int64_t watch_at_ms = 0;          // steady: when the pending deadline check (tick_atom) runs; 0: none
+  std::shared_ptr<int64_t> idle_since;  // shared with the acceptor: last_active_ms while idle, else 0
   uint64_t unsent = 0;              // bytes in the output buffer (ack_writes)
   bool armed = false;               // a read credit is outstanding
   bool closed = false;
@@ -68,7 +71,11 @@ using conn_broker = caf::stateful_actor<conn_state, caf::io::broker>;
 
 struct acceptor_state {
   uint16_t port = 0;
-  std::set<caf::actor> connections;  // live connection brokers (monitored), closed on shutdown
+  // Live connection brokers (monitored), closed on shutdown, and since when
+  // each has been idle (0: busy), written by the connection. All brokers run
+  // on the multiplexer thread, so plain integers suffice.
+  std::map<caf::actor, std::shared_ptr<int64_t>> connections;
+  std::set<caf::actor> evicted;       // told to close to make room, not gone yet
   bool stopping = false;              // quit once the last connection is gone
   bool budget_polling = false;        // a connection paused on the node's input budget
   static constexpr const char* name = "tcp_acceptor";
@@ -258,9 +265,12 @@ std::pair<int64_t, const char*> deadline(const conn_state& st, const Limits& l) 
 }
 
 /// Schedules a deadline check unless one runs at or before the deadline; a
-/// check that finds the deadline moved later schedules the next one.
+/// check that finds the deadline moved later schedules the next one. Also
+/// tells the acceptor whether (since when) the connection is idle.
 void watch(conn_broker* self, NodeContext* ctx) {
   auto& st = self->state;
+  bool idle = !st.closed && !st.paused && unacked(st) == 0 && st.buf.empty();
+  *st.idle_since = idle ? st.last_active_ms : 0;
   auto at = deadline(st, ctx->config.limits).first;
   if (!at || (st.watch_at_ms && st.watch_at_ms <= at))
     return;
@@ -325,11 +335,13 @@ bool read_lines(conn_broker* self, caf::io::connection_handle hdl, NodeContext* 
   return true;
 }
 
-caf::behavior connection(conn_broker* self, caf::io::connection_handle hdl, NodeContext* ctx, caf::actor acceptor) {
+caf::behavior connection(conn_broker* self, caf::io::connection_handle hdl, NodeContext* ctx, caf::actor acceptor,
+                         std::shared_ptr<int64_t> idle_since) {
   ctx->metrics.connections_open.fetch_add(1, std::memory_order_relaxed);
   self->attach_functor([ctx] { ctx->metrics.connections_open.fetch_sub(1, std::memory_order_relaxed); });
   auto& st0 = self->state;
   st0.budget = &ctx->input_budget;
+  st0.idle_since = std::move(idle_since);
   st0.last_active_ms = st0.incomplete_since_ms = steady_ms();  // the first line's clock runs from the accept
   self->configure_read(hdl, caf::io::receive_policy::at_most(st0.read_bytes));
   self->ack_writes(hdl, true);
@@ -439,6 +451,10 @@ caf::behavior connection(conn_broker* self, caf::io::connection_handle hdl, Node
       self->close(hdl);
       self->quit();
     },
+    [=](shutdown_atom, const std::string& why) {  // evicted by the acceptor (it was idle)
+      ctx->metrics.tcp_closed_evicted.fetch_add(1, std::memory_order_relaxed);
+      fatal(self, hdl, why);
+    },
   };
 }
 
@@ -452,30 +468,56 @@ void poll_budget(acceptor_broker* self, NodeContext* ctx) {
     return;
   }
   st.budget_polling = false;
-  for (auto& c : st.connections)
+  for (auto& [c, idle] : st.connections)
     self->send(c, resume_atom::value);
+}
+
+/// At limits.connections_max: tells the connection idle for longest to close
+/// (with a fatal line), so idle connections cannot lock new clients out.
+/// False when none is idle. O(connections), only at the cap.
+bool evict_longest_idle(acceptor_broker* self) {
+  auto& st = self->state;
+  const caf::actor* victim = nullptr;
+  int64_t since = 0;
+  for (auto& [c, idle] : st.connections)
+    if (*idle > 0 && !st.evicted.count(c) && (!victim || *idle < since)) {
+      victim = &c;
+      since = *idle;
+    }
+  if (!victim)
+    return false;
+  st.evicted.insert(*victim);
+  self->send(*victim, shutdown_atom::value, std::string("closed to make room: connections_max reached and this "
+                                                        "connection was the longest idle"));
+  return true;
 }
 
 caf::behavior acceptor(acceptor_broker* self, NodeContext* ctx) {
   self->set_down_handler([=](caf::down_msg& dm) {
-    if (auto a = caf::actor_cast<caf::actor>(dm.source))
+    if (auto a = caf::actor_cast<caf::actor>(dm.source)) {
       self->state.connections.erase(a);
+      self->state.evicted.erase(a);
+    }
     if (self->state.stopping && self->state.connections.empty())
       self->quit();
   });
   return {
     [=](const caf::io::new_connection_msg& msg) {
-      if (ctx->metrics.connections_open.load() >= ctx->config.limits.connections_max) {
+      auto& st = self->state;
+      auto open = ctx->metrics.connections_open.load();
+      auto leaving = std::min<uint64_t>(open, st.evicted.size());
+      if (open - leaving >= ctx->config.limits.connections_max && !evict_longest_idle(self)) {
         std::string line = "{\"error\":\"too many connections\",\"fatal\":true}\n";
         self->write(msg.handle, line.size(), line.data());
         self->flush(msg.handle);
         self->close(msg.handle);
         return;
       }
-      auto conn = self->fork(connection, msg.handle, ctx, caf::actor_cast<caf::actor>(self));
+      auto idle_since = std::make_shared<int64_t>(0);
+      auto conn = self->fork(connection, msg.handle, ctx, caf::actor_cast<caf::actor>(self), idle_since);
       if (conn) {
         self->monitor(conn);
-        self->state.connections.insert(conn);
+        st.connections.emplace(conn, std::move(idle_since));
       }
     },
     [=](wake_atom) {  // a connection paused on the node's input budget
@@ -500,7 +542,7 @@ caf::behavior acceptor(acceptor_broker* self, NodeContext* ctx) {
       // The acceptor stops only after its connections: they route through the
       // journey managers until their last message.
       self->state.stopping = true;
-      for (auto& c : self->state.connections)
+      for (auto& [c, idle] : self->state.connections)
         caf::anon_send(c, shutdown_atom::value);
       self->close_all();
       if (self->state.connections.empty())

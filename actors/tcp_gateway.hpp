@@ -14,8 +14,9 @@
 // Time bounds: a connection with nothing unacked and nothing received for
 // limits.connection_idle_s, and a line (the first: from the accept, so a
 // missing hello) not complete after limits.connection_incomplete_s, get a
-// fatal error and are closed. A connection reads 4 KiB at a time until a read
-// fills that, then 64 KiB.
+// fatal error and are closed. At limits.connections_max the connection idle
+// for longest is closed to make room. A connection reads 4 KiB at a time
+// until a read fills that, then 64 KiB.
 #pragma once
 
 #include <caf/all.hpp>
