@@ -1,7 +1,9 @@
-// Time and count bounds of connections through the real binary (PRODUCT.md §8):
-// idle and half-sent connections are closed (TCP and HTTP, including one that
-// never sends its hello), and idle connections cannot lock well-behaved
-// clients out. Timeouts are seconds of real time; tests poll on the close.
+// Bounds of the edges through the real binary (PRODUCT.md §8, issue #12 items
+// 6, 7, 9): idle and half-sent connections are closed (TCP and HTTP, including
+// one that never sends its hello); idle connections cannot lock well-behaved
+// clients out; the node's unacked input is bounded over all connections; every
+// connection's acks advance while others flood. Timeouts are seconds of real
+// time; tests poll on facts with deadlines.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
