@@ -29,11 +29,13 @@ int64_t steady_ms() {
     .count();
 }
 
-/// A line read and not yet covered by the cumulative ack.
+/// A line read and not yet covered by the cumulative ack: 4 bytes, as a
+/// connection may hold limits.connection_unacked_max of them.
 struct LineSlot {
-  uint64_t bytes = 0;  // held against the node's input budget (events sent on; 0 for nacked lines)
-  bool done = false;   // acked or nacked
+  uint32_t bytes : 31;  // held against the node's input budget (events sent on; 0 for nacked lines)
+  uint32_t done : 1;    // acked or nacked
 };
+constexpr uint32_t slot_bytes_max = (1u << 31) - 1;
 
 struct conn_state {
   std::string buf;                  // bytes after the last complete line
@@ -200,7 +202,7 @@ bool handle_line(conn_broker* self, caf::io::connection_handle hdl, NodeContext*
                  bool& ack_moved) {
   auto& st = self->state;
   uint64_t n = ++st.lines;
-  st.pending.push_back(LineSlot{});
+  st.pending.push_back(LineSlot{0, 0});
   if (!line.empty() && line.back() == '\r')
     line.remove_suffix(1);
   bool need_hello = !ctx->config.write_keys.empty() && !st.hello_ok;
@@ -240,7 +242,7 @@ bool handle_line(conn_broker* self, caf::io::connection_handle hdl, NodeContext*
     return true;
   }
   ctx->metrics.events_received.fetch_add(1, std::memory_order_relaxed);
-  auto bytes = line.size() + 1;
+  auto bytes = static_cast<uint32_t>(std::min<size_t>(line.size() + 1, slot_bytes_max));
   st.pending.back().bytes = bytes;
   st.budget_bytes += bytes;
   ctx->input_budget.take(bytes);
