@@ -146,8 +146,6 @@ class Conn:
             data = self.block()
 
 
-conns = [Conn(k) for k in range(args.connections)]
-t0 = time.time()
 
 
 def run_phase(seconds, rate, label):
@@ -181,17 +179,20 @@ def run_phase(seconds, rate, label):
     return samples
 
 
-cap = run_phase(args.measure_s, None, "capacity")
-K = cap[-1][2] / cap[-1][0]
-print("capacity: %.0f events/s; overload: %.0f events/s offered (%.1fx)" % (K, K * args.factor, args.factor))
-over = run_phase(args.duration_s, K * args.factor, "overload")
-rss = [r for _, r, _ in over]
-third = max(1, len(rss) // 3)
-print("RSS MB: first third median %.1f, last third median %.1f, max %.1f; acked/s under overload %.0f"
-      % (statistics.median(rss[:third]), statistics.median(rss[-third:]), max(rss), over[-1][2] / over[-1][0]))
-node.send_signal(signal.SIGTERM)
-try:
-    node.wait(timeout=30)
-except subprocess.TimeoutExpired:
-    node.kill()
-shutil.rmtree(root, ignore_errors=True)
+try:  # the node is stopped however the run ends
+    conns = [Conn(k) for k in range(args.connections)]
+    cap = run_phase(args.measure_s, None, "capacity")
+    K = cap[-1][2] / cap[-1][0]
+    print("capacity: %.0f events/s; overload: %.0f events/s offered (%.1fx)" % (K, K * args.factor, args.factor))
+    over = run_phase(args.duration_s, K * args.factor, "overload")
+    rss = [r for _, r, _ in over]
+    third = max(1, len(rss) // 3)
+    print("RSS MB: first third median %.1f, last third median %.1f, max %.1f; acked/s under overload %.0f"
+          % (statistics.median(rss[:third]), statistics.median(rss[-third:]), max(rss), over[-1][2] / over[-1][0]))
+finally:
+    node.send_signal(signal.SIGTERM)
+    try:
+        node.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        node.kill()
+    shutil.rmtree(root, ignore_errors=True)
