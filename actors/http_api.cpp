@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <tuple>
 
 #include "actors/http_ingest.hpp"
 #include "actors/messages.hpp"
@@ -161,6 +162,25 @@ std::vector<std::pair<std::string, uint64_t>> http_refusals() {
           {"busy", hs.refused_busy.load()}};
 }
 
+/// Connections closed by a time or count bound (PRODUCT.md §8), by edge and reason.
+std::vector<std::tuple<const char*, const char*, uint64_t>> connections_closed(NodeContext* ctx) {
+  auto& hs = http::server_stats();
+  auto& m = ctx->metrics;
+  return {{"tcp", "idle", m.tcp_closed_idle.load()},
+          {"tcp", "incomplete", m.tcp_closed_incomplete.load()},
+          {"tcp", "evicted", m.tcp_closed_evicted.load()},
+          {"http", "idle", hs.closed_idle.load()},
+          {"http", "incomplete", hs.closed_slow.load()},
+          {"http", "evicted", hs.closed_evicted.load()}};
+}
+
+json::object connections_closed_json(NodeContext* ctx) {
+  json::object out;
+  for (auto& [edge, reason, n] : connections_closed(ctx))
+    out[std::string(edge) + "_" + reason] = n;
+  return out;
+}
+
 json::object stats_json(NodeContext* ctx) {
   auto& m = ctx->metrics;
   json::object outbox;
@@ -197,6 +217,10 @@ json::object stats_json(NodeContext* ctx) {
                       {"outbox_depth", outbox},
                       {"connections_open", m.connections_open.load()},
                       {"http_connections_open", http::server_stats().connections_open.load()},
+                      {"connections_closed", connections_closed_json(ctx)},
+                      {"input_unacked_bytes", ctx->input_budget.used()},
+                      {"input_unacked_bytes_peak", ctx->input_budget.peak()},
+                      {"connections_paused_node", m.connections_paused_node.load()},
                       {"http_refused", http_refused}};
 }
 
@@ -277,6 +301,16 @@ std::string metrics_text(NodeContext* ctx) {
     out += "waymark_http_refused_total{reason=\"" + reason + "\"} " + std::to_string(n) + "\n";
   counter("waymark_connections_paused_total", "Times a connection stopped reading (window full).",
           m.connections_paused.load());
+  counter("waymark_connections_paused_node_total",
+          "Times a connection stopped reading because the node's unacked input reached limits.node_unacked_bytes_max.",
+          m.connections_paused_node.load());
+  counter("waymark_input_unacked_bytes", "Input read on all connections and not yet acked.", ctx->input_budget.used(),
+          "gauge");
+  out += "# HELP waymark_connections_closed_total Connections closed by a time or count bound, by edge and reason.\n"
+         "# TYPE waymark_connections_closed_total counter\n";
+  for (auto& [edge, reason, n] : connections_closed(ctx))
+    out += std::string("waymark_connections_closed_total{edge=\"") + edge + "\",reason=\"" + reason + "\"} " +
+           std::to_string(n) + "\n";
   return out;
 }
 

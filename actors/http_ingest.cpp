@@ -71,14 +71,26 @@ struct ingest_state {
   size_t expected = 0;
   size_t acked = 0;
   bool answered = false;
+  InputBudget* budget = nullptr;  // the request's body bytes are held against it until the actor ends
+  uint64_t budget_bytes = 0;
   static constexpr const char* name = "http_ingest";
+  ingest_state() = default;
+  ingest_state(const ingest_state&) = delete;
+  ingest_state& operator=(const ingest_state&) = delete;
+  ~ingest_state() {
+    if (budget)
+      budget->give_back(budget_bytes);
+  }
 };
 
 /// Stands in for a TCP connection: sends the events, answers after the acks.
 caf::behavior ingest_actor(caf::stateful_actor<ingest_state>* self, NodeContext* ctx, std::vector<Event> events,
-                           Responder respond) {
+                           uint64_t body_bytes, Responder respond) {
   auto& st = self->state;
   st.expected = events.size();
+  st.budget = &ctx->input_budget;
+  st.budget_bytes = body_bytes;
+  ctx->input_budget.take(body_bytes);
   auto me = caf::actor_cast<caf::actor>(self);
   uint64_t line = 0;
   for (auto& e : events) {
@@ -115,13 +127,20 @@ caf::behavior ingest_actor(caf::stateful_actor<ingest_state>* self, NodeContext*
 }
 
 void ingest(caf::actor_system& sys, NodeContext* ctx, Request&& req, std::string type, Responder respond) {
+  if (ctx->input_budget.exhausted()) {  // PRODUCT.md §8: the node's unacked input is bounded
+    ctx->metrics.nack("overloaded");
+    auto resp = http::error_response(503, "node overloaded: over limits.node_unacked_bytes_max; retry");
+    resp.headers.emplace_back("Retry-After", "1");
+    respond(std::move(resp));
+    return;
+  }
   std::vector<Event> events;
   if (auto r = parse_body(req, type, ctx, events)) {
     ctx->metrics.nack(r->status == 413 ? "http_too_large" : "http_invalid");
     respond(http::error_response(r->status, r->message));
     return;
   }
-  sys.spawn(ingest_actor, ctx, std::move(events), std::move(respond));
+  sys.spawn(ingest_actor, ctx, std::move(events), static_cast<uint64_t>(req.body.size()), std::move(respond));
 }
 
 }  // namespace

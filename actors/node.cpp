@@ -123,6 +123,7 @@ int serve_node(const ServeOptions& opts) {
   }
   NodeContext ctx;
   ctx.config = std::move(*loaded);
+  ctx.input_budget.set_max(ctx.config.limits.node_unacked_bytes_max);
   if (opts.data_dir)
     ctx.config.data_dir = *opts.data_dir;
   if (opts.clock)
@@ -209,6 +210,11 @@ int serve_node(const ServeOptions& opts) {
   cfg.set("scheduler.max-threads", ctx.config.scheduler_threads);
   cfg.set("scheduler.policy", ctx.config.scheduler_policy == "stealing" ? caf::atom("stealing") : caf::atom("sharing"));
   cfg.set("middleman.workers", 0);
+  // One read per socket per turn of the multiplexer: a connection that always
+  // has data (its handler re-arms its read credit) would otherwise be read up
+  // to 50 times (CAF's default, 50 x 64 KiB) before any other socket, accept,
+  // write or ack, and starve them (issue #12 item 9).
+  cfg.set("middleman.max-consecutive-reads", 1);
   register_wire_types(cfg);
   cfg.load<caf::io::middleman>();
   int rc = 0;
@@ -228,6 +234,9 @@ int serve_node(const ServeOptions& opts) {
     hopts.host = http_addr->host;
     hopts.port = http_addr->port;
     hopts.body_bytes_max = ctx.config.limits.request_bytes_max;
+    hopts.connections_max = ctx.config.limits.http_connections_max;
+    hopts.idle_timeout_s = static_cast<int>(ctx.config.limits.connection_idle_s);
+    hopts.request_timeout_s = static_cast<int>(ctx.config.limits.connection_incomplete_s);
     http::Server http_server(hopts, make_http_api(sys, &ctx));
     auto http_port = http_server.start();
     if (!tcp || !http_port) {

@@ -17,6 +17,7 @@
 #include "waymark/config.hpp"
 #include "waymark/engine.hpp"
 #include "waymark/merge_waits.hpp"
+#include "waymark/input_budget.hpp"
 #include "waymark/store.hpp"
 #include "actors/router.hpp"
 
@@ -64,6 +65,10 @@ struct Metrics {
   std::atomic<uint64_t> timers_fired{0};
   std::atomic<uint64_t> connections_open{0};
   std::atomic<uint64_t> connections_paused{0};  // times a connection stopped reading (window full)
+  std::atomic<uint64_t> connections_paused_node{0};  // ... of them because the node's input budget was spent
+  std::atomic<uint64_t> tcp_closed_idle{0};        // limits.connection_idle_s
+  std::atomic<uint64_t> tcp_closed_incomplete{0};  // limits.connection_incomplete_s (incl. no hello)
+  std::atomic<uint64_t> tcp_closed_evicted{0};     // idle, closed to make room at limits.connections_max
   std::atomic<uint64_t> deliveries_written{0};
   std::atomic<uint64_t> deliveries_failed{0};
   // (outbox_pending is the store's count of outbox entries: Store::outbox_entries)
@@ -120,6 +125,7 @@ struct NodeContext {
   // one, so writes of an incarnation whose commit failed are told apart from
   // those of the incarnation that replaces it (CommitItem::epoch).
   std::atomic<uint64_t> customer_epochs{0};
+  InputBudget input_budget;  // limits.node_unacked_bytes_max (set at start)
   // long-lived actors (set by node.cpp during start-up)
   caf::actor store_actor;
   caf::actor timer_service;

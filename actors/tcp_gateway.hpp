@@ -7,7 +7,16 @@
 // cumulatively, when the store reports them committed. Backpressure: at most
 // limits.connection_unacked_max lines read but not acked, and a bounded
 // output buffer; past either the broker stops reading that socket (read
-// credit), so TCP flow control slows that producer and no other.
+// credit), so TCP flow control slows that producer and no other. Node-wide:
+// past limits.node_unacked_bytes_max of input read and not acked (all
+// connections and HTTP ingest, NodeContext::input_budget) every connection
+// stops reading; the acceptor wakes them below half of it.
+// Time bounds: a connection with nothing unacked and nothing received for
+// limits.connection_idle_s, and a line (the first: from the accept, so a
+// missing hello) not complete after limits.connection_incomplete_s, get a
+// fatal error and are closed. At limits.connections_max the connection idle
+// for longest is closed to make room. A connection reads 4 KiB at a time
+// until a read fills that, then 64 KiB.
 #pragma once
 
 #include <caf/all.hpp>

@@ -14,6 +14,12 @@ struct Limits {
   size_t json_depth_max = 64;                 // nesting of objects/arrays
   size_t connection_unacked_max = 65536;      // lines read but not acked, per connection
   size_t connections_max = 10000;             // open TCP connections
+  size_t http_connections_max = 1000;         // open HTTP connections (at it, the longest idle is closed)
+  int64_t connection_idle_s = 60;             // TCP/HTTP: nothing to do and nothing received for this long: close
+  int64_t connection_incomplete_s = 10;       // TCP line / HTTP request begun and not complete (the first one:
+                                              // counted from the accept, so a missing hello) after this: close
+  size_t node_unacked_bytes_max = 64u << 20;  // input read on all connections and not acked; past it, reading pauses
+                                              // (RSS grows ~7x this: parsed events in mailboxes; bench/README.md)
   size_t live_customers_max = 200000;         // live customer actors before passivation
   int64_t customer_idle_s = 300;              // idle customer actors passivate after this
   size_t history_events_max = 200;            // per customer history window (count)

@@ -330,7 +330,8 @@ std::optional<Error> parse_limits(const json::object& o, Limits& l) {
     "connections_max", "live_customers_max", "customer_idle_s", "history_events_max", "history_age_s",
     "dedup_window_s", "steps_per_event_max", "trace_entries_max", "deliveries_recent_max", "outbox_warn_entries",
     "commit_batch_events_max", "commit_delay_us_max", "timers_in_flight_max", "delivery_batch_max", "map_size_mb",
-    "snapshot_every", "log_records_max"};
+    "snapshot_every", "log_records_max", "http_connections_max", "connection_idle_s", "connection_incomplete_s",
+    "node_unacked_bytes_max"};
   if ((e = unknown_keys(o, known, w)))
     return e;
   if ((e = read_number(o, "line_bytes_max", l.line_bytes_max, w, 64)) ||
@@ -339,6 +340,10 @@ std::optional<Error> parse_limits(const json::object& o, Limits& l) {
       (e = read_number(o, "json_depth_max", l.json_depth_max, w, 2, kJsonDepthMaxBound)) ||
       (e = read_number(o, "connection_unacked_max", l.connection_unacked_max, w, 1)) ||
       (e = read_number(o, "connections_max", l.connections_max, w, 1)) ||
+      (e = read_number(o, "http_connections_max", l.http_connections_max, w, 1, 100000)) ||
+      (e = read_number(o, "connection_idle_s", l.connection_idle_s, w, 1, 86400)) ||
+      (e = read_number(o, "connection_incomplete_s", l.connection_incomplete_s, w, 1, 3600)) ||
+      (e = read_number(o, "node_unacked_bytes_max", l.node_unacked_bytes_max, w, 65536, size_t{1} << 40)) ||
       (e = read_number(o, "live_customers_max", l.live_customers_max, w, 1)) ||
       (e = read_number(o, "customer_idle_s", l.customer_idle_s, w, 1, kSecondsMax)) ||
       (e = read_number(o, "history_events_max", l.history_events_max, w, 1)) ||

@@ -27,6 +27,16 @@ using error_code = boost::system::error_code;
 // the client reads our answer instead of a connection reset.
 constexpr size_t kLingerBytesMax = 4 * 1024 * 1024;
 constexpr auto kLingerTime = std::chrono::seconds(1);
+// What a connection reads while it waits for a request: the first bytes of the
+// next request land in a buffer this small (the parser grows it as needed).
+constexpr size_t kIdleReadBytes = 512;
+
+// Nanoseconds: connections that went idle one after the other are told apart.
+int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -118,6 +128,7 @@ struct Server::Impl {
 
   void do_accept();
   void on_accept(error_code ec, tcp::socket socket);
+  bool evict_longest_idle();
   void add(const std::shared_ptr<Session>& s);
   void remove(Session* s);
   size_t count() const {
@@ -161,6 +172,23 @@ public:
     write(std::move(res), !keep_alive_, false);
   }
 
+  /// Since when (steady ns) this connection waits for a request with nothing
+  /// of it read; 0 while it is busy. Read by the accepting thread.
+  int64_t idle_since() const { return idle_since_.load(std::memory_order_relaxed); }
+
+  /// Marks this connection as chosen for eviction (accepting thread); false
+  /// when it stopped being idle meanwhile or another accept chose it first.
+  bool claim_idle(int64_t since) { return idle_since_.compare_exchange_strong(since, -1); }
+
+  /// Closes the connection if it still waits for a request (posted to the strand).
+  void evict() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->closed_ || !self->waiting_idle_) return;
+      server_stats().closed_evicted.fetch_add(1, std::memory_order_relaxed);
+      self->finish();
+    });
+  }
+
   // Called on the strand during stop() or from io threads.
   void close_socket() {
     error_code ec;
@@ -169,12 +197,36 @@ public:
   }
 
 private:
+  /// Waits for the first byte of the next request in a small buffer: at most
+  /// idle_timeout_s on a keep-alive connection, and request_timeout_s from
+  /// the accept for the first request (that deadline then covers all of it).
   void do_read() {
     if (closed_) return;
+    if (buffer_.size() > 0) return read_header();  // a pipelined request has begun
+    parser_.reset();
+    buffer_.shrink_to_fit();
+    auto& o = server_->options;
+    stream_.expires_after(std::chrono::seconds(requests_ == 0 ? o.request_timeout_s : o.idle_timeout_s));
+    waiting_idle_ = true;
+    idle_since_.store(steady_ns(), std::memory_order_relaxed);
+    stream_.async_read_some(buffer_.prepare(kIdleReadBytes),
+                            [self = shared_from_this()](error_code ec, size_t n) {
+                              self->waiting_idle_ = false;
+                              self->idle_since_.store(0, std::memory_order_relaxed);
+                              self->buffer_.commit(n);
+                              if (ec && n == 0) return self->on_read_error(ec);
+                              self->read_header();
+                            });
+  }
+
+  /// Reads a request whose first bytes arrived: it must be complete within
+  /// request_timeout_s (of the accept, for the first request).
+  void read_header() {
+    if (requests_ > 0)
+      stream_.expires_after(std::chrono::seconds(server_->options.request_timeout_s));
     parser_.emplace();
     parser_->body_limit(server_->options.body_bytes_max);
     parser_->header_limit(static_cast<std::uint32_t>(server_->options.header_bytes_max));
-    stream_.expires_after(std::chrono::seconds(server_->options.idle_timeout_s));
     bhttp::async_read_header(stream_, buffer_, *parser_,
                              [self = shared_from_this()](error_code ec, size_t) {
                                self->on_header(ec);
@@ -197,14 +249,19 @@ private:
     read_body();
   }
 
-  void read_body() {
-    stream_.expires_after(std::chrono::seconds(server_->options.idle_timeout_s));
+  void read_body() {  // under the request's deadline (read_header)
     bhttp::async_read(stream_, buffer_, *parser_,
                       [self = shared_from_this()](error_code ec, size_t) { self->on_read(ec); });
   }
 
   void on_read_error(error_code ec) {
     auto& stats = server_stats();
+    if (ec == beast::error::timeout) {
+      // Waiting between requests is idle; anything else is a slow request.
+      auto& counter = waiting_idle_before_timeout() ? stats.closed_idle : stats.closed_slow;
+      counter.fetch_add(1, std::memory_order_relaxed);
+      return finish();
+    }
     if (ec == bhttp::error::body_limit) {
       stats.refused_body_too_large.fetch_add(1, std::memory_order_relaxed);
       return write_error(413, "request body too large", true);
@@ -221,8 +278,15 @@ private:
     finish();  // eof, timeout, reset, aborted
   }
 
+  // A timeout with nothing of a request read, on a connection that completed
+  // a request before (the first request's wait counts as a slow request).
+  bool waiting_idle_before_timeout() const {
+    return requests_ > 0 && buffer_.size() == 0 && !parser_;
+  }
+
   void on_read(error_code ec) {
     if (ec) return on_read_error(ec);
+    ++requests_;
     stream_.expires_never();  // the handler may take its time
     auto req = parser_->release();
     keep_alive_ = req.keep_alive();
@@ -334,6 +398,9 @@ private:
   Server::Impl* server_;
   std::shared_ptr<Control> control_;
   std::string remote_;
+  std::atomic<int64_t> idle_since_{0};  // see idle_since(); -1: chosen for eviction
+  bool waiting_idle_ = false;            // strand: waiting for the first byte of a request
+  uint64_t requests_ = 0;                // requests read completely
   bool keep_alive_ = false;
   bool awaiting_ = false;
   bool closed_ = false;
@@ -358,13 +425,34 @@ void Server::Impl::on_accept(error_code ec, tcp::socket socket) {
     return;
   }
   auto session = std::make_shared<Session>(std::move(socket), this);
-  if (count() >= options.connections_max) {
+  if (count() >= options.connections_max && !evict_longest_idle()) {
     session->reject_busy();
   } else {
     add(session);
     session->run();
   }
   do_accept();
+}
+
+// At connections_max: closes the connection that has waited longest for a
+// request, so idle connections cannot lock well-behaved clients out. False
+// when every connection is busy. O(connections), only at the cap.
+bool Server::Impl::evict_longest_idle() {
+  std::shared_ptr<Session> victim;
+  int64_t since = 0;
+  {
+    std::lock_guard<std::mutex> lk(sessions_mu);
+    for (auto& [ptr, s] : sessions) {
+      auto t = s->idle_since();
+      if (t > 0 && (!victim || t < since)) {
+        victim = s;
+        since = t;
+      }
+    }
+  }
+  if (!victim || !victim->claim_idle(since)) return false;
+  victim->evict();
+  return true;
 }
 
 void Server::Impl::add(const std::shared_ptr<Session>& s) {

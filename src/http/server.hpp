@@ -6,9 +6,15 @@
 // listener and every connection and joins the threads. No CAF here.
 //
 // Per connection: keep-alive, one request at a time (the next request is read
-// only after the response is written), idle timeout, body and header limits
-// enforced by the parser (413 / 431 without buffering the rest), malformed
-// HTTP -> 400 and close, over connections_max -> 503 and close.
+// only after the response is written), body and header limits enforced by the
+// parser (413 / 431 without buffering the rest), malformed HTTP -> 400 and
+// close. Time bounds (PRODUCT.md §8): a keep-alive connection waits at most
+// idle_timeout_s for the first byte of its next request; a request must be
+// complete request_timeout_s after its first byte, and a new connection must
+// complete its first request request_timeout_s after it was accepted. While
+// waiting for a request a connection holds a buffer of a few hundred bytes.
+// At connections_max the connection idle for longest is closed to make room;
+// when none is idle the new one gets 503 and is closed.
 #pragma once
 
 #include <atomic>
@@ -54,7 +60,8 @@ struct ServerOptions {
   size_t body_bytes_max = 512 * 1024;
   size_t header_bytes_max = 16 * 1024;
   int threads = 1;
-  int idle_timeout_s = 60;  // no request (or no progress reading one) for this long -> close
+  int idle_timeout_s = 60;     // keep-alive: no new request for this long -> close
+  int request_timeout_s = 10;  // a request (the first one: from accept) not complete in this long -> close
   size_t connections_max = 1000;
 };
 
@@ -66,7 +73,10 @@ struct ServerStats {
   std::atomic<uint64_t> refused_body_too_large{0};    // 413: body over body_bytes_max
   std::atomic<uint64_t> refused_header_too_large{0};  // 431
   std::atomic<uint64_t> refused_malformed{0};         // 400: not HTTP/1.1
-  std::atomic<uint64_t> refused_busy{0};              // 503: over connections_max
+  std::atomic<uint64_t> refused_busy{0};              // 503: over connections_max, none idle
+  std::atomic<uint64_t> closed_idle{0};      // no request within idle_timeout_s
+  std::atomic<uint64_t> closed_slow{0};      // request not complete within request_timeout_s
+  std::atomic<uint64_t> closed_evicted{0};   // idle, closed to make room at connections_max
 };
 ServerStats& server_stats();
 

@@ -213,6 +213,30 @@ TEST(ConfigErrors, SpansAreBoundedToAHundredYears) {
   }
 }
 
+TEST(ConfigErrors, ConnectionBoundsHaveDefaultsAndAreBounded) {
+  auto defaults = config_from_json(json::parse("{}"));
+  ASSERT_TRUE(defaults);
+  EXPECT_EQ(defaults->limits.http_connections_max, 1000u);
+  EXPECT_EQ(defaults->limits.connection_idle_s, 60);
+  EXPECT_EQ(defaults->limits.connection_incomplete_s, 10);
+  EXPECT_EQ(defaults->limits.node_unacked_bytes_max, 64u << 20);
+  EXPECT_TRUE(names(R"({"limits":{"http_connections_max":0}})", "limits.http_connections_max"));
+  EXPECT_TRUE(names(R"({"limits":{"http_connections_max":100001}})", "limits.http_connections_max"));
+  EXPECT_TRUE(names(R"({"limits":{"connection_idle_s":0}})", "limits.connection_idle_s"));
+  EXPECT_TRUE(names(R"({"limits":{"connection_idle_s":86401}})", "limits.connection_idle_s"));
+  EXPECT_TRUE(names(R"({"limits":{"connection_incomplete_s":0.5}})", "limits.connection_incomplete_s"));
+  EXPECT_TRUE(names(R"({"limits":{"connection_incomplete_s":3601}})", "limits.connection_incomplete_s"));
+  EXPECT_TRUE(names(R"({"limits":{"node_unacked_bytes_max":65535}})", "limits.node_unacked_bytes_max"));
+  EXPECT_TRUE(names(R"({"limits":{"node_unacked_bytes_max":"1G"}})", "limits.node_unacked_bytes_max"));
+  auto c = config_from_json(json::parse(
+    R"({"limits":{"http_connections_max":5,"connection_idle_s":2,"connection_incomplete_s":1,"node_unacked_bytes_max":65536}})"));
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->limits.http_connections_max, 5u);
+  EXPECT_EQ(c->limits.connection_idle_s, 2);
+  EXPECT_EQ(c->limits.connection_incomplete_s, 1);
+  EXPECT_EQ(c->limits.node_unacked_bytes_max, 65536u);
+}
+
 TEST(ConfigErrors, PolicyObjectsRefuseUnknownKeysAndNamesMustNotBeEmpty) {
   EXPECT_TRUE(names(R"({"channels":{"email":{"provider":"file","frequency_cap":{"max":3,"per":"1d","pre":"1h"}}}})",
                     "channels.email.frequency_cap.pre"));

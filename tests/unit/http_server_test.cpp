@@ -2,11 +2,14 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <boost/beast/core/string.hpp>
+#include <atomic>
 #include <boost/json.hpp>
+#include <chrono>
 #include <condition_variable>
 #include <future>
 #include <mutex>
@@ -58,6 +61,16 @@ public:
       if (!fill()) return "";
     }
   }
+  // True when the server closed the connection within `ms` (waits with poll).
+  // (EOF or reset: a byte sent after the close may turn the FIN into a reset).
+  bool readable_eof_within_ms(int ms) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, ms) <= 0) return false;
+    char tmp[4096];
+    auto n = ::recv(fd_, tmp, sizeof tmp, 0);
+    if (n > 0) buf_.append(tmp, static_cast<size_t>(n));
+    return n <= 0;
+  }
   // True when the server closed the connection (EOF) before sending more.
   bool at_eof() {
     while (buf_.empty()) {
@@ -84,6 +97,15 @@ private:
   bool eof_ = false;
   std::string buf_;
 };
+
+// Polls `counter` until it reaches `n` (at most 2 s): a timed-out socket is
+// closed a moment before the server's handler counts it.
+bool reaches(const std::atomic<uint64_t>& counter, uint64_t n) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (counter.load() < n && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  return counter.load() == n;
+}
 
 int status_of(const std::string& raw) { return raw.size() > 12 ? std::stoi(raw.substr(9, 3)) : 0; }
 
@@ -248,16 +270,35 @@ TEST_F(HttpServerTest, ResponderAfterStopIsDroppedSilently) {
   EXPECT_TRUE(c.at_eof());
 }
 
-TEST_F(HttpServerTest, ConnectionsOverTheMaximumGet503) {
+TEST_F(HttpServerTest, ConnectionsOverTheMaximumGet503WhenNoneIsIdle) {
   std::vector<std::unique_ptr<RawConn>> held;
+  std::vector<wh::Responder> busy;
   for (int i = 0; i < 4; ++i) {
     held.push_back(std::make_unique<RawConn>(port_));
-    held.back()->send("GET /api/journeys/a HTTP/1.1\r\nHost: x\r\n\r\n");
-    ASSERT_EQ(status_of(held.back()->read_response()), 200);  // accepted and registered
+    held.back()->send("GET /later HTTP/1.1\r\nHost: x\r\n\r\n");
+    busy.push_back(wait_for_later());  // accepted, registered and busy
   }
   RawConn extra(port_);
   EXPECT_EQ(status_of(extra.read_response()), 503);
   EXPECT_TRUE(extra.at_eof());
+  for (auto& r : busy) r(wh::json_response(200, {}));
+}
+
+TEST_F(HttpServerTest, AtTheMaximumTheLongestIdleConnectionMakesRoom) {
+  std::vector<std::unique_ptr<RawConn>> held;
+  for (int i = 0; i < 4; ++i) {
+    held.push_back(std::make_unique<RawConn>(port_));
+    held.back()->send("GET /api/journeys/a HTTP/1.1\r\nHost: x\r\n\r\n");
+    ASSERT_EQ(status_of(held.back()->read_response()), 200);  // then idle, oldest first
+  }
+  auto evicted_before = wh::server_stats().closed_evicted.load();
+  RawConn extra(port_);
+  extra.send("GET /api/journeys/b HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(status_of(extra.read_response()), 200);
+  EXPECT_TRUE(held.front()->at_eof()) << "the longest-idle connection was not closed";
+  EXPECT_TRUE(reaches(wh::server_stats().closed_evicted, evicted_before + 1));
+  held.back()->send("GET /api/journeys/c HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(status_of(held.back()->read_response()), 200) << "a more recent connection was closed";
 }
 
 TEST_F(HttpServerTest, StopClosesOpenConnectionsAndIsIdempotent) {
@@ -278,7 +319,44 @@ TEST(HttpServerIdle, IdleConnectionIsClosedAfterTheTimeout) {
   auto port = server.start();
   ASSERT_TRUE(port.ok());
   RawConn c(*port);
+  c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_EQ(status_of(c.read_response()), 200);
+  auto idle_before = wh::server_stats().closed_idle.load();
   EXPECT_TRUE(c.at_eof());  // the socket's 10 s receive timeout would report false
+  EXPECT_TRUE(reaches(wh::server_stats().closed_idle, idle_before + 1));
+}
+
+TEST(HttpServerIdle, ConnectionWithoutARequestIsClosedAfterTheRequestTimeout) {
+  wh::ServerOptions opt;
+  opt.request_timeout_s = 1;  // idle_timeout_s stays 60: the first request has the short bound
+  wh::Server server(opt, [](wh::Request&&, wh::Responder r) { r(wh::Response{}); });
+  auto port = server.start();
+  ASSERT_TRUE(port.ok());
+  auto slow_before = wh::server_stats().closed_slow.load();
+  RawConn c(*port);
+  EXPECT_TRUE(c.at_eof());
+  EXPECT_TRUE(reaches(wh::server_stats().closed_slow, slow_before + 1));
+}
+
+TEST(HttpServerIdle, HalfSentRequestIsClosedAfterTheRequestTimeoutEvenIfBytesTrickle) {
+  wh::ServerOptions opt;
+  opt.request_timeout_s = 2;
+  wh::Server server(opt, [](wh::Request&&, wh::Responder r) { r(wh::Response{}); });
+  auto port = server.start();
+  ASSERT_TRUE(port.ok());
+  RawConn c(*port);
+  c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_EQ(status_of(c.read_response()), 200);
+  auto start = std::chrono::steady_clock::now();
+  c.send("GET / HTTP/1.1\r\n");
+  // One header byte every 200 ms: each read makes progress, the request never ends.
+  bool closed = false;
+  for (int i = 0; i < 40 && !closed; ++i) {
+    c.send("X");
+    closed = c.readable_eof_within_ms(200);
+  }
+  EXPECT_TRUE(closed) << "a trickled request was never closed";
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
 }
 
 TEST(HttpServerThrow, HandlerThatThrowsGets500) {
