@@ -135,6 +135,7 @@ struct Server::Impl {
     std::lock_guard<std::mutex> lk(sessions_mu);
     return sessions.size();
   }
+  size_t idle_count() const;
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -540,5 +541,13 @@ void Server::stop() {
 }
 
 size_t Server::open_connections() const { return impl_->count(); }
+size_t Server::idle_connections() const { return impl_->idle_count(); }
+
+size_t Server::Impl::idle_count() const {
+  std::lock_guard<std::mutex> lk(sessions_mu);
+  size_t n = 0;
+  for (auto& [ptr, s] : sessions) n += s->idle_since() > 0;
+  return n;
+}
 
 }  // namespace waymark::http

@@ -92,6 +92,8 @@ public:
   /// Closes the listener and all connections, joins the threads. Idempotent.
   void stop();
   size_t open_connections() const;
+  /// Connections waiting for their next request (candidates for eviction).
+  size_t idle_connections() const;
 
   struct Impl;
 

@@ -107,6 +107,15 @@ bool reaches(const std::atomic<uint64_t>& counter, uint64_t n) {
   return counter.load() == n;
 }
 
+// Polls `fact` (every 1 ms, at most 5 s).
+template <class F>
+bool eventually(F fact) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!fact() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  return fact();
+}
+
 int status_of(const std::string& raw) { return raw.size() > 12 ? std::stoi(raw.substr(9, 3)) : 0; }
 
 std::string header_of(const wh::Response& r, const std::string& name) {
@@ -289,7 +298,10 @@ TEST_F(HttpServerTest, AtTheMaximumTheLongestIdleConnectionMakesRoom) {
   for (int i = 0; i < 4; ++i) {
     held.push_back(std::make_unique<RawConn>(port_));
     held.back()->send("GET /api/journeys/a HTTP/1.1\r\nHost: x\r\n\r\n");
-    ASSERT_EQ(status_of(held.back()->read_response()), 200);  // then idle, oldest first
+    ASSERT_EQ(status_of(held.back()->read_response()), 200);
+    // The server marks a connection idle after it wrote the answer, which the
+    // client may read first: wait for the mark so they go idle oldest first.
+    ASSERT_TRUE(eventually([&] { return server_->idle_connections() == held.size(); })) << i;
   }
   auto evicted_before = wh::server_stats().closed_evicted.load();
   RawConn extra(port_);
