@@ -11,31 +11,13 @@
 
 #include "support/events.hpp"
 #include "support/fixtures.hpp"
+#include "support/cli.hpp"
 #include "support/node.hpp"
 
 namespace waymark::it {
 namespace {
 namespace json = boost::json;
 
-struct Run {
-  int code = -1;
-  std::string out;  // stdout and stderr together
-};
-
-Run waymark(const std::string& args) {
-  Run r;
-  std::string cmd = std::string(WAYMARK_BIN) + " " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p)
-    return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0)
-    r.out.append(buf.data(), n);
-  int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
 
 std::string write_file(const Node& node, const std::string& name, const std::string& text) {
   std::string path = node.root() + "/" + name;

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "support/events.hpp"
+#include "support/cli.hpp"
 #include "support/node.hpp"
 
 namespace waymark::it {
@@ -29,25 +30,6 @@ namespace json = boost::json;
 
 void write_file(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
-struct Run {
-  int code = -1;
-  std::string out;  // stdout and stderr together
-};
-
-Run waymark(const std::string& args) {
-  Run r;
-  std::string cmd = std::string(WAYMARK_BIN) + " " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p)
-    return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0)
-    r.out.append(buf.data(), n);
-  int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
 
 std::string jump_journey(const std::string& id, const std::string& target) {
   return R"({"id":")" + id + R"(","entry":{"event":"Go )" + id + R"("},"start":"j",

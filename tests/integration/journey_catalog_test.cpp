@@ -12,6 +12,7 @@
 
 #include "support/events.hpp"
 #include "support/fixtures.hpp"
+#include "support/cli.hpp"
 #include "support/node.hpp"
 #include "support/tcp_client.hpp"
 
@@ -104,24 +105,6 @@ const char* kGoalJourney = R"({
   "steps": {"wait": {"type": "wait", "duration": "2d", "next": "done"}, "done": {"type": "exit"}}
 })";
 
-struct Cli {
-  int code = -1;
-  std::string out;
-};
-
-Cli waymark(const std::string& args) {
-  Cli r;
-  FILE* p = ::popen((std::string(WAYMARK_BIN) + " " + args + " 2>&1").c_str(), "r");
-  if (!p)
-    return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0)
-    r.out.append(buf.data(), n);
-  const int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
 
 json::value version_stats(const json::value& j, int version) {
   for (auto& v : array_at(at_path(j, "stats"), "by_version"))
