@@ -36,6 +36,7 @@
 #include <numeric>
 #include <optional>
 #include <sstream>
+#include <random>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -82,6 +83,7 @@ struct Options {
   std::string perf_hook;    // shell command run with $WAYMARK_PID set while the load runs
   int stall_timeout_s = 60;
   bool timers = false;                   // timers mode: N customers enter a wait, then one clock advance
+  double zipf = 0;                       // > 0: customers drawn from Zipf(s) over N instead of round-robin
   std::vector<std::string> node_sets;  // "section.key=value" written into the spawned node's config
   std::string tmp_dir = "/tmp";          // parent of the spawned node's data dir and the bare loop's LMDB
 };
@@ -158,10 +160,36 @@ void append_event(std::string& out, uint64_t i, uint64_t customer, uint64_t roun
   }
 }
 
+// --zipf s: event i goes to customer k (0-based rank) with probability
+// proportional to 1/(k+1)^s, drawn with a fixed seed; a customer's first event
+// is its identify (round 0), as in the round-robin workload.
+Workload make_zipf_workload(const Options& o, const std::string& run_tag) {
+  Workload w;
+  w.per_conn.resize(o.connections);
+  std::vector<double> cdf(o.customers);
+  double sum = 0;
+  for (uint64_t k = 0; k < o.customers; ++k)
+    cdf[k] = sum += 1.0 / std::pow(static_cast<double>(k + 1), o.zipf);
+  std::vector<uint64_t> seen(o.customers, 0);
+  std::mt19937_64 rng(42);
+  std::uniform_real_distribution<double> uniform(0, sum);
+  for (uint64_t i = 0; i < o.events; ++i) {
+    auto customer = static_cast<uint64_t>(std::lower_bound(cdf.begin(), cdf.end(), uniform(rng)) - cdf.begin());
+    customer = std::min(customer, o.customers - 1);
+    Lines& l = w.per_conn[customer % o.connections];
+    append_event(l.bytes, i, customer, seen[customer]++, run_tag);
+    l.end.push_back(l.bytes.size());
+  }
+  w.total = o.events;
+  return w;
+}
+
 // Event i goes to customer perm(i mod N) in round i / N: every round touches each
 // customer once in a shuffled order; a customer always uses the same connection,
 // so its events stay in order.
 Workload make_workload(const Options& o, const std::string& run_tag) {
+  if (o.zipf > 0)
+    return make_zipf_workload(o, run_tag);
   Workload w;
   w.per_conn.resize(o.connections);
   uint64_t n = o.customers, stride = 1000003;
@@ -1106,8 +1134,9 @@ int run_timers(const Options& o) {
 }
 
 int run_all(const Options& o) {
-  std::printf("waymark-load: %s events, %s customers, %u connections, window %s/connection, %s, node %s\n",
+  std::printf("waymark-load: %s events, %s customers%s, %u connections, window %s/connection, %s, node %s\n",
               fmt_int(static_cast<double>(o.events)).c_str(), fmt_int(static_cast<double>(o.customers)).c_str(),
+              o.zipf > 0 ? (" drawn from Zipf(s=" + std::to_string(o.zipf).substr(0, 4) + ")").c_str() : "",
               o.connections, fmt_int(static_cast<double>(o.window)).c_str(),
               o.rate > 0 ? ("paced at " + fmt_int(o.rate) + " events/s").c_str() : "max rate",
               o.spawn ? ("spawned (" + o.waymark_bin + ", manual clock, fresh data dir per run)").c_str()
@@ -1183,6 +1212,8 @@ int main(int argc, char** argv) {
   app.add_option("--connections,-c", o.connections, "TCP connections")->check(CLI::Range(1, 256));
   app.add_option("--window", o.window, "unacked lines per connection (the node stops reading at 65,536)")
       ->check(CLI::Range(1, 65536));
+  app.add_option("--zipf", o.zipf, "draw customers from Zipf(s) over --customers (e.g. 1.1) instead of round-robin")
+    ->check(CLI::Range(0.0, 10.0));
   app.add_option("--rate", o.rate, "paced: events/s over all connections (0 = max)");
   app.add_option("--runs", o.runs, "runs; the summary gives median (min–max)")->check(CLI::Range(1, 100));
   app.add_flag("--paced-half", o.paced_half, "after the runs, one paced run at half the median max rate");
