@@ -41,7 +41,7 @@ std::string group_of(const Touch& t, GroupBy by) {
 }
 
 // Weights of the touches of one conversion (a rule-based model); sum to 1.
-std::vector<double> weights(const TouchList& ts, const AttributionQuery& q, Millis conversion_at) {
+std::vector<double> weights(const TouchList& ts, const AttributionQuery& q) {
   const size_t n = ts.size();
   std::vector<double> w(n, 0.0);
   switch (q.model) {
@@ -49,9 +49,11 @@ std::vector<double> weights(const TouchList& ts, const AttributionQuery& q, Mill
     case Model::last: w.back() = 1; break;
     case Model::linear: std::fill(w.begin(), w.end(), 1.0 / n); break;
     case Model::time_decay: {
+      // 2^(-age/half_life) relative to the newest touch (weight 1): the same
+      // shares once normalised, and the sum cannot underflow to 0.
       double sum = 0;
       for (size_t i = 0; i < n; ++i)
-        sum += w[i] = std::exp2(-double(conversion_at - ts[i]->at) / double(q.half_life));
+        sum += w[i] = std::exp2(-double(ts.back()->at - ts[i]->at) / double(q.half_life));
       for (auto& x : w)
         x /= sum;
       break;
@@ -153,7 +155,7 @@ Result<AttributionReport> attribute(const std::vector<Touch>& touches, const std
       attributed_value += c.value;
       continue;
     }
-    const auto w = weights(ts, q, c.at);
+    const auto w = weights(ts, q);
     for (size_t i = 0; i < ts.size(); ++i) {
       auto& g = credit[group_of(*ts[i], q.by)];
       g.conversions += w[i];

@@ -110,6 +110,18 @@ TEST(Attribution, TimeDecayHalvesTheWeightPerHalfLife) {
   expect_groups(run(ts, {conversion("u1", order, 90)}, q), {{"email", 1.0 / 3, 30}, {"sms", 2.0 / 3, 60}});
 }
 
+TEST(Attribution, TimeDecayWithTouchesManyHalfLivesOldStillSumsToOne) {
+  // Half-life 1 ms, touches 2 and 1 days old: 2^-172800000 and 2^-86400000
+  // both underflow to 0 in a double. Relative to the newest touch the weights
+  // are 2^-86400000 ≈ 0 and 1: sms gets the whole conversion and its value.
+  const Millis order = kBase + 60 * kHour;
+  const std::vector<Touch> ts = {touch("d1", "u1", "email", order - 48 * kHour),
+                                 touch("d2", "u1", "sms", order - 24 * kHour)};
+  auto q = query(Model::time_decay);
+  q.half_life = 1;
+  expect_groups(run(ts, {conversion("u1", order, 90)}, q), {{"sms", 1, 90}});
+}
+
 TEST(Attribution, TiesInTimeAreOrderedByDeliveryId) {
   // Both at 1h: (at, delivery_id) puts "a" (sms) first and "b" (email) last,
   // whatever the input order.
