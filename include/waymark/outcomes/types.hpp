@@ -25,7 +25,7 @@ struct Touch {
 struct Conversion {
   std::string customer;
   std::string event;        // event name, e.g. "Order Completed"
-  double value = 0;
+  double value = 0;         // finite; 0 when the event has none
   Millis at = 0;            // the event's time
 };
 
