@@ -13,6 +13,7 @@ PKGS=(
   libabsl-dev                           # IANA time zones (quiet hours)
   libxxhash-dev                         # stable partition / split hashing
   libcli11-dev                          # command line parsing
+  libnlopt-dev                          # Nelder-Mead for the lifetime-value (BG/NBD) fits
   libjemalloc-dev                       # allocator for the node (measured faster than glibc malloc)
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-yaml                  # docs/openapi.yaml syntax check in the API tests
