@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <tuple>
 
+#include "actors/cluster_link.hpp"
 #include "actors/http_ingest.hpp"
 #include "actors/messages.hpp"
 #include "waymark/journey_stats.hpp"
@@ -293,6 +294,9 @@ std::string metrics_text(NodeContext* ctx) {
   counter("waymark_http_unauthorized_total", "Admin API requests refused for a missing or wrong token.",
           m.http_unauthorized.load());
   counter("waymark_connections_open", "Open TCP connections.", m.connections_open.load(), "gauge");
+  if (ctx->config.clustered())
+    counter("waymark_cluster_members_up", "Cluster members with a live link, this node included.",
+            m.cluster_peers_up.load() + 1, "gauge");
   auto& hs = http::server_stats();
   counter("waymark_http_connections_open", "Open HTTP connections.", hs.connections_open.load(), "gauge");
   out += "# HELP waymark_http_refused_total HTTP requests refused by the transport before any handler ran.\n"
@@ -350,6 +354,23 @@ void post_clock(caf::actor_system& sys, NodeContext* ctx, const std::string& bod
 
 }  // namespace
 
+/// GET /api/cluster (PRODUCT.md §9): members, up or not, and their partitions.
+void get_cluster(caf::actor_system& sys, NodeContext* ctx, Responder respond) {
+  auto as_json = [](const std::string& text) {
+    Response r;
+    r.body = text;
+    return r;
+  };
+  if (!ctx->cluster)
+    return respond(as_json(single_node_cluster_json(*ctx)));
+  auto link = ctx->cluster;
+  sys.spawn([=](caf::event_based_actor* self) {
+    self->request(link, std::chrono::seconds(5), caf::get_atom::value)
+      .then([=](const std::string& text) { respond(as_json(text)); },
+            [=](caf::error& err) { respond(http::error_response(503, self->system().render(err))); });
+  });
+}
+
 /// Authorises on the matched route's class and counts refusals: admin ones in
 /// waymark_http_unauthorized_total, ingest ones as nacks.
 static http::Router::Authorizer authorizer(NodeContext* ctx) {
@@ -397,6 +418,9 @@ http::Handler make_http_api(caf::actor_system& sys, NodeContext* ctx) {
               [=](Request&&, const Params& p, Responder r) { get_customer(sysp, ctx, p.at("id"), r); });
   router->add("POST", "/api/clock", Access::admin,
               [=](Request&& req, const Params&, Responder r) { post_clock(*sysp, ctx, req.body, r); });
+  router->add("GET", "/api/cluster", Access::admin, [=](Request&&, const Params&, Responder r) {
+    get_cluster(*sysp, ctx, r);
+  });
   router->add("GET", "/api/stats", Access::admin,
               [=](Request&&, const Params&, Responder r) { r(http::json_response(200, stats_json(ctx))); });
   router->add("GET", "/api/customers/{id}/inbox", Access::admin, [=](Request&&, const Params& p, Responder r) {

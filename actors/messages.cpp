@@ -24,6 +24,7 @@ void register_wire_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<EventMsg>("waymark.event_msg.v1");
   cfg.add_message_type<AckBatch>("waymark.ack_batch.v1");
   cfg.add_message_type<NackBatch>("waymark.nack_batch.v1");
+  cfg.add_message_type<Hello>("waymark.hello.v1");
 }
 
 }  // namespace waymark

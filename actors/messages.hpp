@@ -42,6 +42,8 @@ using resume_atom = caf::atom_constant<caf::atom("resume")>;
 using erase_atom = caf::atom_constant<caf::atom("erase")>;
 using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;  // store your state now (input log)
 using state_atom = caf::atom_constant<caf::atom("state")>;        // read a customer's current state
+using hello_atom = caf::atom_constant<caf::atom("hello")>;        // cluster: a link opens
+using dial_atom = caf::atom_constant<caf::atom("dial")>;          // cluster: (re)connect to a peer
 using unalias_atom = caf::atom_constant<caf::atom("unalias")>;    // a merge's commit failed: the id is its own again
 
 /// Where the ack (or nack) of one event goes: the connection broker or HTTP
@@ -85,6 +87,13 @@ struct NackBatch {
   bool retry = true;  // false: sending the same line again cannot succeed (customer state unreadable)
 };
 
+/// What a cluster member tells a peer when a link opens (actors/cluster_link.hpp).
+struct Hello {
+  std::string address;    // the sender's cluster.listen
+  std::string view_hash;  // cluster::Membership::hash()
+  std::string view;       // cluster::Membership::describe()
+};
+
 // -- wire format of the messages that may cross nodes ---------------------------------
 
 namespace wire {
@@ -122,6 +131,11 @@ typename Inspector::result_type inspect(Inspector& f, EventMsg& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, Hello& x) {
+  return f(caf::meta::type_name("waymark.hello"), x.address, x.view_hash, x.view);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, AckBatch& x) {
   return f(caf::meta::type_name("waymark.ack_batch"), x.lines);
 }
@@ -144,6 +158,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(waymark, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(waymark, (waymark::AckBatch))
   CAF_ADD_TYPE_ID(waymark, (waymark::NackBatch))
   CAF_ADD_TYPE_ID(waymark, (std::vector<waymark::EventMsg>))
+  CAF_ADD_TYPE_ID(waymark, (waymark::Hello))
 CAF_END_TYPE_ID_BLOCK(waymark)
 
 namespace waymark {

@@ -8,11 +8,13 @@
 
 #include <caf/io/all.hpp>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <set>
 #include <sstream>
 
 #include "actors/catalog_actor.hpp"
+#include "actors/cluster_link.hpp"
 #include "actors/channel_gateway.hpp"
 #include "actors/journey_manager.hpp"
 #include "actors/messages.hpp"
@@ -135,13 +137,17 @@ int serve_node(const ServeOptions& opts) {
     return 2;
   }
   spdlog::set_level(spdlog::level::from_str(ctx.config.log_level));
-  if (!ctx.config.cluster_peers.empty()) {
-    // PRODUCT.md §9 (partition ownership, forwarding) is not built yet: running
-    // "clustered" as independent nodes would silently split customers.
-    spdlog::error("cluster.peers is set, but clustering is not implemented in this build; remove the peers to run "
-                  "a single node");
+  const char* preview = std::getenv("WAYMARK_CLUSTER_PREVIEW");
+  if (ctx.config.clustered() && !(preview && std::string(preview) == "1")) {
+    // PRODUCT.md §9 is not built yet (links only, actors/cluster_link.hpp):
+    // running "clustered" nodes would silently split customers.
+    spdlog::error("cluster.peers is set, but clustering is not complete in this build (no forwarding yet); remove "
+                  "the peers to run a single node");
     return 1;
   }
+  if (ctx.config.clustered())
+    spdlog::warn("WAYMARK_CLUSTER_PREVIEW=1: cluster links only; events are NOT routed to their owners (a preview "
+                 "cluster splits customers; for developers and tests)");
   if (auto err = check_exposure(ctx.config)) {
     spdlog::error("{}", err->message);
     return 1;
@@ -216,6 +222,10 @@ int serve_node(const ServeOptions& opts) {
   // write or ack, and starve them (issue #12 item 9).
   cfg.set("middleman.max-consecutive-reads", 1);
   register_wire_types(cfg);
+  // Same on every member (a node with a connection timeout drops a peer that
+  // sends no heartbeats): a frozen peer shows as down after 5 s.
+  cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::seconds(1)});
+  cfg.set("middleman.connection-timeout", caf::timespan{std::chrono::seconds(5)});
   cfg.load<caf::io::middleman>();
   int rc = 0;
   {
@@ -229,6 +239,15 @@ int serve_node(const ServeOptions& opts) {
     ctx.router.set_local(std::move(managers), static_cast<uint32_t>(ctx.config.partitions));
     ctx.timer_service = spawn_timer_service(sys, &ctx);
     ctx.catalog_actor = sys.spawn(catalog_actor, &ctx);
+    if (ctx.config.clustered()) {
+      auto link = start_cluster(sys, &ctx);
+      if (!link) {
+        spdlog::error("cannot listen on cluster.listen {}: {}", ctx.config.cluster_listen, sys.render(link.error()));
+        rc = 1;
+      } else {
+        ctx.cluster = *link;
+      }
+    }
     auto tcp = start_tcp_gateway(sys, &ctx, tcp_addr->host, tcp_addr->port);
     http::ServerOptions hopts;
     hopts.host = http_addr->host;
@@ -239,7 +258,9 @@ int serve_node(const ServeOptions& opts) {
     hopts.request_timeout_s = static_cast<int>(ctx.config.limits.connection_incomplete_s);
     http::Server http_server(hopts, make_http_api(sys, &ctx));
     auto http_port = http_server.start();
-    if (!tcp || !http_port) {
+    if (rc != 0) {
+      // cluster.listen could not be bound (logged above)
+    } else if (!tcp || !http_port) {
       spdlog::error("cannot listen: {}", !tcp ? sys.render(tcp.error()) : http_port.error().message);
       rc = 1;
     } else if (!write_ready_file(ctx.config.data_dir, tcp->second, *http_port)) {
@@ -287,6 +308,9 @@ int serve_node(const ServeOptions& opts) {
       gateways.push_back(g);
     stop_and_wait(gateways, false);
     stop_and_wait({ctx.store_actor}, true);
+    if (ctx.cluster)
+      stop_and_wait({ctx.cluster}, true);
+    ctx.cluster = nullptr;
     ctx.router.clear();
     ctx.gateways.clear();
     ctx.store_actor = nullptr;

@@ -64,6 +64,7 @@ struct Metrics {
   std::atomic<uint64_t> customers_unreadable{0};  // actors started on a stored state that could not be read
   std::atomic<uint64_t> timers_fired{0};
   std::atomic<uint64_t> connections_open{0};
+  std::atomic<uint64_t> cluster_peers_up{0};  // other members with a live link (cluster only)
   std::atomic<uint64_t> connections_paused{0};  // times a connection stopped reading (window full)
   std::atomic<uint64_t> connections_paused_node{0};  // ... of them because the node's input budget was spent
   std::atomic<uint64_t> tcp_closed_idle{0};        // limits.connection_idle_s
@@ -130,6 +131,7 @@ struct NodeContext {
   caf::actor store_actor;
   caf::actor timer_service;
   caf::actor catalog_actor;
+  caf::actor cluster;  // cluster links (actors/cluster_link.hpp); null on a single node
   std::map<std::string, caf::actor> gateways;  // channel -> gateway
   Router router;  // customer key -> the actor that takes its messages
 };

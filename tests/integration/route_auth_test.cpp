@@ -42,6 +42,7 @@ std::vector<Probe> admin_routes() {
       {"DELETE", "/api/customers/victim", ""},
       {"POST", "/api/clock", R"({"advance":"3d"})"},
       {"GET", "/api/stats", ""},
+      {"GET", "/api/cluster", ""},
   };
 }
 

@@ -1,0 +1,199 @@
+#include "actors/cluster_link.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <caf/io/all.hpp>
+#include <algorithm>
+#include <chrono>
+#include <map>
+
+#include "actors/messages.hpp"
+#include "waymark/cluster.hpp"
+
+namespace json = boost::json;
+
+namespace waymark {
+namespace {
+
+constexpr auto dial_timeout = std::chrono::seconds(5);
+constexpr auto hello_timeout = std::chrono::seconds(5);
+// A member dials the members whose address sorts lower at once; one that
+// should dial it but has not linked within this is dialled too (so a node
+// that sorts lower than a peer with another member list still hears of the
+// mismatch), late enough that two nodes rarely dial each other at once.
+constexpr auto fallback_dial = std::chrono::seconds(3);
+
+struct Peer {
+  caf::actor link;        // the peer's cluster actor while up
+  bool up = false;
+  uint32_t attempts = 0;  // failed dials since the last success
+};
+
+struct cluster_state {
+  std::map<std::string, Peer> peers;  // every other member, by address
+  // Refusals logged, by text, with when: a refused node redials every 2 s,
+  // so the same refusal is logged again only after a minute.
+  std::map<std::string, std::chrono::steady_clock::time_point> refusals_logged;
+  static constexpr const char* name = "cluster";
+};
+using cluster_actor = caf::stateful_actor<cluster_state>;
+
+struct Shared {
+  NodeContext* ctx;
+  cluster::Membership view;
+  std::string self;  // this node's address
+  Hello hello() const { return Hello{self, view.hash(), view.describe()}; }
+};
+
+std::string mismatch(const Shared& sh, const Hello& other) {
+  return "cluster view of " + other.address + " (" + other.view + "; hash " + other.view_hash +
+         ") differs from this node's (" + sh.self + ": " + sh.view.describe() + "; hash " + sh.view.hash() +
+         "): refused";
+}
+
+/// Why `other` may not join, or "" when it may.
+std::string refusal(const Shared& sh, const Hello& other) {
+  if (other.view_hash != sh.view.hash()) return mismatch(sh, other);
+  if (!sh.view.contains(other.address) || other.address == sh.self)
+    return "cluster member " + other.address + " is not in this node's view (" + sh.view.describe() + "): refused";
+  return "";
+}
+
+void log_refusal(cluster_state& st, const std::string& text) {
+  auto now = std::chrono::steady_clock::now();
+  auto it = st.refusals_logged.find(text);
+  if (it != st.refusals_logged.end() && now - it->second < std::chrono::minutes(1)) return;
+  if (st.refusals_logged.size() > 64) st.refusals_logged.clear();  // bounded whatever peers send
+  st.refusals_logged[text] = now;
+  spdlog::error("[cluster] {}", text);
+}
+
+void mark_up(cluster_actor* self, Shared& sh, const std::string& address, caf::actor link) {
+  auto& p = self->state.peers[address];
+  if (p.up && p.link == link) return;
+  if (!p.up) sh.ctx->metrics.cluster_peers_up.fetch_add(1, std::memory_order_relaxed);
+  p.link = std::move(link);
+  p.up = true;
+  p.attempts = 0;
+  self->monitor(p.link);
+  spdlog::info("[cluster] {} is up", address);
+}
+
+/// Dials `address` again later: with backoff (at most 2 s) when this node is
+/// its dialler, else after the fallback delay.
+void redial(cluster_actor* self, const Shared& sh, const std::string& address) {
+  auto& p = self->state.peers[address];
+  ++p.attempts;
+  auto delay = std::chrono::milliseconds(std::min<uint32_t>(2000, 100 * p.attempts));
+  if (address > sh.self)
+    delay = std::chrono::duration_cast<std::chrono::milliseconds>(fallback_dial);
+  self->delayed_send(self, delay, dial_atom::value, address);
+}
+
+void say_hello(cluster_actor* self, std::shared_ptr<Shared> sh, const std::string& address, caf::actor remote) {
+  self->request(remote, hello_timeout, hello_atom::value, sh->hello())
+    .then(
+      [=](const Hello& theirs) {
+        auto why = refusal(*sh, theirs);
+        if (!why.empty()) {
+          log_refusal(self->state, why);
+          return redial(self, *sh, address);
+        }
+        mark_up(self, *sh, address, remote);
+      },
+      [=](caf::error& err) {
+        log_refusal(self->state, address + " refused this node: " + self->system().render(err));
+        redial(self, *sh, address);
+      });
+}
+
+void dial(cluster_actor* self, std::shared_ptr<Shared> sh, const std::string& address) {
+  auto hp = parse_host_port(address);
+  if (!hp || self->state.peers[address].up) return;
+  auto mm = self->system().middleman().actor_handle();
+  self->request(mm, dial_timeout, caf::connect_atom::value, hp->host, hp->port)
+    .then(
+      [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
+        if (!ptr) return redial(self, *sh, address);
+        say_hello(self, sh, address, caf::actor_cast<caf::actor>(std::move(ptr)));
+      },
+      [=](caf::error&) { redial(self, *sh, address); });
+}
+
+json::value status_json(const Shared& sh, const cluster_state& st) {
+  json::array members;
+  for (auto& m : sh.view.members()) {
+    json::array parts;
+    for (auto p : sh.view.partitions_of(m)) parts.push_back(p);
+    auto it = st.peers.find(m);
+    bool up = m == sh.self || (it != st.peers.end() && it->second.up);
+    members.push_back(json::object{{"address", m}, {"up", up}, {"partitions", std::move(parts)}});
+  }
+  return json::object{{"this", sh.self},
+                      {"membership_hash", sh.view.hash()},
+                      {"partitions", sh.view.partitions()},
+                      {"members", std::move(members)}};
+}
+
+caf::behavior cluster_link(cluster_actor* self, std::shared_ptr<Shared> sh) {
+  for (auto& m : sh->view.members())
+    if (m != sh->self) self->state.peers[m];
+  for (auto& [address, p] : self->state.peers) {
+    if (address < sh->self)
+      self->send(self, dial_atom::value, address);
+    else
+      self->delayed_send(self, fallback_dial, dial_atom::value, address);
+  }
+  self->set_down_handler([=](caf::down_msg& dm) {
+    for (auto& [address, p] : self->state.peers) {
+      if (!p.link || p.link.address() != dm.source) continue;
+      spdlog::warn("[cluster] {} is down ({})", address, self->system().render(dm.reason));
+      if (p.up) sh->ctx->metrics.cluster_peers_up.fetch_sub(1, std::memory_order_relaxed);
+      p.up = false;
+      p.link = nullptr;
+      p.attempts = 0;
+      redial(self, *sh, address);
+    }
+  });
+  return {
+    [=](dial_atom, const std::string& address) { dial(self, sh, address); },
+    [=](hello_atom, const Hello& theirs) -> caf::result<Hello> {
+      auto why = refusal(*sh, theirs);
+      if (!why.empty()) {
+        log_refusal(self->state, why);
+        return caf::make_error(caf::sec::invalid_argument, why);
+      }
+      mark_up(self, *sh, theirs.address, caf::actor_cast<caf::actor>(self->current_sender()));
+      return sh->hello();
+    },
+    [=](caf::get_atom) { return json::serialize(status_json(*sh, self->state)); },
+  };
+}
+
+}  // namespace
+
+caf::expected<caf::actor> start_cluster(caf::actor_system& sys, NodeContext* ctx) {
+  auto members = ctx->config.cluster_peers;
+  members.push_back(ctx->config.cluster_listen);
+  auto view = cluster::Membership::make(members, static_cast<uint32_t>(ctx->config.partitions));
+  auto hp = parse_host_port(ctx->config.cluster_listen);
+  if (!view || !hp) return caf::make_error(caf::sec::invalid_argument, "bad cluster view");
+  auto sh = std::make_shared<Shared>(Shared{ctx, std::move(*view), ctx->config.cluster_listen});
+  auto actor = sys.spawn(cluster_link, sh);
+  auto port = caf::io::publish(actor, hp->port, hp->host.c_str(), true);
+  if (!port) {
+    caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+    return port.error();
+  }
+  spdlog::info("[cluster] {} listening; view {} (hash {})", sh->self, sh->view.describe(), sh->view.hash());
+  return actor;
+}
+
+std::string single_node_cluster_json(const NodeContext& ctx) {
+  auto view = cluster::Membership::make({ctx.config.cluster_listen}, static_cast<uint32_t>(ctx.config.partitions));
+  if (!view) return "{}";
+  Shared sh{nullptr, std::move(*view), ctx.config.cluster_listen};
+  return json::serialize(status_json(sh, cluster_state{}));
+}
+
+}  // namespace waymark
