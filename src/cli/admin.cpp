@@ -197,6 +197,25 @@ int cmd_journeys(const ClientArgs& args) {
   return 0;
 }
 
+int cmd_cluster(const ClientArgs& args) {
+  int status = 0;
+  auto body = get_object(args, "/api/cluster", "cluster", status);
+  if (!body) return status;
+  std::cout << "this " << text(*body, "this") << ", membership hash " << text(*body, "membership_hash") << ", "
+            << text(*body, "partitions") << " partitions\n";
+  std::vector<Row> rows;
+  for (const auto& m : array_at(*body, "members")) {
+    if (!m.is_object()) continue;
+    const auto& o = m.as_object();
+    auto* up = o.if_contains("up");
+    auto* parts = o.if_contains("partitions");
+    rows.push_back({text(o, "address"), up && up->is_bool() && up->get_bool() ? "up" : "down",
+                    std::to_string(parts && parts->is_array() ? parts->get_array().size() : 0)});
+  }
+  print_table(std::cout, {"member", "state", "partitions"}, rows);
+  return 0;
+}
+
 namespace {
 
 // Steps in definition order (start first), then any only the stats know.

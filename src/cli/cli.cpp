@@ -92,8 +92,8 @@ int run(int argc, char** argv, const std::function<int(const ServeArgs&)>& serve
   send_cmd->add_option("--window", send_args.window, "lines in flight before waiting for acks (default 65536)")
       ->check(CLI::Range(size_t{1}, size_t{65536}));
 
-  ClientArgs deploy_args, list_args, journey_args, customer_args;
-  std::string url[4], token[4], config[4];
+  ClientArgs deploy_args, list_args, journey_args, customer_args, cluster_args;
+  std::string url[5], token[5], config[5];
   std::string deploy_file, journey_id, customer_id;
   auto* deploy_cmd = app.add_subcommand("deploy", "deploy a journey or a template (JSON file)");
   deploy_cmd->add_option("file", deploy_file, "journey or template JSON")->required();
@@ -103,6 +103,8 @@ int run(int argc, char** argv, const std::function<int(const ServeArgs&)>& serve
   auto* journey_cmd = app.add_subcommand("journey", "show a journey with per-step stats");
   journey_cmd->add_option("id", journey_id, "journey id")->required();
   add_client_options(journey_cmd, journey_args, url[2], token[2], config[2], true);
+  auto* cluster_cmd = app.add_subcommand("cluster", "show the cluster's members, up or down, and their partitions");
+  add_client_options(cluster_cmd, cluster_args, url[4], token[4], config[4], true);
   auto* customer_cmd = app.add_subcommand("customer", "show a customer: profile, instances, history, deliveries, trace");
   customer_cmd->add_option("id", customer_id, "customer id")->required();
   add_client_options(customer_cmd, customer_args, url[3], token[3], config[3], true);
@@ -140,6 +142,10 @@ int run(int argc, char** argv, const std::function<int(const ServeArgs&)>& serve
   if (*journey_cmd) {
     finish_client_options(journey_cmd, journey_args, url[2], token[2], config[2]);
     return cmd_journey(journey_args, journey_id);
+  }
+  if (*cluster_cmd) {
+    finish_client_options(cluster_cmd, cluster_args, url[4], token[4], config[4]);
+    return cmd_cluster(cluster_args);
   }
   if (*customer_cmd) {
     finish_client_options(customer_cmd, customer_args, url[3], token[3], config[3]);

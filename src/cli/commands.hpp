@@ -18,6 +18,8 @@ struct ClientArgs {
 
 int cmd_deploy(const ClientArgs& args, const std::string& file);
 int cmd_journeys(const ClientArgs& args);
+/// GET /api/cluster: this node, the view's hash, each member up or down with its partition count.
+int cmd_cluster(const ClientArgs& args);
 int cmd_journey(const ClientArgs& args, const std::string& id);
 int cmd_customer(const ClientArgs& args, const std::string& id);
 /// Offline: no server needed. `config_path` unset = config/waymark.json if present.

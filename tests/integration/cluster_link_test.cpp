@@ -14,6 +14,7 @@
 #include <memory>
 #include <thread>
 
+#include "support/cli.hpp"
 #include "support/events.hpp"
 #include "support/node.hpp"
 
@@ -161,6 +162,22 @@ TEST(ClusterConfig, WithoutThePreviewSwitchAClusterConfigStillRefusesToStart) {
   Node node(member(free_port(), {free_port()}));
   EXPECT_FALSE(node.start());
   EXPECT_NE(node.logs().find("clustering is not complete"), std::string::npos) << node.logs();
+}
+
+TEST_F(ClusterLinks, WaymarkClusterPrintsTheMembersAndTheirState) {
+  for (auto& n : nodes_)
+    ASSERT_TRUE(eventually([&] { return all_up(*n); }));
+  auto r = waymark("cluster --url http://127.0.0.1:" + std::to_string(nodes_[0]->http_port()));
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("this " + addr(ports_[0])), std::string::npos) << r.out;
+  for (auto p : ports_)
+    EXPECT_NE(r.out.find(addr(p)), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("down"), std::string::npos) << r.out;
+  nodes_[1]->kill9();
+  EXPECT_TRUE(eventually([&] {
+    return waymark("cluster --url http://127.0.0.1:" + std::to_string(nodes_[0]->http_port())).out.find("down") !=
+           std::string::npos;
+  }));
 }
 
 TEST(ClusterConfig, ASingleNodeAnswersItsOwnViewWithEveryPartition) {
