@@ -7,6 +7,7 @@
 #include <chrono>
 #include <map>
 
+#include "actors/cluster_forward.hpp"
 #include "actors/messages.hpp"
 #include "waymark/cluster.hpp"
 
@@ -42,6 +43,7 @@ struct Shared {
   NodeContext* ctx;
   cluster::Membership view;
   std::string self;  // this node's address
+  std::map<std::string, caf::actor> forwarders;  // per peer (actors/cluster_forward.hpp)
   Hello hello() const { return Hello{self, view.hash(), view.describe()}; }
 };
 
@@ -75,6 +77,8 @@ void mark_up(cluster_actor* self, Shared& sh, const std::string& address, caf::a
   p.link = std::move(link);
   p.up = true;
   p.attempts = 0;
+  if (auto f = sh.forwarders.find(address); f != sh.forwarders.end())
+    self->send(f->second, peer_up_atom::value, p.link);
   self->monitor(p.link);
   spdlog::info("[cluster] {} is up", address);
 }
@@ -149,6 +153,8 @@ caf::behavior cluster_link(cluster_actor* self, std::shared_ptr<Shared> sh) {
       if (!p.link || p.link.address() != dm.source) continue;
       spdlog::warn("[cluster] {} is down ({})", address, self->system().render(dm.reason));
       if (p.up) sh->ctx->metrics.cluster_peers_up.fetch_sub(1, std::memory_order_relaxed);
+      if (auto f = sh->forwarders.find(address); f != sh->forwarders.end())
+        self->send(f->second, peer_down_atom::value);
       p.up = false;
       p.link = nullptr;
       p.attempts = 0;
@@ -167,6 +173,12 @@ caf::behavior cluster_link(cluster_actor* self, std::shared_ptr<Shared> sh) {
       return sh->hello();
     },
     [=](caf::get_atom) { return json::serialize(status_json(*sh, self->state)); },
+    // A peer forwards an event of a partition this node owns (its ack target
+    // is the peer's forwarder, so the commit's ack goes straight back).
+    [=](event_atom, EventMsg m) {
+      auto& mgr = sh->ctx->router.route_local(m.event.customer_key());
+      self->send(mgr, event_atom::value, std::move(m));
+    },
   };
 }
 
@@ -178,7 +190,13 @@ caf::expected<caf::actor> start_cluster(caf::actor_system& sys, NodeContext* ctx
   auto view = cluster::Membership::make(members, static_cast<uint32_t>(ctx->config.partitions));
   auto hp = parse_host_port(ctx->config.cluster_listen);
   if (!view || !hp) return caf::make_error(caf::sec::invalid_argument, "bad cluster view");
-  auto sh = std::make_shared<Shared>(Shared{ctx, std::move(*view), ctx->config.cluster_listen});
+  auto sh = std::make_shared<Shared>(Shared{ctx, std::move(*view), ctx->config.cluster_listen, {}});
+  std::vector<caf::actor> remote(sh->view.partitions());
+  for (auto& m : sh->view.members())
+    if (m != sh->self) sh->forwarders[m] = spawn_forwarder(sys, ctx, m);
+  for (uint32_t p = 0; p < sh->view.partitions(); ++p)
+    if (sh->view.owner_of(p) != sh->self) remote[p] = sh->forwarders[sh->view.owner_of(p)];
+  ctx->router.set_remote(std::move(remote));
   auto actor = sys.spawn(cluster_link, sh);
   auto port = caf::io::publish(actor, hp->port, hp->host.c_str(), true);
   if (!port) {
@@ -192,7 +210,7 @@ caf::expected<caf::actor> start_cluster(caf::actor_system& sys, NodeContext* ctx
 std::string single_node_cluster_json(const NodeContext& ctx) {
   auto view = cluster::Membership::make({ctx.config.cluster_listen}, static_cast<uint32_t>(ctx.config.partitions));
   if (!view) return "{}";
-  Shared sh{nullptr, std::move(*view), ctx.config.cluster_listen};
+  Shared sh{nullptr, std::move(*view), ctx.config.cluster_listen, {}};
   return json::serialize(status_json(sh, cluster_state{}));
 }
 

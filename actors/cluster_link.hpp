@@ -12,11 +12,15 @@
 // (monitored: a kill -9 shows at once, a frozen node after the middleman's
 // connection timeout); the dialler redials a lost peer with backoff.
 //
-// Not built yet (NOTES.md, "Cluster plan"): forwarding, fan-out reads, catalog
-// sequencing, merges across owners, hand-off, cluster.secret and TLS. Until
-// then `waymark serve` refuses cluster.peers unless WAYMARK_CLUSTER_PREVIEW=1
-// is set (developers and the link tests only: events are NOT routed to their
-// owners, so a preview cluster splits customers).
+// Events of partitions another member owns go through a forwarder per peer
+// (actors/cluster_forward.hpp); a peer's events for partitions this node owns
+// arrive here and go to the local manager. Not built yet (NOTES.md, "Cluster
+// plan"): reads and admin fan-out, catalog sequencing, merges across owners,
+// hand-off, cluster.secret and TLS. Until then `waymark serve` refuses
+// cluster.peers unless WAYMARK_CLUSTER_PREVIEW=1 is set (developers and the
+// cluster tests only).
+//
+//   (event_atom, EventMsg) from a peer's forwarder: to this node's manager
 //
 //   (hello_atom, Hello)   from a dialling peer; answers this node's Hello, or
 //                         an error naming both views

@@ -44,6 +44,8 @@ using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;  // store your 
 using state_atom = caf::atom_constant<caf::atom("state")>;        // read a customer's current state
 using hello_atom = caf::atom_constant<caf::atom("hello")>;        // cluster: a link opens
 using dial_atom = caf::atom_constant<caf::atom("dial")>;          // cluster: (re)connect to a peer
+using peer_up_atom = caf::atom_constant<caf::atom("peerup")>;     // cluster: a peer's link is up
+using peer_down_atom = caf::atom_constant<caf::atom("peerdown")>; // cluster: a peer's link is lost
 using unalias_atom = caf::atom_constant<caf::atom("unalias")>;    // a merge's commit failed: the id is its own again
 
 /// Where the ack (or nack) of one event goes: the connection broker or HTTP

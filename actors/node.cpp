@@ -141,13 +141,13 @@ int serve_node(const ServeOptions& opts) {
   if (ctx.config.clustered() && !(preview && std::string(preview) == "1")) {
     // PRODUCT.md §9 is not built yet (links only, actors/cluster_link.hpp):
     // running "clustered" nodes would silently split customers.
-    spdlog::error("cluster.peers is set, but clustering is not complete in this build (no forwarding yet); remove "
-                  "the peers to run a single node");
+    spdlog::error("cluster.peers is set, but clustering is not complete in this build (no alias merges, deploys, "
+                  "reads or hand-off across members yet); remove the peers to run a single node");
     return 1;
   }
   if (ctx.config.clustered())
-    spdlog::warn("WAYMARK_CLUSTER_PREVIEW=1: cluster links only; events are NOT routed to their owners (a preview "
-                 "cluster splits customers; for developers and tests)");
+    spdlog::warn("WAYMARK_CLUSTER_PREVIEW=1: links and event forwarding only; deploys, the clock, reads, alias "
+                 "merges and hand-off are still per node (for developers and tests)");
   if (auto err = check_exposure(ctx.config)) {
     spdlog::error("{}", err->message);
     return 1;
@@ -237,9 +237,7 @@ int serve_node(const ServeOptions& opts) {
     for (int p = 0; p < ctx.config.partitions; ++p)
       managers.push_back(spawn_journey_manager(sys, &ctx, static_cast<size_t>(p)));
     ctx.router.set_local(std::move(managers), static_cast<uint32_t>(ctx.config.partitions));
-    ctx.timer_service = spawn_timer_service(sys, &ctx);
-    ctx.catalog_actor = sys.spawn(catalog_actor, &ctx);
-    if (ctx.config.clustered()) {
+    if (ctx.config.clustered()) {  // before anything routes: the router learns the owners
       auto link = start_cluster(sys, &ctx);
       if (!link) {
         spdlog::error("cannot listen on cluster.listen {}: {}", ctx.config.cluster_listen, sys.render(link.error()));
@@ -248,6 +246,8 @@ int serve_node(const ServeOptions& opts) {
         ctx.cluster = *link;
       }
     }
+    ctx.timer_service = spawn_timer_service(sys, &ctx);
+    ctx.catalog_actor = sys.spawn(catalog_actor, &ctx);
     auto tcp = start_tcp_gateway(sys, &ctx, tcp_addr->host, tcp_addr->port);
     http::ServerOptions hopts;
     hopts.host = http_addr->host;
@@ -300,6 +300,8 @@ int serve_node(const ServeOptions& opts) {
     if (tcp)
       stop_and_wait({tcp->first}, false);
     std::vector<caf::actor> middle = ctx.router.local_managers();
+    for (auto& f : ctx.router.forwarders())
+      middle.push_back(f);
     middle.push_back(ctx.timer_service);
     middle.push_back(ctx.catalog_actor);
     stop_and_wait(middle, false);

@@ -12,28 +12,46 @@
 
 #include <chrono>
 #include <memory>
+#include <random>
+#include <set>
 #include <thread>
 
 #include "support/cli.hpp"
 #include "support/events.hpp"
 #include "support/node.hpp"
+#include "support/tcp_client.hpp"
+#include "waymark/cluster.hpp"
 
 namespace waymark::it {
 namespace {
 namespace json = boost::json;
 
-/// A port free at the time of asking (members must know each other's
-/// addresses before they start, so the cluster port cannot be 0).
-uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
+/// `n` distinct ports free at the time of asking (members must know each
+/// other's addresses before they start, so the cluster port cannot be 0).
+/// They are drawn below the kernel's ephemeral range (32768 and up here), so
+/// no other test's node binding port 0 can take one before our node binds it,
+/// and held until all are picked, so none is handed out twice.
+std::vector<uint16_t> free_ports(size_t n) {
+  static std::mt19937 rng(std::random_device{}());
+  std::uniform_int_distribution<int> pick(20000, 32000);
+  std::vector<int> fds;
+  std::vector<uint16_t> out;
+  while (out.size() < n) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<uint16_t>(pick(rng)));
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      ::close(fd);
+      continue;
+    }
+    fds.push_back(fd);
+    out.push_back(ntohs(a.sin_port));
+  }
+  for (int fd : fds)
+    ::close(fd);
+  return out;
 }
 
 std::string addr(uint16_t port) { return "127.0.0.1:" + std::to_string(port); }
@@ -73,7 +91,9 @@ class ClusterLinks : public ::testing::Test {
 protected:
   void SetUp() override {
     ::setenv("WAYMARK_CLUSTER_PREVIEW", "1", 1);
-    ports_ = {free_port(), free_port(), free_port()};
+    ports_ = free_ports(4);  // three members and a stranger
+    stranger_port_ = ports_.back();
+    ports_.pop_back();
     for (size_t i = 0; i < 3; ++i) {
       std::vector<uint16_t> peers;
       for (size_t j = 0; j < 3; ++j)
@@ -96,6 +116,7 @@ protected:
   }
 
   std::vector<uint16_t> ports_;
+  uint16_t stranger_port_ = 0;
   std::vector<std::unique_ptr<Node>> nodes_;
 };
 
@@ -122,7 +143,7 @@ TEST_F(ClusterLinks, ANodeWithAnotherMemberListIsRefusedAndBothSidesNameBothView
   for (auto& n : nodes_)
     ASSERT_TRUE(eventually([&] { return all_up(*n); }));
   // It lists only the first member (and itself): a different view.
-  auto stranger_port = free_port();
+  auto stranger_port = stranger_port_;
   Node stranger(member(stranger_port, {ports_[0]}));
   ASSERT_TRUE(stranger.start());
   auto names_both = [&](Node& n) {
@@ -157,9 +178,97 @@ TEST_F(ClusterLinks, AKilledMemberShowsDownAndIsUpAgainAfterItsRestart) {
   }
 }
 
+/// The member owning `customer`'s partition, by GET /api/cluster on `node`.
+std::string owner_of(Node& node, const std::string& customer) {
+  auto view = node.get("/api/cluster").json();
+  auto p = cluster::partition_of(customer, static_cast<uint32_t>(at_path(view, "partitions").as_int64()));
+  for (auto& m : array_at(view, "members"))
+    for (auto& q : m.as_object().at("partitions").as_array())
+      if (q.as_int64() == p)
+        return str_at(m, "address");
+  return "";
+}
+
+/// How many history entries of `customer` (at `node`) are named `name`.
+int history_count(Node& node, const std::string& customer, const std::string& name) {
+  int n = 0;
+  for (auto& h : array_at(node.customer(customer).json(), "history"))
+    n += str_at(h, "name") == name;
+  return n;
+}
+
+TEST_F(ClusterLinks, EventsSentToOneMemberAreCommittedAtTheirOwnersBeforeTheAck) {
+  for (auto& n : nodes_)
+    ASSERT_TRUE(eventually([&] { return all_up(*n); }));
+  TcpClient c;
+  ASSERT_TRUE(c.connect(nodes_[0]->tcp_port()));
+  const int customers = 40;
+  for (int i = 0; i < customers; ++i)
+    ASSERT_TRUE(c.send_line(track("fw" + std::to_string(i), "Forwarded", {}, "fw-m" + std::to_string(i))));
+  ASSERT_TRUE(c.wait_ack(customers)) << c.transcript();
+  EXPECT_TRUE(c.nacks().empty()) << c.transcript();
+  std::map<std::string, int> per_owner;
+  for (int i = 0; i < customers; ++i) {
+    auto id = "fw" + std::to_string(i);
+    auto owner = owner_of(*nodes_[0], id);
+    ++per_owner[owner];
+    for (size_t k = 0; k < 3; ++k) {
+      bool owns = addr(ports_[k]) == owner;
+      if (owns)
+        EXPECT_EQ(history_count(*nodes_[k], id, "Forwarded"), 1) << id << " at its owner " << owner;
+      else if (k != 0)
+        EXPECT_NE(nodes_[k]->customer(id).status, 200) << id << " stored at " << addr(ports_[k]) << ", not its owner";
+    }
+  }
+  EXPECT_EQ(per_owner.size(), 3u) << "40 customers over 3 members: every member owns some";
+}
+
+TEST_F(ClusterLinks, AnOwnerDownNacksItsPartitionsWithRetryOthersFlowAndResentEventsApplyOnce) {
+  for (auto& n : nodes_)
+    ASSERT_TRUE(eventually([&] { return all_up(*n); }));
+  nodes_[1]->kill9();
+  ASSERT_TRUE(eventually([&] { return !members_up(*nodes_[0])[addr(ports_[1])]; }));
+  const int customers = 40;
+  std::vector<std::string> lines;
+  for (int i = 0; i < customers; ++i)
+    lines.push_back(track("od" + std::to_string(i), "Ordered", {}, "od-m" + std::to_string(i)));
+  TcpClient c;
+  ASSERT_TRUE(c.connect(nodes_[0]->tcp_port()));
+  for (auto& l : lines)
+    ASSERT_TRUE(c.send_line(l));
+  ASSERT_TRUE(c.wait_ack(customers)) << "every line is answered while an owner is down: " << c.transcript();
+  std::set<uint64_t> nacked;
+  for (auto& n : c.nacks()) {
+    EXPECT_NE(n.error.find("retry"), std::string::npos) << n.error;
+    nacked.insert(n.line);
+  }
+  for (int i = 0; i < customers; ++i) {
+    bool down_owner = owner_of(*nodes_[0], "od" + std::to_string(i)) == addr(ports_[1]);
+    EXPECT_EQ(nacked.count(static_cast<uint64_t>(i + 1)), down_owner ? 1u : 0u) << "line " << i + 1;
+  }
+  ASSERT_FALSE(nacked.empty()) << "the killed member owns some of 40 customers";
+
+  ASSERT_TRUE(nodes_[1]->restart());
+  ASSERT_TRUE(eventually([&] { return all_up(*nodes_[0]); }));
+  TcpClient again;  // the client resends everything: the nacked lines and, once more, the acked ones
+  ASSERT_TRUE(again.connect(nodes_[0]->tcp_port()));
+  for (auto& l : lines)
+    ASSERT_TRUE(again.send_line(l));
+  ASSERT_TRUE(again.wait_ack(customers)) << again.transcript();
+  EXPECT_TRUE(again.nacks().empty()) << again.transcript();
+  for (int i = 0; i < customers; ++i) {
+    auto id = "od" + std::to_string(i);
+    auto owner = owner_of(*nodes_[0], id);
+    for (size_t k = 0; k < 3; ++k)
+      if (addr(ports_[k]) == owner)
+        EXPECT_EQ(history_count(*nodes_[k], id, "Ordered"), 1) << id << " applied once at " << owner;
+  }
+}
+
 TEST(ClusterConfig, WithoutThePreviewSwitchAClusterConfigStillRefusesToStart) {
   ::unsetenv("WAYMARK_CLUSTER_PREVIEW");
-  Node node(member(free_port(), {free_port()}));
+  auto ports = free_ports(2);
+  Node node(member(ports[0], {ports[1]}));
   EXPECT_FALSE(node.start());
   EXPECT_NE(node.logs().find("clustering is not complete"), std::string::npos) << node.logs();
 }

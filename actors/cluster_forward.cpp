@@ -1,0 +1,120 @@
+#include "actors/cluster_forward.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <map>
+
+#include "actors/messages.hpp"
+
+namespace waymark {
+namespace {
+
+constexpr auto sweep_every = std::chrono::milliseconds(50);
+
+struct Pending {
+  AckTarget origin;
+  std::chrono::steady_clock::time_point deadline;
+};
+
+struct forwarder_state {
+  caf::actor owner;                  // the peer's cluster actor while up
+  uint64_t next = 0;                 // the forwarder's own line numbers
+  std::map<uint64_t, Pending> open;  // forwarded, unanswered (ascending = by deadline)
+  bool sweeping = false;
+  static constexpr const char* name = "cluster_forwarder";
+};
+using forwarder = caf::stateful_actor<forwarder_state>;
+
+/// Nacks (with retry) the origins of `ids`' events, grouped per origin.
+void nack_all(forwarder* self, const std::vector<std::pair<AckTarget, std::string>>& lines) {
+  std::map<caf::actor, NackBatch> by_origin;
+  for (auto& [t, why] : lines)
+    if (t.origin) by_origin[t.origin].lines.emplace_back(t.line, why);
+  for (auto& [origin, nb] : by_origin) self->send(origin, nacked_atom::value, std::move(nb));
+}
+
+void nack_open(forwarder* self, const std::string& why) {
+  std::vector<std::pair<AckTarget, std::string>> lines;
+  for (auto& [id, p] : self->state.open) lines.emplace_back(p.origin, why);
+  self->state.open.clear();
+  nack_all(self, lines);
+}
+
+/// Nacks what the owner has not answered in time; runs while anything is open.
+void sweep(forwarder* self, const std::string& peer, std::chrono::milliseconds timeout) {
+  auto& st = self->state;
+  auto now = std::chrono::steady_clock::now();
+  std::vector<std::pair<AckTarget, std::string>> late;
+  while (!st.open.empty() && st.open.begin()->second.deadline <= now) {
+    late.emplace_back(st.open.begin()->second.origin,
+                      "owner " + peer + " did not answer within " + std::to_string(timeout.count()) + " ms; retry");
+    st.open.erase(st.open.begin());
+  }
+  nack_all(self, late);
+  st.sweeping = !st.open.empty();
+  if (st.sweeping) self->delayed_send(self, sweep_every, tick_atom::value);
+}
+
+caf::behavior forwarder_actor(forwarder* self, NodeContext* ctx, std::string peer) {
+  auto timeout = std::chrono::milliseconds(ctx->config.forward_timeout_ms);
+  return {
+    [=](event_atom, EventMsg m) {
+      auto& st = self->state;
+      if (!st.owner) {
+        nack_all(self, {{m.ack, "owner " + peer + " of this customer's partition is down; retry"}});
+        return;
+      }
+      auto id = ++st.next;
+      st.open.emplace(id, Pending{m.ack, std::chrono::steady_clock::now() + timeout});
+      m.ack = AckTarget{caf::actor_cast<caf::actor>(self), id};
+      self->send(st.owner, event_atom::value, std::move(m));
+      if (!st.sweeping) {
+        st.sweeping = true;
+        self->delayed_send(self, sweep_every, tick_atom::value);
+      }
+    },
+    [=](tick_atom) { sweep(self, peer, timeout); },
+    [=](acked_atom, const AckBatch& a) {
+      std::map<caf::actor, AckBatch> by_origin;
+      for (auto id : a.lines) {
+        auto it = self->state.open.find(id);
+        if (it == self->state.open.end()) continue;  // nacked already (timeout or owner down)
+        if (it->second.origin.origin) by_origin[it->second.origin.origin].lines.push_back(it->second.origin.line);
+        self->state.open.erase(it);
+      }
+      for (auto& [origin, out] : by_origin) self->send(origin, acked_atom::value, std::move(out));
+    },
+    [=](nacked_atom, const NackBatch& n) {
+      std::map<caf::actor, NackBatch> by_origin;
+      for (auto& [id, why] : n.lines) {
+        auto it = self->state.open.find(id);
+        if (it == self->state.open.end()) continue;
+        if (it->second.origin.origin) {
+          auto& out = by_origin[it->second.origin.origin];
+          out.retry = n.retry;
+          out.lines.emplace_back(it->second.origin.line, why);
+        }
+        self->state.open.erase(it);
+      }
+      for (auto& [origin, out] : by_origin) self->send(origin, nacked_atom::value, std::move(out));
+    },
+    [=](peer_up_atom, caf::actor owner) { self->state.owner = std::move(owner); },
+    [=](peer_down_atom) {
+      self->state.owner = nullptr;
+      nack_open(self, "owner " + peer + " of this customer's partition went down; retry");
+    },
+    [=](shutdown_atom) {
+      nack_open(self, "node stopping; retry");
+      self->quit();
+    },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_forwarder(caf::actor_system& sys, NodeContext* ctx, std::string peer) {
+  return sys.spawn(forwarder_actor, ctx, std::move(peer));
+}
+
+}  // namespace waymark
