@@ -120,7 +120,10 @@ caf::behavior ingest_actor(caf::stateful_actor<ingest_state>* self, NodeContext*
       // Validation happened before: a transient failure (503) or a customer
       // whose stored state is unreadable (500, retrying cannot help).
       std::string why = n.lines.empty() ? "retry" : n.lines.front().second;
-      finish(http::error_response(n.retry ? 503 : 500, why));
+      auto r = http::error_response(n.retry ? 503 : 500, why);
+      if (n.retry)  // e.g. a restarting customer, or (cluster) an owner that is down
+        r.headers.emplace_back("Retry-After", "1");
+      finish(std::move(r));
     },
     [=](tick_atom) { finish(http::error_response(503, "no commit within 30 s; retry")); },
   };

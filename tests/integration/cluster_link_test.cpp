@@ -247,6 +247,14 @@ TEST_F(ClusterLinks, AnOwnerDownNacksItsPartitionsWithRetryOthersFlowAndResentEv
     EXPECT_EQ(nacked.count(static_cast<uint64_t>(i + 1)), down_owner ? 1u : 0u) << "line " << i + 1;
   }
   ASSERT_FALSE(nacked.empty()) << "the killed member owns some of 40 customers";
+  // Over HTTP, an event for the down owner's partition is a 503 with Retry-After.
+  std::string down_customer;
+  for (int i = 0; i < customers && down_customer.empty(); ++i)
+    if (nacked.count(static_cast<uint64_t>(i + 1)))
+      down_customer = "od" + std::to_string(i);
+  auto http_nack = nodes_[0]->post("/v1/track", R"({"userId":")" + down_customer + R"(","event":"Ordered"})");
+  EXPECT_EQ(http_nack.status, 503) << http_nack.describe();
+  EXPECT_EQ(http_nack.headers["retry-after"], "1") << http_nack.describe();
 
   ASSERT_TRUE(nodes_[1]->restart());
   ASSERT_TRUE(eventually([&] { return all_up(*nodes_[0]); }));
