@@ -11,6 +11,7 @@ namespace waymark {
 namespace {
 
 constexpr auto sweep_every = std::chrono::milliseconds(50);
+constexpr size_t batch_max = 1024;  // events per message to the owner
 
 struct Pending {
   AckTarget origin;
@@ -21,7 +22,9 @@ struct forwarder_state {
   caf::actor owner;                  // the peer's cluster actor while up
   uint64_t next = 0;                 // the forwarder's own line numbers
   std::map<uint64_t, Pending> open;  // forwarded, unanswered (ascending = by deadline)
+  std::vector<EventMsg> batch;       // to send at the next flush
   bool sweeping = false;
+  bool flush_queued = false;
   static constexpr const char* name = "cluster_forwarder";
 };
 using forwarder = caf::stateful_actor<forwarder_state>;
@@ -68,11 +71,27 @@ caf::behavior forwarder_actor(forwarder* self, NodeContext* ctx, std::string pee
       auto id = ++st.next;
       st.open.emplace(id, Pending{m.ack, std::chrono::steady_clock::now() + timeout});
       m.ack = AckTarget{caf::actor_cast<caf::actor>(self), id};
-      self->send(st.owner, event_atom::value, std::move(m));
+      // Events travel in batches: what is in the mailbox when the flush
+      // (queued behind it) runs goes as one message.
+      st.batch.push_back(std::move(m));
+      if (st.batch.size() >= batch_max) {
+        self->send(st.owner, event_atom::value, std::move(st.batch));
+        st.batch.clear();
+      } else if (!st.flush_queued) {
+        st.flush_queued = true;
+        self->send(self, flush_atom::value);
+      }
       if (!st.sweeping) {
         st.sweeping = true;
         self->delayed_send(self, sweep_every, tick_atom::value);
       }
+    },
+    [=](flush_atom) {
+      auto& st = self->state;
+      st.flush_queued = false;
+      if (st.batch.empty() || !st.owner) return;  // a lost owner nacked what was open
+      self->send(st.owner, event_atom::value, std::move(st.batch));
+      st.batch.clear();
     },
     [=](tick_atom) { sweep(self, peer, timeout); },
     [=](acked_atom, const AckBatch& a) {
@@ -102,6 +121,7 @@ caf::behavior forwarder_actor(forwarder* self, NodeContext* ctx, std::string pee
     [=](peer_up_atom, caf::actor owner) { self->state.owner = std::move(owner); },
     [=](peer_down_atom) {
       self->state.owner = nullptr;
+      self->state.batch.clear();
       nack_open(self, "owner " + peer + " of this customer's partition went down; retry");
     },
     [=](shutdown_atom) {

@@ -2,7 +2,8 @@
 //
 // The router hands a forwarder every event whose partition the peer owns. The
 // forwarder stands in for the event's origin (a TCP connection or an HTTP
-// request): it sends the event to the owner with itself as the ack target,
+// request): it sends the event to the owner (in batches: what its mailbox
+// holds goes as one message) with itself as the ack target,
 // under a number of its own, and relays the owner's acks and nacks to the
 // origin's line. So the origin's ack still means "committed at the owner", and
 // what the owner has not answered is known here: while the owner is down, and

@@ -175,9 +175,11 @@ caf::behavior cluster_link(cluster_actor* self, std::shared_ptr<Shared> sh) {
     [=](caf::get_atom) { return json::serialize(status_json(*sh, self->state)); },
     // A peer forwards an event of a partition this node owns (its ack target
     // is the peer's forwarder, so the commit's ack goes straight back).
-    [=](event_atom, EventMsg m) {
-      auto& mgr = sh->ctx->router.route_local(m.event.customer_key());
-      self->send(mgr, event_atom::value, std::move(m));
+    [=](event_atom, std::vector<EventMsg>& batch) {
+      for (auto& m : batch) {
+        auto& mgr = sh->ctx->router.route_local(m.event.customer_key());
+        self->send(mgr, event_atom::value, std::move(m));
+      }
     },
   };
 }

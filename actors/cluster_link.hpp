@@ -20,7 +20,7 @@
 // cluster.peers unless WAYMARK_CLUSTER_PREVIEW=1 is set (developers and the
 // cluster tests only).
 //
-//   (event_atom, EventMsg) from a peer's forwarder: to this node's manager
+//   (event_atom, vector<EventMsg>) from a peer's forwarder: each to this node's manager
 //
 //   (hello_atom, Hello)   from a dialling peer; answers this node's Hello, or
 //                         an error naming both views
