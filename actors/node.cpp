@@ -145,6 +145,13 @@ int serve_node(const ServeOptions& opts) {
                   "reads or hand-off across members yet); remove the peers to run a single node");
     return 1;
   }
+  if (auto hp = parse_host_port(ctx.config.cluster_listen);
+      ctx.config.clustered() && (!hp || !is_loopback_host(hp->host))) {
+    // The links do not prove cluster.secret nor use TLS yet: loopback only.
+    spdlog::error("cluster.listen {} is not on loopback: the preview cluster has no secret proof or TLS yet; "
+                  "refusing to start", ctx.config.cluster_listen);
+    return 1;
+  }
   if (ctx.config.clustered())
     spdlog::warn("WAYMARK_CLUSTER_PREVIEW=1: links and event forwarding only; deploys, the clock, reads, alias "
                  "merges and hand-off are still per node (for developers and tests)");

@@ -297,6 +297,18 @@ TEST_F(ClusterLinks, WaymarkClusterPrintsTheMembersAndTheirState) {
   }));
 }
 
+TEST(ClusterConfig, APreviewClusterOffLoopbackRefusesToStartEvenWithASecretAndTls) {
+  ::setenv("WAYMARK_CLUSTER_PREVIEW", "1", 1);
+  NodeOptions o;
+  o.config = json::object{{"cluster", json::object{{"listen", "0.0.0.0:0"}, {"peers", json::array{"10.9.9.9:7440"}},
+                                                   {"secret", "0123456789abcdef0123"},
+                                                   {"tls", json::object{{"cert", "a"}, {"key", "b"}, {"ca", "c"}}}}}};
+  Node node(o);
+  EXPECT_FALSE(node.start());
+  ::unsetenv("WAYMARK_CLUSTER_PREVIEW");
+  EXPECT_NE(node.logs().find("not on loopback"), std::string::npos) << node.logs();
+}
+
 TEST(ClusterConfig, ASingleNodeAnswersItsOwnViewWithEveryPartition) {
   NodeOptions o;
   o.config = json::object{{"cluster", json::object{{"partitions", 8}}}};
