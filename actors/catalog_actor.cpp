@@ -23,6 +23,50 @@ std::string errors_body(const std::vector<ValidationError>& errors) {
 
 std::string error_body(const std::string& msg) { return json::serialize(json::object{{"error", msg}}); }
 
+/// In a cluster (this node is the catalog leader): sends generation `cat` to
+/// every peer that is up and calls `done` once each applied it (PRODUCT.md
+/// §9: "the deploy returns after every reachable node has applied it"); the
+/// mailbox waits meanwhile. Peers that missed it take it when they return.
+void push_then(caf::event_based_actor* self, NodeContext* ctx, CatalogPtr cat,
+               std::function<void(const std::string&)> done) {
+  self->request(ctx->cluster, std::chrono::seconds(60), push_atom::value, CatalogGen{cat->generation, catalog_blob(*cat)})
+    .await(
+      [=](const std::string& missed) {
+        if (!missed.empty())
+          spdlog::warn("[catalog] generation {} not applied yet by {}", cat->generation, missed);
+        done(missed);
+      },
+      [=](caf::error& err) { done(self->system().render(err)); });
+}
+
+/// Takes a generation numbered by the catalog leader (a push, or what a node
+/// that was down fetched): stores every journey version and template of it and
+/// publishes it. An older or equal generation changes nothing.
+caf::result<bool> apply_generation(caf::event_based_actor* self, NodeContext* ctx, const CatalogGen& g) {
+  if (g.generation <= ctx->catalog.get()->generation)
+    return true;
+  std::vector<std::string> warnings;
+  auto cat = catalog_from_blob(g.blob, ctx->config, g.generation, warnings);
+  if (!cat)
+    return caf::make_error(caf::sec::invalid_argument, "catalog generation " + std::to_string(g.generation) +
+                                                         " is unreadable");
+  for (auto& w : warnings)
+    spdlog::warn("[catalog] generation {}: {}", g.generation, w);
+  Batch b;
+  add_catalog_puts(b, *cat);
+  add_generation(b, *cat);
+  auto rp = self->make_response_promise<bool>();
+  self->request(ctx->store_actor, std::chrono::seconds(30), batch_atom::value, std::move(b))
+    .await(
+      [=](bool) mutable {
+        ctx->catalog.set(cat);
+        spdlog::info("[catalog] generation {} from the leader applied", cat->generation);
+        rp.deliver(true);
+      },
+      [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
 /// Commits `b`, then publishes `next` and answers `ok`; the mailbox waits (await)
 /// so deploys never interleave.
 Reply commit_then(caf::event_based_actor* self, NodeContext* ctx, Batch b, CatalogPtr changed, int status,
@@ -35,7 +79,11 @@ Reply commit_then(caf::event_based_actor* self, NodeContext* ctx, Batch b, Catal
     .await(
       [=](bool) mutable {
         ctx->catalog.set(next);
-        rp.deliver(status, ok);
+        if (!ctx->cluster) {
+          rp.deliver(status, ok);
+          return;
+        }
+        push_then(self, ctx, next, [=](const std::string&) mutable { rp.deliver(status, ok); });
       },
       [=](caf::error& err) mutable { rp.deliver(503, error_body("store: " + self->system().render(err))); });
   return rp;
@@ -90,6 +138,7 @@ caf::behavior catalog_actor(caf::event_based_actor* self, NodeContext* ctx) {
       return commit_then(self, ctx, std::move(b), with_status(*cat, id, *s), 200,
                          json::serialize(json::object{{"id", id}, {"status", status}}));
     },
+    [=](catalog_atom, const CatalogGen& g) { return apply_generation(self, ctx, g); },
     [=](shutdown_atom) { self->quit(); },
   };
 }

@@ -6,9 +6,12 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <optional>
 
 #include "actors/cluster_forward.hpp"
+#include "actors/http_cluster.hpp"
 #include "actors/messages.hpp"
+#include "waymark/catalog.hpp"
 #include "waymark/cluster.hpp"
 
 namespace json = boost::json;
@@ -32,6 +35,10 @@ struct Peer {
 
 struct cluster_state {
   std::map<std::string, Peer> peers;  // every other member, by address
+  bool catching_up = false;           // a newer catalog generation is being fetched
+  uint64_t newest = 0;                // the newest generation a peer reported
+  caf::actor newest_from;             // ... and the link to that peer
+  std::optional<uint64_t> leader_gen; // the leader's generation, once linked to it
   // Refusals logged, by text, with when: a refused node redials every 2 s,
   // so the same refusal is logged again only after a minute.
   std::map<std::string, std::chrono::steady_clock::time_point> refusals_logged;
@@ -44,7 +51,10 @@ struct Shared {
   cluster::Membership view;
   std::string self;  // this node's address
   std::map<std::string, caf::actor> forwarders;  // per peer (actors/cluster_forward.hpp)
-  Hello hello() const { return Hello{self, view.hash(), view.describe()}; }
+  Hello hello() const {
+    return Hello{self, view.hash(), view.describe(), ctx->catalog.get()->generation,
+                 ctx->clock->manual() ? ctx->clock->now() : 0};
+  }
 };
 
 std::string mismatch(const Shared& sh, const Hello& other) {
@@ -68,6 +78,63 @@ void log_refusal(cluster_state& st, const std::string& text) {
   if (st.refusals_logged.size() > 64) st.refusals_logged.clear();  // bounded whatever peers send
   st.refusals_logged[text] = now;
   spdlog::error("[cluster] {}", text);
+}
+
+/// The catalog generations peers reported (hello): this node fetches the
+/// newest it heard of (deployed while it was down) and is ready for events once
+/// it holds at least the leader's (PRODUCT.md §9: "a node that was down
+/// applies what it missed before it accepts events").
+void check_ready(cluster_actor* self, Shared& sh) {
+  auto& st = self->state;
+  if (st.leader_gen && sh.ctx->catalog.get()->generation >= *st.leader_gen && !sh.ctx->catalog_ready.exchange(true))
+    spdlog::info("[cluster] catalog in step with the leader (generation {}): taking events",
+                 sh.ctx->catalog.get()->generation);
+}
+
+void fetch_newest(cluster_actor* self, std::shared_ptr<Shared> sh) {
+  auto& st = self->state;
+  auto* ctx = sh->ctx;
+  if (st.catching_up || st.newest <= ctx->catalog.get()->generation || !st.newest_from)
+    return check_ready(self, *sh);
+  st.catching_up = true;
+  auto from = st.newest_from;
+  auto retry_later = [=](const std::string& what, const caf::error& err) {
+    self->state.catching_up = false;
+    spdlog::warn("[cluster] {} failed: {}; trying again in 1 s", what, self->system().render(err));
+    self->delayed_send(self, std::chrono::seconds(1), ready_atom::value);
+  };
+  self->request(from, std::chrono::seconds(30), catalog_atom::value, caf::get_atom::value)
+    .then(
+      [=](CatalogGen& g) {
+        self->request(ctx->catalog_actor, std::chrono::seconds(60), catalog_atom::value, std::move(g))
+          .then(
+            [=](bool) {
+              self->state.catching_up = false;
+              spdlog::info("[cluster] took catalog generation {}", ctx->catalog.get()->generation);
+              fetch_newest(self, sh);
+            },
+            [=](caf::error& err) { retry_later("applying a peer's catalog", err); });
+      },
+      [=](caf::error& err) { retry_later("fetching a peer's catalog", err); });
+}
+
+void catch_up(cluster_actor* self, std::shared_ptr<Shared> sh, const std::string& address, caf::actor link,
+              uint64_t theirs) {
+  auto& st = self->state;
+  if (address == catalog_leader(*sh->ctx))
+    st.leader_gen = std::max(st.leader_gen.value_or(0), theirs);
+  if (theirs >= st.newest) {  // the latest link to a peer that has it (an older one may be gone)
+    st.newest = theirs;
+    st.newest_from = link;
+  }
+  fetch_newest(self, sh);
+}
+
+/// A peer's manual clock ahead of this node's (this node was down while the
+/// cluster's clock moved): moves this node's clock to it.
+void catch_up_clock(NodeContext* ctx, int64_t theirs) {
+  if (ctx->clock->manual() && theirs > ctx->clock->now())
+    caf::anon_send(ctx->timer_service, advance_atom::value, theirs);
 }
 
 void mark_up(cluster_actor* self, Shared& sh, const std::string& address, caf::actor link) {
@@ -104,6 +171,8 @@ void say_hello(cluster_actor* self, std::shared_ptr<Shared> sh, const std::strin
           return redial(self, *sh, address);
         }
         mark_up(self, *sh, address, remote);
+        catch_up(self, sh, address, remote, theirs.generation);
+        catch_up_clock(sh->ctx, theirs.clock);
       },
       [=](caf::error& err) {
         log_refusal(self->state, address + " refused this node: " + self->system().render(err));
@@ -124,6 +193,47 @@ void dial(cluster_actor* self, std::shared_ptr<Shared> sh, const std::string& ad
       [=](caf::error&) { redial(self, *sh, address); });
 }
 
+/// Sends one of this node's admin requests to a peer, or answers it "down".
+void relay(cluster_actor* self, const Shared& sh, const std::string& address, HttpCall call) {
+  auto it = self->state.peers.find(address);
+  if (it != self->state.peers.end() && it->second.up) {
+    self->send(it->second.link, http_atom::value, std::move(call));
+    return;
+  }
+  auto body = json::serialize(json::object{{"error", "cluster member " + address + " is down; retry"}});
+  self->send(call.reply_to, http_atom::value, HttpReply{call.id, 503, "application/json", body});
+  (void)sh;
+}
+
+/// Sends a new catalog generation to every peer that is up; answers, once each
+/// applied it or failed, the peers that did not take it ("" = all did). A
+/// peer that is down takes it when it returns (catch_up).
+caf::result<std::string> push(cluster_actor* self, const Shared& sh, const CatalogGen& g) {
+  struct Wait {
+    size_t pending = 0;
+    std::string missed;
+  };
+  auto rp = self->make_response_promise<std::string>();
+  auto w = std::make_shared<Wait>();
+  for (auto& [address, p] : self->state.peers) {
+    if (!p.up) {
+      w->missed += (w->missed.empty() ? "" : ", ") + address + " (down)";
+      continue;
+    }
+    ++w->pending;
+    auto done = [=](const std::string& failure) mutable {
+      if (!failure.empty()) w->missed += (w->missed.empty() ? "" : ", ") + failure;
+      if (--w->pending == 0) rp.deliver(w->missed);
+    };
+    auto addr = address;
+    self->request(p.link, std::chrono::milliseconds(sh.ctx->config.forward_timeout_ms * 5), catalog_atom::value, g)
+      .then([=](bool) mutable { done(""); },
+            [=](caf::error& err) mutable { done(addr + " (" + self->system().render(err) + ")"); });
+  }
+  if (w->pending == 0) rp.deliver(w->missed);
+  return rp;
+}
+
 json::value status_json(const Shared& sh, const cluster_state& st) {
   json::array members;
   for (auto& m : sh.view.members()) {
@@ -134,6 +244,7 @@ json::value status_json(const Shared& sh, const cluster_state& st) {
     members.push_back(json::object{{"address", m}, {"up", up}, {"partitions", std::move(parts)}});
   }
   return json::object{{"this", sh.self},
+                      {"ready", !sh.ctx || sh.ctx->catalog_ready.load()},
                       {"membership_hash", sh.view.hash()},
                       {"partitions", sh.view.partitions()},
                       {"members", std::move(members)}};
@@ -163,16 +274,31 @@ caf::behavior cluster_link(cluster_actor* self, std::shared_ptr<Shared> sh) {
   });
   return {
     [=](dial_atom, const std::string& address) { dial(self, sh, address); },
+    [=](ready_atom) { fetch_newest(self, sh); },
     [=](hello_atom, const Hello& theirs) -> caf::result<Hello> {
       auto why = refusal(*sh, theirs);
       if (!why.empty()) {
         log_refusal(self->state, why);
         return caf::make_error(caf::sec::invalid_argument, why);
       }
-      mark_up(self, *sh, theirs.address, caf::actor_cast<caf::actor>(self->current_sender()));
+      auto link = caf::actor_cast<caf::actor>(self->current_sender());
+      mark_up(self, *sh, theirs.address, link);
+      catch_up(self, sh, theirs.address, link, theirs.generation);
+      catch_up_clock(sh->ctx, theirs.clock);
       return sh->hello();
     },
     [=](caf::get_atom) { return json::serialize(status_json(*sh, self->state)); },
+    // Admin requests: one of this node's to run at a peer, a peer's to run here.
+    [=](http_atom, const std::string& address, HttpCall& call) { relay(self, *sh, address, std::move(call)); },
+    [=](http_atom, HttpCall& call) { serve_call(sh->ctx, std::move(call)); },
+    // Catalog generations: a peer asks for this node's; the leader's catalog
+    // actor pushes a new one to every peer; a peer's push applied here.
+    [=](catalog_atom, caf::get_atom) {
+      auto cat = sh->ctx->catalog.get();
+      return CatalogGen{cat->generation, catalog_blob(*cat)};
+    },
+    [=](push_atom, const CatalogGen& g) { return push(self, *sh, g); },
+    [=](catalog_atom, CatalogGen& g) { return self->delegate(sh->ctx->catalog_actor, catalog_atom::value, std::move(g)); },
     // A peer forwards an event of a partition this node owns (its ack target
     // is the peer's forwarder, so the commit's ack goes straight back).
     [=](event_atom, std::vector<EventMsg>& batch) {
@@ -187,12 +313,9 @@ caf::behavior cluster_link(cluster_actor* self, std::shared_ptr<Shared> sh) {
 }  // namespace
 
 caf::expected<caf::actor> start_cluster(caf::actor_system& sys, NodeContext* ctx) {
-  auto members = ctx->config.cluster_peers;
-  members.push_back(ctx->config.cluster_listen);
-  auto view = cluster::Membership::make(members, static_cast<uint32_t>(ctx->config.partitions));
   auto hp = parse_host_port(ctx->config.cluster_listen);
-  if (!view || !hp) return caf::make_error(caf::sec::invalid_argument, "bad cluster view");
-  auto sh = std::make_shared<Shared>(Shared{ctx, std::move(*view), ctx->config.cluster_listen, {}});
+  if (!ctx->view || !hp) return caf::make_error(caf::sec::invalid_argument, "bad cluster view");
+  auto sh = std::make_shared<Shared>(Shared{ctx, *ctx->view, ctx->config.cluster_listen, {}});
   std::vector<caf::actor> remote(sh->view.partitions());
   for (auto& m : sh->view.members())
     if (m != sh->self) sh->forwarders[m] = spawn_forwarder(sys, ctx, m);
@@ -213,6 +336,7 @@ std::string single_node_cluster_json(const NodeContext& ctx) {
   auto view = cluster::Membership::make({ctx.config.cluster_listen}, static_cast<uint32_t>(ctx.config.partitions));
   if (!view) return "{}";
   Shared sh{nullptr, std::move(*view), ctx.config.cluster_listen, {}};
+  (void)sh.ctx;
   return json::serialize(status_json(sh, cluster_state{}));
 }
 

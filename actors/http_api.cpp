@@ -5,12 +5,16 @@
 #include <algorithm>
 #include <cstdio>
 #include <tuple>
+#include <variant>
 
 #include "actors/cluster_link.hpp"
+#include "actors/http_cluster.hpp"
 #include "actors/http_ingest.hpp"
+#include "waymark/cluster_merge.hpp"
 #include "actors/messages.hpp"
 #include "waymark/journey_stats.hpp"
 #include "waymark/json.hpp"
+#include "http/client.hpp"
 #include "http/router.hpp"
 
 namespace json = boost::json;
@@ -113,20 +117,69 @@ void get_customer(caf::actor_system* sys, NodeContext* ctx, const std::string& i
     auto s = ec ? Result<CustomerState>(make_error("bad_json", "")) : customer_from_json(v);
     if (!s)
       return respond(http::error_response(500, "stored state of '" + id + "' is unreadable"));
-    respond(http::json_response(200, customer_view(ctx, *s)));
+    auto view = customer_view(ctx, *s);
+    if (ctx->view) {
+      view["owner"] = ctx->config.cluster_listen;
+      view["partition"] = ctx->router.partition_of(s->id);
+    }
+    respond(http::json_response(200, std::move(view)));
   });
 }
 
-json::object journey_stats(NodeContext* ctx, const std::string& id, int versions) {
-  return journey_stats_json(ctx->store->journey_stats(id), versions);
+/// Journey counters per journey id (Store::journey_stats), this node's plus, in
+/// a cluster, every member's (summed: PRODUCT.md §9 "stats summed").
+using CountersById = std::map<std::string, std::map<std::string, int64_t>>;
+
+CountersById local_counters(NodeContext* ctx, const std::string& only) {
+  CountersById out;
+  auto cat = ctx->catalog.get();
+  for (auto& [id, entry] : cat->journeys)
+    if (only.empty() || id == only) out[id] = ctx->store->journey_stats(id);
+  return out;
 }
 
-void list_journeys(NodeContext* ctx, Responder respond) {
+/// GET /api/internal/journey-counters[?journey=ID]: what a peer sums (relayed calls only).
+json::object counters_body(const CountersById& counters) {
+  json::object o;
+  for (auto& [id, c] : counters)
+    o[id] = cluster::counters_json(c);
+  return json::object{{"journeys", std::move(o)}};
+}
+
+void gather_counters(caf::actor_system& sys, NodeContext* ctx, const Request& req, const std::string& only,
+                     std::function<void(CountersById)> done) {
+  auto local = local_counters(ctx, only);
+  if (!ctx->view || req.internal)
+    return done(std::move(local));
+  Request call;
+  call.method = "GET";
+  call.target = "/api/internal/journey-counters" + (only.empty() ? "" : "?journey=" + http::percent_encode(only));
+  call_peers(sys, ctx, call, std::chrono::seconds(10), [=](std::map<std::string, Response> replies) mutable {
+    for (auto& [address, r] : replies) {
+      std::error_code ec;
+      auto v = parse_stored_json(r.body, ec);
+      if (r.status != 200 || ec || !v.is_object() || !v.get_object().contains("journeys")) {
+        spdlog::warn("[cluster] journey counters of {}: status {}", address, r.status);
+        continue;
+      }
+      for (auto& [id, part] : v.at("journeys").as_object())
+        cluster::add_counters(local[std::string(id)], part);
+    }
+    done(std::move(local));
+  });
+}
+
+json::object journey_stats(const CountersById& counters, const std::string& id, int versions) {
+  auto it = counters.find(id);
+  return journey_stats_json(it == counters.end() ? std::map<std::string, int64_t>{} : it->second, versions);
+}
+
+void list_journeys(NodeContext* ctx, const CountersById& counters, Responder respond) {
   auto cat = ctx->catalog.get();
   json::array arr;
   for (auto& [id, entry] : cat->journeys) {
     auto latest = entry.latest();
-    auto stats = journey_stats(ctx, id, static_cast<int>(entry.versions.size()));
+    auto stats = journey_stats(counters, id, static_cast<int>(entry.versions.size()));
     arr.push_back(json::object{{"id", id},
                                {"version", static_cast<int>(entry.versions.size())},
                                {"status", to_string(entry.status)},
@@ -136,7 +189,7 @@ void list_journeys(NodeContext* ctx, Responder respond) {
   respond(http::json_response(200, json::object{{"journeys", arr}}));
 }
 
-void get_journey(NodeContext* ctx, const std::string& id, Responder respond) {
+void get_journey(NodeContext* ctx, const CountersById& counters, const std::string& id, Responder respond) {
   auto cat = ctx->catalog.get();
   auto it = cat->journeys.find(id);
   if (it == cat->journeys.end())
@@ -151,7 +204,7 @@ void get_journey(NodeContext* ctx, const std::string& id, Responder respond) {
                       {"status", to_string(it->second.status)},
                       {"definition", latest ? json::value(latest->source) : json::value(nullptr)},
                       {"versions", versions},
-                      {"stats", journey_stats(ctx, id, static_cast<int>(it->second.versions.size()))}}));
+                      {"stats", journey_stats(counters, id, static_cast<int>(it->second.versions.size()))}}));
 }
 
 /// Transport-level refusals (http::server_stats) by reason.
@@ -318,37 +371,103 @@ std::string metrics_text(NodeContext* ctx) {
   return out;
 }
 
-void post_clock(caf::actor_system& sys, NodeContext* ctx, const std::string& body, Responder respond) {
-  if (!ctx->clock->manual())
-    return respond(http::error_response(409, "the node runs on the system clock (start it with --clock manual)"));
+/// The instant a POST /api/clock body asks for, or the 400 answer.
+std::variant<Millis, Response> clock_target(NodeContext* ctx, const std::string& body, bool internal) {
+  const char* usage = "expected {\"advance\":\"2d\"} or {\"set\":\"<RFC 3339>\"}";
   auto v = parse_input_json(body, ctx->config.limits.json_depth_max);
   if (!v || !v->is_object())
-    return respond(http::error_response(400, "expected {\"advance\":\"2d\"} or {\"set\":\"<RFC 3339>\"}"));
+    return http::error_response(400, usage);
   auto& o = v->get_object();
-  Millis target = 0;
   if (auto* a = o.if_contains("advance"); a && a->is_string()) {
     auto d = parse_duration(std::string(a->get_string()));
     if (!d)
-      return respond(http::error_response(400, "advance: bad duration (use 30s, 15m, 2h, 3d, 1w)"));
+      return http::error_response(400, "advance: bad duration (use 30s, 15m, 2h, 3d, 1w)");
     auto t = add_time(ctx->clock->now(), *d);
     if (!t)
-      return respond(http::error_response(400, "advance: the clock would pass 9999-12-31T23:59:59.999Z"));
-    target = *t;
-  } else if (auto* s = o.if_contains("set"); s && s->is_string()) {
+      return http::error_response(400, "advance: the clock would pass 9999-12-31T23:59:59.999Z");
+    return *t;
+  }
+  if (auto* s = o.if_contains("set"); s && s->is_string()) {
     auto t = parse_rfc3339(std::string(s->get_string()));
     if (!t)
-      return respond(http::error_response(400, "set: not an RFC 3339 date-time within years 0001-9999 (as UTC)"));
-    if (*t < ctx->clock->now())
-      return respond(http::error_response(400, "set: the clock cannot go backwards"));
-    target = *t;
-  } else {
-    return respond(http::error_response(400, "expected {\"advance\":\"2d\"} or {\"set\":\"<RFC 3339>\"}"));
+      return http::error_response(400, "set: not an RFC 3339 date-time within years 0001-9999 (as UTC)");
+    if (*t < ctx->clock->now()) {
+      if (internal)  // a cluster peer moved the clock to where this node already is
+        return ctx->clock->now();
+      return http::error_response(400, "set: the clock cannot go backwards");
+    }
+    return *t;
   }
+  return http::error_response(400, usage);
+}
+
+/// Moves this node's clock to `target` and answers once its due timers fired.
+void advance_local(caf::actor_system& sys, NodeContext* ctx, Millis target, std::function<void(Response)> done) {
   auto ts = ctx->timer_service;
   sys.spawn([=](caf::event_based_actor* self) {
     self->request(ts, std::chrono::seconds(120), advance_atom::value, static_cast<int64_t>(target))
-      .then([=](int64_t now) { respond(http::json_response(200, json::object{{"now", format_rfc3339(now)}})); },
-            [=](caf::error& err) { respond(http::error_response(503, self->system().render(err))); });
+      .then([=](int64_t now) { done(http::json_response(200, json::object{{"now", format_rfc3339(now)}})); },
+            [=](caf::error& err) { done(http::error_response(503, self->system().render(err))); });
+  });
+}
+
+/// POST /api/clock. In a cluster it moves every member to the same instant
+/// and answers after each fired its due timers (PRODUCT.md §9); a member down
+/// makes it 503 (sent again, it moves only the members still behind).
+void post_clock(caf::actor_system& sys, NodeContext* ctx, const Request& req, Responder respond) {
+  if (!ctx->clock->manual())
+    return respond(http::error_response(409, "the node runs on the system clock (start it with --clock manual)"));
+  auto target = clock_target(ctx, req.body, req.internal);
+  if (auto* refusal = std::get_if<Response>(&target))
+    return respond(std::move(*refusal));
+  Millis t = std::get<Millis>(target);
+  if (!ctx->view || req.internal)
+    return advance_local(sys, ctx, t, respond);
+  Request call;
+  call.method = "POST";
+  call.target = "/api/clock";
+  call.body = json::serialize(json::object{{"set", format_rfc3339(t)}});
+  auto* sysp = &sys;
+  advance_local(sys, ctx, t, [=](Response mine) {
+    call_peers(*sysp, ctx, call, std::chrono::seconds(120), [=](std::map<std::string, Response> replies) {
+      std::string failed;
+      for (auto& [address, r] : replies)
+        if (r.status != 200)
+          failed += (failed.empty() ? "" : ", ") + address + " (" + std::to_string(r.status) + ")";
+      if (mine.status != 200)
+        return respond(mine);
+      if (!failed.empty())
+        return respond(http::error_response(503, "the clock moved here but not on " + failed + "; retry"));
+      respond(http::json_response(200, json::object{{"now", format_rfc3339(t)}}));
+    });
+  });
+}
+
+/// GET /api/stats: this node's figures; in a cluster the members' summed, with
+/// each member's under "nodes" (a member down shows "up": false).
+void get_stats(caf::actor_system& sys, NodeContext* ctx, const Request& req, Responder respond) {
+  auto local = stats_json(ctx);
+  if (!ctx->view || req.internal)
+    return respond(http::json_response(200, local));
+  Request call;
+  call.method = "GET";
+  call.target = "/api/stats";
+  call_peers(sys, ctx, call, std::chrono::seconds(10), [=](std::map<std::string, Response> replies) {
+    json::object total = local;
+    json::object nodes;
+    nodes[ctx->config.cluster_listen] = local;
+    for (auto& [address, r] : replies) {
+      std::error_code ec;
+      auto v = parse_stored_json(r.body, ec);
+      if (r.status == 200 && !ec && v.is_object()) {
+        cluster::add_numbers(total, v.get_object());
+        nodes[address] = std::move(v);
+      } else {
+        nodes[address] = json::object{{"up", false}, {"status", r.status}};
+      }
+    }
+    total["nodes"] = std::move(nodes);
+    respond(http::json_response(200, std::move(total)));
   });
 }
 
@@ -375,7 +494,9 @@ void get_cluster(caf::actor_system& sys, NodeContext* ctx, Responder respond) {
 /// waymark_http_unauthorized_total, ingest ones as nacks.
 static http::Router::Authorizer authorizer(NodeContext* ctx) {
   http::Credentials creds{ctx->config.admin_tokens, ctx->config.write_keys, ctx->config.limits.json_depth_max};
-  return [ctx, creds](Access access, const Request& req) {
+  return [ctx, creds](Access access, const Request& req) -> std::optional<Response> {
+    if (req.internal)  // relayed by a cluster peer that authorised it (actors/http_cluster.hpp)
+      return std::nullopt;
     auto refusal = http::authorize(access, req, creds);
     if (refusal && access == Access::admin)
       ctx->metrics.http_unauthorized.fetch_add(1, std::memory_order_relaxed);
@@ -391,22 +512,43 @@ http::Handler make_http_api(caf::actor_system& sys, NodeContext* ctx) {
   router->add("GET", "/healthz", Access::open, [](Request&&, const Params&, Responder r) {
     r(http::json_response(200, json::object{{"status", "ok"}}));
   });
+  // Catalog changes are numbered by the catalog leader (PRODUCT.md §9): a
+  // member that is not the leader relays them to it.
+  auto at_leader = [=](const Request& req, Responder& r) {
+    if (req.internal || !ctx->view || catalog_leader(*ctx) == ctx->config.cluster_listen)
+      return false;
+    proxy_to(*sysp, ctx, catalog_leader(*ctx), req, r, std::chrono::seconds(90));
+    return true;
+  };
   router->add("PUT", "/api/journeys/{id}", Access::admin, [=](Request&& req, const Params& p, Responder r) {
-    ask_status_body(*sysp, ctx->catalog_actor, r, deploy_atom::value, p.at("id"), req.body);
+    if (!at_leader(req, r))
+      ask_status_body(*sysp, ctx->catalog_actor, r, deploy_atom::value, p.at("id"), req.body);
   });
-  router->add("GET", "/api/journeys", Access::admin, [=](Request&&, const Params&, Responder r) { list_journeys(ctx, r); });
-  router->add("GET", "/api/journeys/{id}", Access::admin,
-              [=](Request&&, const Params& p, Responder r) { get_journey(ctx, p.at("id"), r); });
+  router->add("GET", "/api/journeys", Access::admin, [=](Request&& req, const Params&, Responder r) {
+    gather_counters(*sysp, ctx, req, "", [=](CountersById c) { list_journeys(ctx, c, r); });
+  });
+  router->add("GET", "/api/journeys/{id}", Access::admin, [=](Request&& req, const Params& p, Responder r) {
+    auto id = p.at("id");
+    gather_counters(*sysp, ctx, req, id, [=](CountersById c) { get_journey(ctx, c, id, r); });
+  });
+  router->add("GET", "/api/internal/journey-counters", Access::admin, [=](Request&& req, const Params&, Responder r) {
+    if (!req.internal)
+      return r(http::error_response(404, "no route"));
+    auto it = req.query.find("journey");
+    r(http::json_response(200, counters_body(local_counters(ctx, it == req.query.end() ? "" : it->second))));
+  });
   for (auto [verb, status] : {std::pair<const char*, const char*>{"pause", "paused"},
                               {"resume", "active"},
                               {"archive", "archived"}}) {
     std::string st = status;
-    router->add("POST", std::string("/api/journeys/{id}/") + verb, Access::admin, [=](Request&&, const Params& p, Responder r) {
-      ask_status_body(*sysp, ctx->catalog_actor, r, status_atom::value, p.at("id"), st);
+    router->add("POST", std::string("/api/journeys/{id}/") + verb, Access::admin, [=](Request&& req, const Params& p, Responder r) {
+      if (!at_leader(req, r))
+        ask_status_body(*sysp, ctx->catalog_actor, r, status_atom::value, p.at("id"), st);
     });
   }
   router->add("PUT", "/api/templates/{id}", Access::admin, [=](Request&& req, const Params& p, Responder r) {
-    ask_status_body(*sysp, ctx->catalog_actor, r, template_atom::value, p.at("id"), req.body);
+    if (!at_leader(req, r))
+      ask_status_body(*sysp, ctx->catalog_actor, r, template_atom::value, p.at("id"), req.body);
   });
   router->add("GET", "/api/templates", Access::admin, [=](Request&&, const Params&, Responder r) {
     json::array arr;
@@ -414,17 +556,31 @@ http::Handler make_http_api(caf::actor_system& sys, NodeContext* ctx) {
       arr.push_back(t->source);
     r(http::json_response(200, json::object{{"templates", arr}}));
   });
-  router->add("GET", "/api/customers/{id}", Access::admin,
-              [=](Request&&, const Params& p, Responder r) { get_customer(sysp, ctx, p.at("id"), r); });
+  // A customer's reads and erasure run at its partition's owner.
+  auto at_owner = [=](const Request& req, const std::string& id, Responder& r) {
+    if (req.internal || !ctx->view)
+      return false;
+    auto owner = owner_of_key(*ctx, id);
+    if (owner == ctx->config.cluster_listen)
+      return false;
+    proxy_to(*sysp, ctx, owner, req, r, std::chrono::seconds(120));
+    return true;
+  };
+  router->add("GET", "/api/customers/{id}", Access::admin, [=](Request&& req, const Params& p, Responder r) {
+    if (!at_owner(req, p.at("id"), r))
+      get_customer(sysp, ctx, p.at("id"), r);
+  });
   router->add("POST", "/api/clock", Access::admin,
-              [=](Request&& req, const Params&, Responder r) { post_clock(*sysp, ctx, req.body, r); });
+              [=](Request&& req, const Params&, Responder r) { post_clock(*sysp, ctx, req, r); });
   router->add("GET", "/api/cluster", Access::admin, [=](Request&&, const Params&, Responder r) {
     get_cluster(*sysp, ctx, r);
   });
   router->add("GET", "/api/stats", Access::admin,
-              [=](Request&&, const Params&, Responder r) { r(http::json_response(200, stats_json(ctx))); });
-  router->add("GET", "/api/customers/{id}/inbox", Access::admin, [=](Request&&, const Params& p, Responder r) {
+              [=](Request&& req, const Params&, Responder r) { get_stats(*sysp, ctx, req, r); });
+  router->add("GET", "/api/customers/{id}/inbox", Access::admin, [=](Request&& req, const Params& p, Responder r) {
     auto id = p.at("id");
+    if (at_owner(req, id, r))
+      return;
     if (auto canonical = ctx->store->resolve_alias(id))
       id = *canonical;
     json::array items;
@@ -436,8 +592,10 @@ http::Handler make_http_api(caf::actor_system& sys, NodeContext* ctx) {
     }
     r(http::json_response(200, json::object{{"customer", id}, {"messages", std::move(items)}}));
   });
-  router->add("DELETE", "/api/customers/{id}", Access::admin, [=](Request&&, const Params& p, Responder r) {
+  router->add("DELETE", "/api/customers/{id}", Access::admin, [=](Request&& req, const Params& p, Responder r) {
     auto id = p.at("id");
+    if (at_owner(req, id, r))
+      return;
     if (auto canonical = ctx->store->resolve_alias(id))
       id = *canonical;
     // Known = a stored state, a live actor or logged inputs; an unreadable

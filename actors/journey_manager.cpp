@@ -351,6 +351,8 @@ caf::behavior journey_manager(self_ptr self, NodeContext* ctx, size_t partition)
   self->send(self, sweep_atom::value);
   return {
     [=](event_atom, EventMsg& m) {
+      if (!ctx->catalog_ready.load(std::memory_order_relaxed))  // a cluster member behind the leader's catalog
+        return nack(ctx, m.ack, "this node's catalog is not in step with the cluster yet; retry", "catalog_sync");
       std::string id = m.route.empty() ? m.event.customer_key() : m.route;
       Pending p;
       p.kind = Pending::k_event;

@@ -24,7 +24,10 @@ void register_wire_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<EventMsg>("waymark.event_msg.v1");
   cfg.add_message_type<AckBatch>("waymark.ack_batch.v1");
   cfg.add_message_type<NackBatch>("waymark.nack_batch.v1");
-  cfg.add_message_type<Hello>("waymark.hello.v1");
+  cfg.add_message_type<Hello>("waymark.hello.v2");
+  cfg.add_message_type<HttpCall>("waymark.http_call.v1");
+  cfg.add_message_type<HttpReply>("waymark.http_reply.v1");
+  cfg.add_message_type<CatalogGen>("waymark.catalog_gen.v1");
 }
 
 }  // namespace waymark

@@ -47,6 +47,10 @@ using dial_atom = caf::atom_constant<caf::atom("dial")>;          // cluster: (r
 using peer_up_atom = caf::atom_constant<caf::atom("peerup")>;     // cluster: a peer's link is up
 using peer_down_atom = caf::atom_constant<caf::atom("peerdown")>; // cluster: a peer's link is lost
 using unalias_atom = caf::atom_constant<caf::atom("unalias")>;    // a merge's commit failed: the id is its own again
+using http_atom = caf::atom_constant<caf::atom("http")>;          // cluster: an admin request run at a peer
+using catalog_atom = caf::atom_constant<caf::atom("catalog")>;    // cluster: a catalog generation (deploys)
+using push_atom = caf::atom_constant<caf::atom("push")>;          // cluster: send a generation to every peer
+using ready_atom = caf::atom_constant<caf::atom("ready")>;        // cluster: the catalog is in step with the leader
 
 /// Where the ack (or nack) of one event goes: the connection broker or HTTP
 /// request actor that read it, and its line number there.
@@ -94,6 +98,31 @@ struct Hello {
   std::string address;    // the sender's cluster.listen
   std::string view_hash;  // cluster::Membership::hash()
   std::string view;       // cluster::Membership::describe()
+  uint64_t generation = 0;  // the sender's catalog generation (a node behind the leader catches up)
+  int64_t clock = 0;        // the sender's manual clock (0: system clock); a node behind moves to it
+};
+
+/// An admin request one node runs at another (actors/http_cluster.hpp): the
+/// peer answers with an HttpReply sent to `reply_to`, tagged with `id`.
+struct HttpCall {
+  uint64_t id = 0;
+  std::string method;
+  std::string target;  // path and query, as a client sent them
+  std::string body;
+  caf::actor reply_to;
+};
+struct HttpReply {
+  uint64_t id = 0;
+  int status = 503;
+  std::string content_type;
+  std::string body;
+};
+
+/// One catalog generation as the leader stores it (catalog_blob): every
+/// journey version with its status and every template.
+struct CatalogGen {
+  uint64_t generation = 0;
+  std::string blob;
 };
 
 // -- wire format of the messages that may cross nodes ---------------------------------
@@ -134,7 +163,22 @@ typename Inspector::result_type inspect(Inspector& f, EventMsg& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, Hello& x) {
-  return f(caf::meta::type_name("waymark.hello"), x.address, x.view_hash, x.view);
+  return f(caf::meta::type_name("waymark.hello"), x.address, x.view_hash, x.view, x.generation, x.clock);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, HttpCall& x) {
+  return f(caf::meta::type_name("waymark.http_call"), x.id, x.method, x.target, x.body, x.reply_to);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, HttpReply& x) {
+  return f(caf::meta::type_name("waymark.http_reply"), x.id, x.status, x.content_type, x.body);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, CatalogGen& x) {
+  return f(caf::meta::type_name("waymark.catalog_gen"), x.generation, x.blob);
 }
 
 template <class Inspector>
@@ -161,6 +205,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(waymark, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(waymark, (waymark::NackBatch))
   CAF_ADD_TYPE_ID(waymark, (std::vector<waymark::EventMsg>))
   CAF_ADD_TYPE_ID(waymark, (waymark::Hello))
+  CAF_ADD_TYPE_ID(waymark, (waymark::HttpCall))
+  CAF_ADD_TYPE_ID(waymark, (waymark::HttpReply))
+  CAF_ADD_TYPE_ID(waymark, (waymark::CatalogGen))
 CAF_END_TYPE_ID_BLOCK(waymark)
 
 namespace waymark {

@@ -141,8 +141,8 @@ int serve_node(const ServeOptions& opts) {
   if (ctx.config.clustered() && !(preview && std::string(preview) == "1")) {
     // PRODUCT.md §9 is not built yet (links only, actors/cluster_link.hpp):
     // running "clustered" nodes would silently split customers.
-    spdlog::error("cluster.peers is set, but clustering is not complete in this build (no alias merges, deploys, "
-                  "reads or hand-off across members yet); remove the peers to run a single node");
+    spdlog::error("cluster.peers is set, but clustering is not complete in this build (no alias merges across "
+                  "owners or hand-off yet); remove the peers to run a single node");
     return 1;
   }
   if (auto hp = parse_host_port(ctx.config.cluster_listen);
@@ -153,8 +153,8 @@ int serve_node(const ServeOptions& opts) {
     return 1;
   }
   if (ctx.config.clustered())
-    spdlog::warn("WAYMARK_CLUSTER_PREVIEW=1: links and event forwarding only; deploys, the clock, reads, alias "
-                 "merges and hand-off are still per node (for developers and tests)");
+    spdlog::warn("WAYMARK_CLUSTER_PREVIEW=1: links, forwarding, deploys, the clock and admin reads work across "
+                 "members; alias merges across owners and hand-off do not yet (for developers and tests)");
   if (auto err = check_exposure(ctx.config)) {
     spdlog::error("{}", err->message);
     return 1;
@@ -203,7 +203,25 @@ int serve_node(const ServeOptions& opts) {
       spdlog::info("[recovery] {} logged inputs replayed into {} customers in {} ms ({} skipped)", rec->inputs,
                    rec->customers, ms, rec->skipped);
   }
-  if (!load_journeys_dir(ctx))
+  if (ctx.config.clustered()) {
+    auto members = ctx.config.cluster_peers;
+    members.push_back(ctx.config.cluster_listen);
+    auto view = cluster::Membership::make(members, static_cast<uint32_t>(ctx.config.partitions));
+    if (!view) {
+      spdlog::error("cluster view: {}", view.error().message);
+      return 1;
+    }
+    ctx.view = std::make_shared<const cluster::Membership>(std::move(*view));
+  }
+  // In a cluster the catalog leader (the view's first member) numbers every
+  // generation: only it seeds journeys_dir; the others take its catalog when
+  // they link to it, and take no events before that (PRODUCT.md §9).
+  bool leader = !ctx.view || ctx.view->members().front() == ctx.config.cluster_listen;
+  ctx.catalog_ready = leader;
+  if (!leader && !ctx.config.journeys_dir.empty())
+    spdlog::info("[catalog] journeys_dir is seeded by the catalog leader {}; this node takes its catalog",
+                 ctx.view->members().front());
+  if (leader && !load_journeys_dir(ctx))
     return 1;
   // With the log empty no input refers to an older catalog generation.
   if (ctx.store->log_records() == 0) {
@@ -244,6 +262,7 @@ int serve_node(const ServeOptions& opts) {
     for (int p = 0; p < ctx.config.partitions; ++p)
       managers.push_back(spawn_journey_manager(sys, &ctx, static_cast<size_t>(p)));
     ctx.router.set_local(std::move(managers), static_cast<uint32_t>(ctx.config.partitions));
+    ctx.http_handler = make_http_api(sys, &ctx);  // before peers may relay requests to it
     if (ctx.config.clustered()) {  // before anything routes: the router learns the owners
       auto link = start_cluster(sys, &ctx);
       if (!link) {
@@ -263,7 +282,7 @@ int serve_node(const ServeOptions& opts) {
     hopts.connections_max = ctx.config.limits.http_connections_max;
     hopts.idle_timeout_s = static_cast<int>(ctx.config.limits.connection_idle_s);
     hopts.request_timeout_s = static_cast<int>(ctx.config.limits.connection_incomplete_s);
-    http::Server http_server(hopts, make_http_api(sys, &ctx));
+    http::Server http_server(hopts, ctx.http_handler);
     auto http_port = http_server.start();
     if (rc != 0) {
       // cluster.listen could not be bound (logged above)
@@ -320,6 +339,7 @@ int serve_node(const ServeOptions& opts) {
     if (ctx.cluster)
       stop_and_wait({ctx.cluster}, true);
     ctx.cluster = nullptr;
+    ctx.http_handler = nullptr;
     ctx.router.clear();
     ctx.gateways.clear();
     ctx.store_actor = nullptr;

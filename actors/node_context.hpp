@@ -13,7 +13,9 @@
 
 #include <caf/all.hpp>
 
+#include "http/server.hpp"
 #include "waymark/clock.hpp"
+#include "waymark/cluster.hpp"
 #include "waymark/config.hpp"
 #include "waymark/engine.hpp"
 #include "waymark/merge_waits.hpp"
@@ -132,6 +134,14 @@ struct NodeContext {
   caf::actor timer_service;
   caf::actor catalog_actor;
   caf::actor cluster;  // cluster links (actors/cluster_link.hpp); null on a single node
+  // In a cluster (set before any actor starts): the agreed view, and whether
+  // this node's catalog is in step with the catalog leader (the view's first
+  // member). Until it is, events are nacked with retry ("catalog_sync").
+  std::shared_ptr<const cluster::Membership> view;
+  std::atomic<bool> catalog_ready{true};
+  // The admin API's handler (set before the HTTP server starts): a peer's
+  // relayed request (HttpCall) runs through it too.
+  http::Handler http_handler;
   std::map<std::string, caf::actor> gateways;  // channel -> gateway
   Router router;  // customer key -> the actor that takes its messages
 };

@@ -74,6 +74,10 @@ CatalogPtr with_status(const Catalog& cat, const std::string& journey, JourneySt
 CatalogPtr with_generation(const Catalog& cat, uint64_t generation);
 /// Adds to `b` what stores `cat` as its generation: the blob and "catalog_gen".
 void add_generation(Batch& b, const Catalog& cat);
+/// Adds to `b` every journey version (with the journey's status) and every
+/// template of `cat`: what a cluster member that was behind stores when it
+/// takes the leader's generation (PRODUCT.md §9). Overwrites are idempotent.
+void add_catalog_puts(Batch& b, const Catalog& cat);
 
 std::optional<JourneyStatus> parse_status(const std::string& s);
 

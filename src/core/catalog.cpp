@@ -320,6 +320,17 @@ void add_generation(Batch& b, const Catalog& cat) {
   b.meta.emplace_back("catalog_gen", std::to_string(cat.generation));
 }
 
+void add_catalog_puts(Batch& b, const Catalog& cat) {
+  for (auto& [id, t] : cat.templates)
+    b.templates.emplace_back(id, json::serialize(t->source));
+  for (auto& [id, entry] : cat.journeys) {
+    for (size_t i = 0; i < entry.versions.size(); ++i)
+      if (entry.versions[i])
+        b.journeys.push_back(JourneyPut{id, static_cast<int>(i + 1), json::serialize(entry.versions[i]->source), ""});
+    b.journeys.push_back(JourneyPut{id, 0, "", to_string(entry.status)});
+  }
+}
+
 CatalogPtr with_status(const Catalog& cat, const std::string& journey, JourneyStatus s) {
   auto next = std::make_shared<Catalog>(cat);
   next->journeys[journey].status = s;

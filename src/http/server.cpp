@@ -101,6 +101,13 @@ struct Control {
 
 }  // namespace
 
+void split_target(Request& r) {
+  auto q = r.target.find('?');
+  r.path = r.target.substr(0, q);
+  r.query.clear();
+  if (q != std::string::npos) r.query = parse_query(std::string_view(r.target).substr(q + 1));
+}
+
 ServerStats& server_stats() {
   static ServerStats stats;
   return stats;
@@ -320,9 +327,7 @@ private:
     Request r;
     r.method = std::string(req.method_string());
     r.target = std::string(req.target());
-    auto q = r.target.find('?');
-    r.path = r.target.substr(0, q);
-    if (q != std::string::npos) r.query = parse_query(std::string_view(r.target).substr(q + 1));
+    split_target(r);
     for (const auto& f : req) {
       auto name = lower(f.name_string());
       auto [it, inserted] = r.headers.emplace(name, std::string(f.value()));

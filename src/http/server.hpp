@@ -39,6 +39,10 @@ struct Request {
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
   std::string remote;  // "127.0.0.1:53422"
+  // Set only for a request a cluster peer relayed (actors/http_cluster.hpp),
+  // never by the server: authorised at the node that took it from the
+  // client, answered here for this node alone (no second fan-out).
+  bool internal = false;
 };
 
 struct Response {
@@ -52,6 +56,8 @@ struct Response {
 /// posted to the connection's strand. When the connection (or the server) is
 /// gone the response is dropped silently.
 using Responder = std::function<void(Response)>;
+/// Sets r.path and r.query from r.target, as the server does for each request.
+void split_target(Request& r);
 using Handler = std::function<void(Request&&, Responder)>;
 
 struct ServerOptions {

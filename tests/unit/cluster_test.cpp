@@ -116,3 +116,41 @@ TEST(ClusterMembership, OneMemberOwnsEverything) {
 
 }  // namespace
 }  // namespace waymark::cluster
+
+// ---- merging members' answers (include/waymark/cluster_merge.hpp) ----------------
+
+#include "waymark/cluster_merge.hpp"
+
+namespace waymark::cluster {
+namespace {
+
+TEST(ClusterMerge, NumbersAreSummedObjectsMergedAndOtherValuesKeptFromTheFirst) {
+  auto total = boost::json::parse(R"({"now":"A","events":3,"ratio":0.5,"outbox":{"email":2},"list":[1]})").as_object();
+  auto part = boost::json::parse(R"({"now":"B","events":4,"ratio":0.25,"outbox":{"email":5,"sms":1},"extra":7,"list":[2]})")
+                .as_object();
+  add_numbers(total, part);
+  EXPECT_EQ(total.at("now"), boost::json::value("A"));
+  EXPECT_EQ(total.at("events"), boost::json::value(7));
+  EXPECT_TRUE(total.at("events").is_int64()) << "integers stay integers";
+  EXPECT_DOUBLE_EQ(total.at("ratio").as_double(), 0.75);
+  EXPECT_EQ(total.at("outbox").at("email"), boost::json::value(7));
+  EXPECT_EQ(total.at("outbox").at("sms"), boost::json::value(1));
+  EXPECT_EQ(total.at("extra"), boost::json::value(7));
+  EXPECT_EQ(total.at("list"), boost::json::parse("[1]"));
+}
+
+TEST(ClusterMerge, JourneyCountersRoundTripThroughJsonAndSum) {
+  std::map<std::string, int64_t> a{{std::string("1\0welcome\0visited", 17), 3}, {"entered", 2}};
+  std::map<std::string, int64_t> b{{std::string("1\0welcome\0visited", 17), 4}};
+  std::map<std::string, int64_t> total;
+  ASSERT_TRUE(add_counters(total, boost::json::parse(boost::json::serialize(counters_json(a)))));
+  ASSERT_TRUE(add_counters(total, counters_json(b)));
+  EXPECT_EQ(total[std::string("1\0welcome\0visited", 17)], 7) << "a key with NUL bytes survives JSON";
+  EXPECT_EQ(total["entered"], 2);
+  EXPECT_FALSE(add_counters(total, boost::json::parse(R"({"x":"seven"})")));
+  EXPECT_FALSE(add_counters(total, boost::json::parse("[]")));
+  EXPECT_EQ(total.count("x"), 0u) << "a bad part adds nothing";
+}
+
+}  // namespace
+}  // namespace waymark::cluster

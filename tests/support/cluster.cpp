@@ -1,0 +1,81 @@
+#include "support/cluster.hpp"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <random>
+
+#include "support/events.hpp"
+#include "waymark/cluster.hpp"
+
+namespace waymark::it {
+
+namespace json = boost::json;
+
+std::vector<uint16_t> free_ports(size_t n) {
+  static std::mt19937 rng(std::random_device{}());
+  std::uniform_int_distribution<int> pick(20000, 32000);
+  std::vector<int> fds;
+  std::vector<uint16_t> out;
+  while (out.size() < n) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<uint16_t>(pick(rng)));
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      ::close(fd);
+      continue;
+    }
+    fds.push_back(fd);
+    out.push_back(ntohs(a.sin_port));
+  }
+  for (int fd : fds)
+    ::close(fd);
+  return out;
+}
+
+NodeOptions member(uint16_t self, const std::vector<uint16_t>& peers, int partitions) {
+  json::array list;
+  for (auto p : peers)
+    list.push_back(json::value(addr(p)));
+  NodeOptions o;
+  o.config = json::object{{"cluster", json::object{{"listen", addr(self)}, {"peers", list}, {"partitions", partitions}}}};
+  return o;
+}
+
+std::map<std::string, bool> members_up(Node& node) {
+  std::map<std::string, bool> out;
+  auto r = node.get("/api/cluster");
+  if (r.status != 200)
+    return out;
+  for (auto& m : array_at(r.json(), "members"))
+    out[str_at(m, "address")] = m.as_object().at("up").as_bool();
+  return out;
+}
+
+bool all_up(Node& node, size_t members) {
+  auto r = node.get("/api/cluster");
+  if (r.status != 200 || at_path(r.json(), "ready") != json::value(true))
+    return false;  // the node's catalog is not in step with the leader's yet
+  auto up = members_up(node);
+  if (up.size() != members)
+    return false;
+  for (auto& [a, u] : up)
+    if (!u)
+      return false;
+  return true;
+}
+
+std::string owner_of(Node& node, const std::string& customer) {
+  auto view = node.get("/api/cluster").json();
+  auto p = cluster::partition_of(customer, static_cast<uint32_t>(at_path(view, "partitions").as_int64()));
+  for (auto& m : array_at(view, "members"))
+    for (auto& q : m.as_object().at("partitions").as_array())
+      if (q.as_int64() == p)
+        return str_at(m, "address");
+  return "";
+}
+
+}  // namespace waymark::it
