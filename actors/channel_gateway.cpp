@@ -121,6 +121,14 @@ bool still_owed(gateway_state& st, NodeContext* ctx, const Entry& e) {
   return false;
 }
 
+/// False for an entry whose customer's partition another cluster member owns.
+bool owned_here(NodeContext* ctx, const boost::json::object& record) {
+  if (!ctx->view)
+    return true;
+  auto* c = record.if_contains("customer");
+  return !c || !c->is_string() || ctx->ownership.owns(ctx->router.partition_of(c->get_string()));
+}
+
 /// Loads outbox entries after scan_after while the in-memory window has room.
 void load(self_ptr self, NodeContext* ctx) {
   auto& st = self->state;
@@ -140,6 +148,8 @@ void load(self_ptr self, NodeContext* ctx) {
       continue;
     }
     e.record = std::move(v.get_object());
+    if (!owned_here(ctx, e.record))
+      continue;  // another member owns its customer now: the entry moves there (hand-off)
     if (auto* id = e.record.if_contains("id"); id && id->is_string())
       e.id = std::string(id->get_string());
     restore_attempts(ctx, e);

@@ -7,8 +7,10 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "actors/cluster_forward.hpp"
+#include "actors/cluster_handoff.hpp"
 #include "actors/http_cluster.hpp"
 #include "actors/messages.hpp"
 #include "waymark/catalog.hpp"
@@ -39,6 +41,11 @@ struct cluster_state {
   uint64_t newest = 0;                // the newest generation a peer reported
   caf::actor newest_from;             // ... and the link to that peer
   std::optional<uint64_t> leader_gen; // the leader's generation, once linked to it
+  // Hand-off (actors/cluster_handoff.hpp): senders running, by peer; what each
+  // peer last said it still holds of this node's partitions; all taken in.
+  std::map<std::string, caf::actor> senders;
+  std::map<std::string, std::set<uint32_t>> peer_holds;
+  bool intake_done = true;
   // Refusals logged, by text, with when: a refused node redials every 2 s,
   // so the same refusal is logged again only after a minute.
   std::map<std::string, std::chrono::steady_clock::time_point> refusals_logged;
@@ -161,6 +168,9 @@ void redial(cluster_actor* self, const Shared& sh, const std::string& address) {
   self->delayed_send(self, delay, dial_atom::value, address);
 }
 
+void start_sender(cluster_actor* self, const Shared& sh, const std::string& address);
+void ask_holds(cluster_actor* self, std::shared_ptr<Shared> sh, const std::string& address);
+
 void say_hello(cluster_actor* self, std::shared_ptr<Shared> sh, const std::string& address, caf::actor remote) {
   self->request(remote, hello_timeout, hello_atom::value, sh->hello())
     .then(
@@ -172,6 +182,8 @@ void say_hello(cluster_actor* self, std::shared_ptr<Shared> sh, const std::strin
         }
         mark_up(self, *sh, address, remote);
         catch_up(self, sh, address, remote, theirs.generation);
+        start_sender(self, *sh, address);
+        ask_holds(self, sh, address);
         catch_up_clock(sh->ctx, theirs.clock);
       },
       [=](caf::error& err) {
@@ -191,6 +203,20 @@ void dial(cluster_actor* self, std::shared_ptr<Shared> sh, const std::string& ad
         say_hello(self, sh, address, caf::actor_cast<caf::actor>(std::move(ptr)));
       },
       [=](caf::error&) { redial(self, *sh, address); });
+}
+
+json::object handoff_json(const Shared& sh, const cluster_state& st) {
+  json::array receiving, sending;
+  if (sh.ctx) {
+    for (uint32_t p = 0; p < sh.view.partitions(); ++p)
+      if (sh.ctx->ownership.owns(p) && !sh.ctx->ownership.ready(p))
+        receiving.push_back(p);
+    std::lock_guard<std::mutex> g(sh.ctx->held_mu);
+    for (auto p : sh.ctx->held_foreign)
+      sending.push_back(p);
+  }
+  (void)st;
+  return json::object{{"receiving", std::move(receiving)}, {"sending", std::move(sending)}};
 }
 
 /// Sends one of this node's admin requests to a peer, or answers it "down".
@@ -234,6 +260,63 @@ caf::result<std::string> push(cluster_actor* self, const Shared& sh, const Catal
   return rp;
 }
 
+/// Hands this node's records of `address`'s partitions to it (once per start,
+/// again after a failure).
+void start_sender(cluster_actor* self, const Shared& sh, const std::string& address) {
+  auto& st = self->state;
+  auto it = st.peers.find(address);
+  if (it == st.peers.end() || !it->second.up || st.senders.count(address))
+    return;
+  auto parts = held_for(sh.ctx, address);
+  if (parts.empty())
+    return;
+  st.senders[address] = spawn_handoff_sender(self->system(), sh.ctx, address, it->second.link, std::move(parts),
+                                             caf::actor_cast<caf::actor>(self));
+}
+
+/// Partitions of this node no other member holds anything of any more become
+/// ready; when all are, the view's hash is stored (a restart skips the wait).
+void evaluate_intake(cluster_actor* self, const Shared& sh) {
+  auto& st = self->state;
+  if (st.intake_done)
+    return;
+  auto* ctx = sh.ctx;
+  bool all = true;
+  for (uint32_t p = 0; p < sh.view.partitions(); ++p) {
+    if (!ctx->ownership.owns(p) || ctx->ownership.ready(p))
+      continue;
+    bool clear = st.peer_holds.size() == st.peers.size();
+    for (auto& [peer, holds] : st.peer_holds)
+      clear = clear && !holds.count(p);
+    if (clear)
+      ctx->ownership.set_ready(p);
+    all = all && clear;
+  }
+  if (!all)
+    return;
+  st.intake_done = true;
+  Batch b;
+  b.meta.emplace_back("intake_view", sh.view.hash());
+  self->request(ctx->store_actor, std::chrono::seconds(30), batch_atom::value, std::move(b))
+    .then([=](bool) { spdlog::info("[cluster] every partition of this node taken in; view {} stored", sh.view.hash()); },
+          [=](caf::error& err) { spdlog::warn("[cluster] storing intake_view failed: {}", self->system().render(err)); });
+}
+
+/// Asks `address` which of this node's partitions it still holds.
+void ask_holds(cluster_actor* self, std::shared_ptr<Shared> sh, const std::string& address) {
+  auto it = self->state.peers.find(address);
+  if (self->state.intake_done || it == self->state.peers.end() || !it->second.up)
+    return;
+  self->request(it->second.link, std::chrono::seconds(5), handoff_atom::value, caf::get_atom::value, sh->self)
+    .then(
+      [=](const std::string& holds) {
+        auto ps = parse_partitions(holds);
+        self->state.peer_holds[address] = std::set<uint32_t>(ps.begin(), ps.end());
+        evaluate_intake(self, *sh);
+      },
+      [=](caf::error&) {});
+}
+
 json::value status_json(const Shared& sh, const cluster_state& st) {
   json::array members;
   for (auto& m : sh.view.members()) {
@@ -244,7 +327,8 @@ json::value status_json(const Shared& sh, const cluster_state& st) {
     members.push_back(json::object{{"address", m}, {"up", up}, {"partitions", std::move(parts)}});
   }
   return json::object{{"this", sh.self},
-                      {"ready", !sh.ctx || sh.ctx->catalog_ready.load()},
+                      {"ready", !sh.ctx || (sh.ctx->catalog_ready.load() && st.intake_done)},
+                      {"handoff", handoff_json(sh, st)},
                       {"membership_hash", sh.view.hash()},
                       {"partitions", sh.view.partitions()},
                       {"members", std::move(members)}};
@@ -253,6 +337,10 @@ json::value status_json(const Shared& sh, const cluster_state& st) {
 caf::behavior cluster_link(cluster_actor* self, std::shared_ptr<Shared> sh) {
   for (auto& m : sh->view.members())
     if (m != sh->self) self->state.peers[m];
+  for (uint32_t p = 0; p < sh->view.partitions(); ++p)
+    if (!sh->ctx->ownership.ready(p)) self->state.intake_done = false;
+  if (!self->state.intake_done)
+    self->send(self, handoff_atom::value, tick_atom::value);
   for (auto& [address, p] : self->state.peers) {
     if (address < sh->self)
       self->send(self, dial_atom::value, address);
@@ -269,12 +357,38 @@ caf::behavior cluster_link(cluster_actor* self, std::shared_ptr<Shared> sh) {
       p.up = false;
       p.link = nullptr;
       p.attempts = 0;
+      if (auto sender = self->state.senders.find(address); sender != self->state.senders.end()) {
+        self->send_exit(sender->second, caf::exit_reason::user_shutdown);  // it sends again to the next link
+        self->state.senders.erase(sender);
+      }
       redial(self, *sh, address);
     }
   });
   return {
     [=](dial_atom, const std::string& address) { dial(self, sh, address); },
     [=](ready_atom) { fetch_newest(self, sh); },
+    // Hand-off: a peer asks what this node holds of its partitions; a peer's
+    // records arrive; a sender of this node's ends; the intake poll.
+    [=](handoff_atom, caf::get_atom, const std::string& asker) { return partitions_text(held_for(sh->ctx, asker)); },
+    [=](handoff_atom, HandoffChunk& chunk) {
+      return self->delegate(sh->ctx->store_actor, handoff_atom::value, std::move(chunk));
+    },
+    [=](handoff_atom, const std::string& peer, bool ok) {
+      auto it = self->state.senders.find(peer);
+      if (it == self->state.senders.end() || it->second.address() != self->current_sender())
+        return;  // a sender stopped when its peer went down (a newer one may run)
+      self->state.senders.erase(it);
+      if (!ok)
+        self->delayed_send(self, std::chrono::seconds(1), handoff_atom::value, peer);
+    },
+    [=](handoff_atom, const std::string& peer) { start_sender(self, *sh, peer); },
+    [=](handoff_atom, tick_atom) {
+      if (self->state.intake_done)
+        return;
+      for (auto& [address, p] : self->state.peers)
+        ask_holds(self, sh, address);
+      self->delayed_send(self, std::chrono::milliseconds(300), handoff_atom::value, tick_atom::value);
+    },
     [=](hello_atom, const Hello& theirs) -> caf::result<Hello> {
       auto why = refusal(*sh, theirs);
       if (!why.empty()) {
@@ -284,6 +398,8 @@ caf::behavior cluster_link(cluster_actor* self, std::shared_ptr<Shared> sh) {
       auto link = caf::actor_cast<caf::actor>(self->current_sender());
       mark_up(self, *sh, theirs.address, link);
       catch_up(self, sh, theirs.address, link, theirs.generation);
+      start_sender(self, *sh, theirs.address);
+      ask_holds(self, sh, theirs.address);
       catch_up_clock(sh->ctx, theirs.clock);
       return sh->hello();
     },

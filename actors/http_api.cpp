@@ -350,6 +350,14 @@ std::string metrics_text(NodeContext* ctx) {
   if (ctx->config.clustered())
     counter("waymark_cluster_members_up", "Cluster members with a live link, this node included.",
             m.cluster_peers_up.load() + 1, "gauge");
+  if (ctx->config.clustered()) {
+    counter("waymark_cluster_handoffs_total", "Partitions this node handed to their new owner (member list changed).",
+            m.cluster_handoffs_out.load());
+    counter("waymark_cluster_handoff_records_sent_total", "Records sent to new owners in hand-offs.",
+            m.cluster_handoff_records_out.load());
+    counter("waymark_cluster_handoff_records_received_total", "Records taken in from hand-offs.",
+            m.cluster_handoff_records_in.load());
+  }
   auto& hs = http::server_stats();
   counter("waymark_http_connections_open", "Open HTTP connections.", hs.connections_open.load(), "gauge");
   out += "# HELP waymark_http_refused_total HTTP requests refused by the transport before any handler ran.\n"
@@ -558,10 +566,16 @@ http::Handler make_http_api(caf::actor_system& sys, NodeContext* ctx) {
   });
   // A customer's reads and erasure run at its partition's owner.
   auto at_owner = [=](const Request& req, const std::string& id, Responder& r) {
-    if (req.internal || !ctx->view)
+    if (!ctx->view)
       return false;
     auto owner = owner_of_key(*ctx, id);
-    if (owner == ctx->config.cluster_listen)
+    if (owner == ctx->config.cluster_listen) {
+      if (ctx->ownership.ready(ctx->router.partition_of(id)))
+        return false;
+      r(http::error_response(503, "the partition of '" + id + "' is being handed to this node; retry"));
+      return true;
+    }
+    if (req.internal)
       return false;
     proxy_to(*sysp, ctx, owner, req, r, std::chrono::seconds(120));
     return true;

@@ -354,6 +354,8 @@ caf::behavior journey_manager(self_ptr self, NodeContext* ctx, size_t partition)
       if (!ctx->catalog_ready.load(std::memory_order_relaxed))  // a cluster member behind the leader's catalog
         return nack(ctx, m.ack, "this node's catalog is not in step with the cluster yet; retry", "catalog_sync");
       std::string id = m.route.empty() ? m.event.customer_key() : m.route;
+      if (ctx->view && !ctx->ownership.ready(ctx->router.partition_of(id)))  // its records are still arriving
+        return nack(ctx, m.ack, "partition of " + id + " is being handed to this node; retry", "handoff");
       Pending p;
       p.kind = Pending::k_event;
       p.ev = std::move(m);

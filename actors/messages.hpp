@@ -50,7 +50,8 @@ using unalias_atom = caf::atom_constant<caf::atom("unalias")>;    // a merge's c
 using http_atom = caf::atom_constant<caf::atom("http")>;          // cluster: an admin request run at a peer
 using catalog_atom = caf::atom_constant<caf::atom("catalog")>;    // cluster: a catalog generation (deploys)
 using push_atom = caf::atom_constant<caf::atom("push")>;          // cluster: send a generation to every peer
-using ready_atom = caf::atom_constant<caf::atom("ready")>;        // cluster: the catalog is in step with the leader
+using ready_atom = caf::atom_constant<caf::atom("ready")>;
+using handoff_atom = caf::atom_constant<caf::atom("handoff")>;    // cluster: a partition's records move        // cluster: the catalog is in step with the leader
 
 /// Where the ack (or nack) of one event goes: the connection broker or HTTP
 /// request actor that read it, and its line number there.
@@ -177,6 +178,16 @@ typename Inspector::result_type inspect(Inspector& f, HttpReply& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, HandoffRecord& x) {
+  return f(caf::meta::type_name("waymark.handoff_record"), x.db, x.key, x.value);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, HandoffChunk& x) {
+  return f(caf::meta::type_name("waymark.handoff_chunk"), x.records, x.next);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, CatalogGen& x) {
   return f(caf::meta::type_name("waymark.catalog_gen"), x.generation, x.blob);
 }
@@ -208,6 +219,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(waymark, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(waymark, (waymark::HttpCall))
   CAF_ADD_TYPE_ID(waymark, (waymark::HttpReply))
   CAF_ADD_TYPE_ID(waymark, (waymark::CatalogGen))
+  CAF_ADD_TYPE_ID(waymark, (waymark::HandoffRecord))
+  CAF_ADD_TYPE_ID(waymark, (waymark::HandoffChunk))
 CAF_END_TYPE_ID_BLOCK(waymark)
 
 namespace waymark {

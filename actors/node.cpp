@@ -104,6 +104,25 @@ bool load_journeys_dir(NodeContext& ctx) {
   return true;
 }
 
+/// Which partitions this node owns in the view and, when its member list
+/// changed since it last took everything in (meta "intake_view"), which of its
+/// records belong to partitions another member owns now (actors/cluster_handoff.hpp).
+void start_ownership(NodeContext& ctx) {
+  auto& view = *ctx.view;
+  std::vector<bool> owned(view.partitions());
+  for (uint32_t p = 0; p < view.partitions(); ++p)
+    owned[p] = view.owner_of(p) == ctx.config.cluster_listen;
+  bool taken_in = ctx.store->meta("intake_view") == view.hash();
+  ctx.held_foreign = ctx.store->held_partitions(view.partitions(), [&](uint32_t p) { return !owned[p]; });
+  ctx.ownership.init(std::move(owned), taken_in);
+  if (!taken_in)
+    spdlog::info("[cluster] view {} is new to this node: its partitions take events once no other member holds "
+                 "records of them", view.hash());
+  if (!ctx.held_foreign.empty())
+    spdlog::info("[cluster] this node holds records of {} partitions other members own now: handing them over",
+                 ctx.held_foreign.size());
+}
+
 bool write_ready_file(const std::string& data_dir, uint16_t tcp, uint16_t http) {
   std::string tmp = data_dir + "/ready.json.tmp", path = data_dir + "/ready.json";
   {
@@ -212,6 +231,7 @@ int serve_node(const ServeOptions& opts) {
       return 1;
     }
     ctx.view = std::make_shared<const cluster::Membership>(std::move(*view));
+    start_ownership(ctx);
   }
   // In a cluster the catalog leader (the view's first member) numbers every
   // generation: only it seeds journeys_dir; the others take its catalog when

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -67,6 +68,9 @@ struct Metrics {
   std::atomic<uint64_t> timers_fired{0};
   std::atomic<uint64_t> connections_open{0};
   std::atomic<uint64_t> cluster_peers_up{0};  // other members with a live link (cluster only)
+  std::atomic<uint64_t> cluster_handoffs_out{0};   // partitions handed to their new owner
+  std::atomic<uint64_t> cluster_handoff_records_in{0};
+  std::atomic<uint64_t> cluster_handoff_records_out{0};
   std::atomic<uint64_t> connections_paused{0};  // times a connection stopped reading (window full)
   std::atomic<uint64_t> connections_paused_node{0};  // ... of them because the node's input budget was spent
   std::atomic<uint64_t> tcp_closed_idle{0};        // limits.connection_idle_s
@@ -117,6 +121,27 @@ private:
   CatalogPtr ptr_ = std::make_shared<Catalog>();
 };
 
+/// In a cluster (PRODUCT.md §9): the partitions this node owns and, of those,
+/// which have taken in what other members still held of them (hand-off): a
+/// partition takes events only then. Set once at start-up, before any actor.
+class Ownership {
+public:
+  void init(std::vector<bool> owned, bool ready) {
+    owned_ = std::move(owned);
+    ready_ = std::make_unique<std::atomic<bool>[]>(owned_.size());
+    for (size_t p = 0; p < owned_.size(); ++p)
+      ready_[p].store(ready || !owned_[p]);
+  }
+  bool owns(uint32_t p) const { return owned_.empty() || owned_[p]; }
+  bool ready(uint32_t p) const { return owned_.empty() || ready_[p].load(std::memory_order_acquire); }
+  void set_ready(uint32_t p) { ready_[p].store(true, std::memory_order_release); }
+  size_t partitions() const { return owned_.size(); }
+
+private:
+  std::vector<bool> owned_;  // empty on a single node: it owns every partition
+  std::unique_ptr<std::atomic<bool>[]> ready_;
+};
+
 struct NodeContext {
   Config config;
   std::shared_ptr<Store> store;
@@ -139,6 +164,11 @@ struct NodeContext {
   // member). Until it is, events are nacked with retry ("catalog_sync").
   std::shared_ptr<const cluster::Membership> view;
   std::atomic<bool> catalog_ready{true};
+  Ownership ownership;
+  // Partitions this node holds records of but does not own (found at start:
+  // the member list changed); each is handed to its owner, then erased here.
+  std::mutex held_mu;
+  std::set<uint32_t> held_foreign;
   // The admin API's handler (set before the HTTP server starts): a peer's
   // relayed request (HttpCall) runs through it too.
   http::Handler http_handler;

@@ -227,6 +227,25 @@ caf::behavior store_actor(caf::stateful_actor<store_state>* self, NodeContext* c
       if (generation == self->state.flush_generation)
         flush(self, ctx);
     },
+    // Partition hand-off (actors/cluster_handoff.hpp): a peer's chunk stored
+    // here; the moved partitions' records erased once their owner has them.
+    [=](handoff_atom, const HandoffChunk& chunk) -> caf::result<bool> {
+      flush(self, ctx);
+      auto res = ctx->store->import_chunk(chunk);
+      if (!res)
+        return caf::make_error(caf::sec::runtime_error, res.error().message);
+      ctx->metrics.cluster_handoff_records_in.fetch_add(chunk.records.size(), std::memory_order_relaxed);
+      notify_after_commit(ctx, *res);
+      return true;
+    },
+    [=](handoff_atom, const std::vector<uint32_t>& partitions) -> caf::result<uint64_t> {
+      flush(self, ctx);
+      std::set<uint32_t> moving(partitions.begin(), partitions.end());
+      auto n = ctx->store->erase_moved([&](std::string_view key) { return moving.count(ctx->router.partition_of(key)) > 0; });
+      if (!n)
+        return caf::make_error(caf::sec::runtime_error, n.error().message);
+      return static_cast<uint64_t>(*n);
+    },
     [=](erase_atom, const std::string& id) -> caf::result<uint64_t> {
       flush(self, ctx);  // earlier writes of this customer land first, then go
       auto n = ctx->store->erase_customer(id);

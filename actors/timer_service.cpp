@@ -53,6 +53,8 @@ void fire_due(self_ptr self, NodeContext* ctx, Millis now) {
     if (due.empty())
       return;
     for (auto& k : due) {
+      if (!ctx->ownership.owns(ctx->router.partition_of(k.customer)))
+        continue;  // another member owns it now: the timer moves there (hand-off)
       auto [it, fresh] = st.inflight.emplace(k, t);
       if (!fresh) {
         if (t - it->second < redispatch_after_ms)

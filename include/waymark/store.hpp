@@ -38,6 +38,8 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -152,6 +154,23 @@ struct JourneyRecord {
   std::vector<std::string> versions;  // JSON of version 1..latest
 };
 
+/// One record of a partition hand-off (PRODUCT.md §9): a key and value of one
+/// of the named databases, as stored (a customer's value is its state JSON).
+struct HandoffRecord {
+  enum Db : uint8_t { customers, aliases, dedup, timers, inbox, deliveries, outbox, end };
+  uint8_t db = customers;
+  std::string key;    // outbox: the channel only (the receiver numbers its own entries)
+  std::string value;
+};
+/// A run of records of the partitions being handed to one member, in database
+/// and key order; `next` continues after it ("" = this was the last).
+struct HandoffChunk {
+  std::vector<HandoffRecord> records;
+  std::string next;
+};
+/// Which customer keys belong to the partitions being handed over.
+using KeyTest = std::function<bool(std::string_view customer_key)>;
+
 class Store {
 public:
   /// Opens (creating) <dir>/lmdb. map_size_mb bounds the file size.
@@ -190,6 +209,15 @@ public:
   /// `customer` fails with code "fault_injected" and writes nothing, as an
   /// aborted LMDB transaction would. Any thread.
   void fail_next_commit_of(const std::string& customer);
+  /// Hand-off, receiving side (writer thread): stores a chunk exported by
+  /// another member. A customer's state covers no input of this node's log;
+  /// outbox entries get this node's next sequence numbers. Overwrites are
+  /// idempotent (a chunk sent again after a crash stores the same bytes).
+  Result<CommitResult> import_chunk(const HandoffChunk& chunk);
+  /// Hand-off, sending side (writer thread): deletes every record export_chunk
+  /// gives for `moving` (customers, aliases, dedup keys, timers, inbox,
+  /// delivery records, outbox entries, and their logged inputs). One transaction.
+  Result<size_t> erase_moved(const KeyTest& moving);
   /// Rewrites the environment without its free pages (a compacting copy),
   /// swaps it in and zero-fills the old file, so deleted values are no longer
   /// readable anywhere in the data directory. Cost: proportional to the live
@@ -229,6 +257,13 @@ public:
   /// `max`; each is the JSON text {"id","journey","step","template","content","at","read"}.
   std::vector<std::string> inbox_list(const std::string& customer, size_t max = 100) const;
   size_t customer_count() const;
+  /// Hand-off: the partitions (of `partitions`) of which this store holds
+  /// any record export_chunk would move, among those `foreign` is true for.
+  /// Scans the databases once (start-up).
+  std::set<uint32_t> held_partitions(uint32_t partitions, const std::function<bool(uint32_t)>& foreign) const;
+  /// Hand-off: up to `max` records of customers `moving` accepts, after
+  /// `cursor` (a chunk's `next`; "" = from the start).
+  Result<HandoffChunk> export_chunk(const KeyTest& moving, const std::string& cursor, size_t max) const;
 
   struct Impl;
 

@@ -3,6 +3,7 @@
 // (LMDB default), so whatever commit() returned ok for survives kill -9.
 #include "waymark/store.hpp"
 #include "waymark/json.hpp"
+#include "waymark/cluster.hpp"
 
 #include <lmdb.h>
 #include <sys/stat.h>
@@ -1038,6 +1039,196 @@ Result<bool> Store::scrub() {
   zero_file(old + "/data.mdb");
   std::filesystem::remove_all(old, ec);
   return true;
+}
+
+}  // namespace waymark
+
+// ---- partition hand-off (PRODUCT.md §9) ----------------------------------------------
+
+namespace waymark {
+
+namespace {
+
+/// The customer key a record of database `db` belongs to ("" = none).
+std::string handoff_owner(uint8_t db, const MDB_val& k, const MDB_val& v) {
+  std::string key = str(k);
+  switch (db) {
+    case HandoffRecord::customers:
+    case HandoffRecord::aliases:
+      return key;
+    case HandoffRecord::dedup:
+    case HandoffRecord::inbox:
+      return key.substr(0, key.find('\0'));
+    case HandoffRecord::timers:
+      return key.size() > 8 ? key.substr(8, key.find('\0', 8) - 8) : std::string();
+    default:
+      return customer_field(v);
+  }
+}
+
+MDB_dbi handoff_dbi(const Store::Impl& d, uint8_t db) {
+  switch (db) {
+    case HandoffRecord::customers: return d.customers;
+    case HandoffRecord::aliases: return d.aliases;
+    case HandoffRecord::dedup: return d.dedup;
+    case HandoffRecord::timers: return d.timers;
+    case HandoffRecord::inbox: return d.inbox;
+    case HandoffRecord::deliveries: return d.deliveries;
+    default: return d.outbox;
+  }
+}
+
+}  // namespace
+
+std::set<uint32_t> Store::held_partitions(uint32_t partitions, const std::function<bool(uint32_t)>& foreign) const {
+  std::set<uint32_t> out;
+  Impl::Read r(*impl_);
+  if (!r.txn)
+    return out;
+  for (uint8_t db = 0; db < HandoffRecord::end; ++db) {
+    MDB_cursor* cur;
+    if (mdb_cursor_open(r.txn, handoff_dbi(*impl_, db), &cur))
+      continue;
+    MDB_val k, v;
+    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+      auto owner = handoff_owner(db, k, v);
+      if (owner.empty())
+        continue;
+      auto p = cluster::partition_of(owner, partitions);
+      if (foreign(p))
+        out.insert(p);
+    }
+    mdb_cursor_close(cur);
+  }
+  return out;
+}
+
+Result<HandoffChunk> Store::export_chunk(const KeyTest& moving, const std::string& cursor, size_t max) const {
+  HandoffChunk out;
+  Impl::Read r(*impl_);
+  if (!r.txn)
+    return make_error("lmdb", "read transaction");
+  uint8_t db = cursor.empty() ? 0 : static_cast<uint8_t>(cursor[0]);
+  std::string after = cursor.empty() ? std::string() : cursor.substr(1);
+  for (; db < HandoffRecord::end; ++db, after.clear()) {
+    MDB_cursor* cur;
+    if (int rc = mdb_cursor_open(r.txn, handoff_dbi(*impl_, db), &cur))
+      return lmdb_error("mdb_cursor_open", rc);
+    MDB_val k = val(after), v;
+    int rc = after.empty() ? mdb_cursor_get(cur, &k, &v, MDB_FIRST) : mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    if (rc == 0 && !after.empty() && str(k) == after)
+      rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+      auto owner = handoff_owner(db, k, v);
+      if (owner.empty() || !moving(owner))
+        continue;
+      HandoffRecord rec{db, str(k), str(v)};
+      if (db == HandoffRecord::customers)
+        rec.value = std::string(split_state(v.mv_data, v.mv_size).json);
+      if (db == HandoffRecord::outbox)
+        rec.key = outbox_channel(k);
+      out.records.push_back(std::move(rec));
+      if (out.records.size() >= max) {
+        out.next = std::string(1, static_cast<char>(db)) + str(k);
+        mdb_cursor_close(cur);
+        return out;
+      }
+    }
+    mdb_cursor_close(cur);
+  }
+  return out;
+}
+
+Result<CommitResult> Store::import_chunk(const HandoffChunk& chunk) {
+  auto& d = *impl_;
+  std::shared_lock<std::shared_mutex> lock(d.swap_mu);
+  CommitResult res;
+  MDB_txn* txn;
+  int rc = mdb_txn_begin(d.env, nullptr, 0, &txn);
+  if (rc)
+    return lmdb_error("mdb_txn_begin", rc);
+  uint64_t seq = d.outbox_seq;
+  std::map<std::string, int64_t> outbox_delta;
+  for (auto& rec : chunk.records) {
+    std::string key = rec.key, value = rec.value;
+    if (rec.db == HandoffRecord::customers) {
+      value = std::string(1, kStateTag) + be64(d.log_seq) + rec.value;
+    } else if (rec.db == HandoffRecord::outbox) {
+      key = rec.key + '\0' + be64(++seq);
+      ++outbox_delta[rec.key];
+      ++res.outbox_added[rec.key];
+    } else if (rec.db == HandoffRecord::timers && rec.key.size() >= 8) {
+      auto due = due_from(rec.key.data());
+      if (res.min_timer_due == 0 || due < res.min_timer_due)
+        res.min_timer_due = due;
+    }
+    MDB_val k = val(key), v = val(value);
+    if ((rc = mdb_put(txn, handoff_dbi(d, rec.db), &k, &v, 0)))
+      break;
+    if (rec.db == HandoffRecord::customers)
+      ++res.customers_written;
+  }
+  if (!rc && seq != d.outbox_seq) {
+    MDB_val k = val("outbox_seq");
+    std::string s = be64(seq);
+    MDB_val v = val(s);
+    rc = mdb_put(txn, d.meta, &k, &v, 0);
+  }
+  if (rc) {
+    mdb_txn_abort(txn);
+    return lmdb_error("import", rc);
+  }
+  std::lock_guard<std::mutex> counting(d.count_mu);
+  if ((rc = mdb_txn_commit(txn)))
+    return lmdb_error("mdb_txn_commit", rc);
+  d.outbox_seq = seq;
+  d.outbox_add(outbox_delta);
+  return res;
+}
+
+Result<size_t> Store::erase_moved(const KeyTest& moving) {
+  auto& d = *impl_;
+  std::shared_lock<std::shared_mutex> lock(d.swap_mu);
+  MDB_txn* txn;
+  int rc = mdb_txn_begin(d.env, nullptr, 0, &txn);
+  if (rc)
+    return lmdb_error("mdb_txn_begin", rc);
+  size_t removed = 0;
+  std::map<std::string, int64_t> outbox_delta;
+  std::set<std::string> customers;
+  for (uint8_t db = 0; db < HandoffRecord::end && !rc; ++db)
+    rc = delete_where(txn, handoff_dbi(d, db), [&](const std::string& key, const MDB_val& v) {
+      MDB_val k = val(key);
+      auto owner = handoff_owner(db, k, v);
+      if (owner.empty() || !moving(owner))
+        return false;
+      if (db == HandoffRecord::outbox)
+        --outbox_delta[key.substr(0, key.find('\0'))];
+      if (db == HandoffRecord::customers)
+        customers.insert(owner);
+      return true;
+    }, removed);
+  size_t log_removed = 0;
+  if (!rc)
+    rc = delete_where(txn, d.log, [&](const std::string&, const MDB_val& v) {
+      auto* p = static_cast<const char*>(v.mv_data);
+      auto* z = static_cast<const char*>(std::memchr(p, '\0', v.mv_size));
+      return z && moving(std::string_view(p, static_cast<size_t>(z - p)));
+    }, log_removed);
+  if (!rc)
+    rc = delete_where(txn, d.snapseq, [&](const std::string& key, const MDB_val&) { return moving(key); }, removed);
+  if (rc) {
+    mdb_txn_abort(txn);
+    return lmdb_error("erase moved", rc);
+  }
+  std::lock_guard<std::mutex> counting(d.count_mu);
+  if ((rc = mdb_txn_commit(txn)))
+    return lmdb_error("mdb_txn_commit", rc);
+  for (auto& c : customers)
+    d.clear_dirty(c);
+  d.outbox_add(outbox_delta);
+  d.log_entries.fetch_sub(std::min<uint64_t>(log_removed, d.log_entries.load()), std::memory_order_relaxed);
+  return removed + log_removed;
 }
 
 }  // namespace waymark

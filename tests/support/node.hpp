@@ -48,6 +48,9 @@ public:
   /// True while the process has not exited (checked with waitpid WNOHANG).
   bool running();
 
+  /// The options the next start() uses (e.g. a new member list before a restart).
+  NodeOptions& options() { return options_; }
+
   uint16_t tcp_port() const { return tcp_port_; }
   uint16_t http_port() const { return http_port_; }
   pid_t pid() const { return pid_; }
