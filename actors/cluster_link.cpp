@@ -7,7 +7,9 @@
 #include <chrono>
 #include <map>
 
+#include "actors/cluster_auth.hpp"
 #include "actors/cluster_forward.hpp"
+#include "actors/cluster_tls.hpp"
 #include "actors/messages.hpp"
 #include "waymark/cluster.hpp"
 
@@ -44,6 +46,8 @@ struct Shared {
   cluster::Membership view;
   std::string self;  // this node's address
   std::map<std::string, caf::actor> forwarders;  // per peer (actors/cluster_forward.hpp)
+  std::shared_ptr<LinkGuard> guard;  // cluster.secret proof, handshake bound (actors/cluster_auth.hpp)
+  bool tls = false;                  // cluster.tls (actors/cluster_tls.hpp)
   Hello hello() const { return Hello{self, view.hash(), view.describe()}; }
 };
 
@@ -80,6 +84,7 @@ void mark_up(cluster_actor* self, Shared& sh, const std::string& address, caf::a
   if (auto f = sh.forwarders.find(address); f != sh.forwarders.end())
     self->send(f->second, peer_up_atom::value, p.link);
   self->monitor(p.link);
+  link_finished(self, sh.guard, p.link.node());
   spdlog::info("[cluster] {} is up", address);
 }
 
@@ -114,12 +119,18 @@ void say_hello(cluster_actor* self, std::shared_ptr<Shared> sh, const std::strin
 void dial(cluster_actor* self, std::shared_ptr<Shared> sh, const std::string& address) {
   auto hp = parse_host_port(address);
   if (!hp || self->state.peers[address].up) return;
-  auto mm = self->system().middleman().actor_handle();
-  self->request(mm, dial_timeout, caf::connect_atom::value, hp->host, hp->port)
+  self->request(sh->guard->middleman(), dial_timeout, caf::connect_atom::value, hp->host, hp->port)
     .then(
       [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
         if (!ptr) return redial(self, *sh, address);
-        say_hello(self, sh, address, caf::actor_cast<caf::actor>(std::move(ptr)));
+        auto remote = caf::actor_cast<caf::actor>(std::move(ptr));
+        prove_link(self, sh->guard, address, remote, [=](const std::string& why) {
+          if (!why.empty()) {
+            log_refusal(self->state, address + " refused this node, or failed its proof of cluster.secret: " + why);
+            return redial(self, *sh, address);
+          }
+          say_hello(self, sh, address, remote);
+        });
       },
       [=](caf::error&) { redial(self, *sh, address); });
 }
@@ -148,7 +159,9 @@ caf::behavior cluster_link(cluster_actor* self, std::shared_ptr<Shared> sh) {
     else
       self->delayed_send(self, fallback_dial, dial_atom::value, address);
   }
+  start_link_sweep(self, *sh->guard);
   self->set_down_handler([=](caf::down_msg& dm) {
+    forget_node(self, *sh->guard, dm.source.node());
     for (auto& [address, p] : self->state.peers) {
       if (!p.link || p.link.address() != dm.source) continue;
       spdlog::warn("[cluster] {} is down ({})", address, self->system().render(dm.reason));
@@ -161,10 +174,16 @@ caf::behavior cluster_link(cluster_actor* self, std::shared_ptr<Shared> sh) {
       redial(self, *sh, address);
     }
   });
-  return {
+  caf::message_handler links{
     [=](dial_atom, const std::string& address) { dial(self, sh, address); },
     [=](hello_atom, const Hello& theirs) -> caf::result<Hello> {
+      if (!admit_current(self, sh->guard, "hello"))
+        return caf::make_error(caf::sec::invalid_argument, "not proven: " + sh->self + " requires cluster.secret");
       auto why = refusal(*sh, theirs);
+      if (why.empty() && sh->guard->enabled() &&
+          sh->guard->proven_address(self->current_sender()->node()) != theirs.address)
+        why = "cluster member " + theirs.address + " says hello on a link proven for " +
+              sh->guard->proven_address(self->current_sender()->node()) + ": refused";
       if (!why.empty()) {
         log_refusal(self->state, why);
         return caf::make_error(caf::sec::invalid_argument, why);
@@ -176,12 +195,19 @@ caf::behavior cluster_link(cluster_actor* self, std::shared_ptr<Shared> sh) {
     // A peer forwards an event of a partition this node owns (its ack target
     // is the peer's forwarder, so the commit's ack goes straight back).
     [=](event_atom, std::vector<EventMsg>& batch) {
+      if (!admit_current(self, sh->guard, "events"))
+        return;
+      // The owner's acks go back through a local relay, so that they carry a
+      // sender on this node (the forwarder takes acks from its owner only).
       for (auto& m : batch) {
+        if (m.ack.origin)
+          m.ack.origin = ack_relay(self, *sh->guard, m.ack.origin);
         auto& mgr = sh->ctx->router.route_local(m.event.customer_key());
         self->send(mgr, event_atom::value, std::move(m));
       }
     },
   };
+  return links.or_else(link_guard_handlers(self, sh->guard));
 }
 
 }  // namespace
@@ -192,7 +218,15 @@ caf::expected<caf::actor> start_cluster(caf::actor_system& sys, NodeContext* ctx
   auto view = cluster::Membership::make(members, static_cast<uint32_t>(ctx->config.partitions));
   auto hp = parse_host_port(ctx->config.cluster_listen);
   if (!view || !hp) return caf::make_error(caf::sec::invalid_argument, "bad cluster view");
-  auto sh = std::make_shared<Shared>(Shared{ctx, std::move(*view), ctx->config.cluster_listen, {}});
+  bool tls = cluster_tls_enabled(ctx->config);
+  auto guard = std::make_shared<LinkGuard>(ctx->config.cluster_listen, ctx->config.cluster_secret,
+                                           std::chrono::milliseconds(ctx->config.handshake_timeout_ms), hp->port,
+                                           cluster_middleman(sys, tls));
+  auto sh = std::make_shared<Shared>(Shared{ctx, std::move(*view), ctx->config.cluster_listen, {}, guard, tls});
+  std::vector<uint16_t> peer_ports;
+  for (auto& m : sh->view.members())
+    if (auto php = parse_host_port(m); php && m != sh->self) peer_ports.push_back(php->port);
+  tls_hooks::set_ports(hp->port, std::move(peer_ports));
   std::vector<caf::actor> remote(sh->view.partitions());
   for (auto& m : sh->view.members())
     if (m != sh->self) sh->forwarders[m] = spawn_forwarder(sys, ctx, m);
@@ -200,19 +234,20 @@ caf::expected<caf::actor> start_cluster(caf::actor_system& sys, NodeContext* ctx
     if (sh->view.owner_of(p) != sh->self) remote[p] = sh->forwarders[sh->view.owner_of(p)];
   ctx->router.set_remote(std::move(remote));
   auto actor = sys.spawn(cluster_link, sh);
-  auto port = caf::io::publish(actor, hp->port, hp->host.c_str(), true);
+  auto port = publish_cluster(actor, hp->port, hp->host, tls);
   if (!port) {
     caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
     return port.error();
   }
-  spdlog::info("[cluster] {} listening; view {} (hash {})", sh->self, sh->view.describe(), sh->view.hash());
+  spdlog::info("[cluster] {} listening{}; view {} (hash {})", sh->self,
+               tls ? " (TLS, peers verified against cluster.tls.ca)" : "", sh->view.describe(), sh->view.hash());
   return actor;
 }
 
 std::string single_node_cluster_json(const NodeContext& ctx) {
   auto view = cluster::Membership::make({ctx.config.cluster_listen}, static_cast<uint32_t>(ctx.config.partitions));
   if (!view) return "{}";
-  Shared sh{nullptr, std::move(*view), ctx.config.cluster_listen, {}};
+  Shared sh{nullptr, std::move(*view), ctx.config.cluster_listen, {}, nullptr, false};
   return json::serialize(status_json(sh, cluster_state{}));
 }
 

@@ -1,5 +1,7 @@
 #include "actors/http_api.hpp"
 
+#include "actors/cluster_auth.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -297,6 +299,12 @@ std::string metrics_text(NodeContext* ctx) {
   if (ctx->config.clustered())
     counter("waymark_cluster_members_up", "Cluster members with a live link, this node included.",
             m.cluster_peers_up.load() + 1, "gauge");
+  if (ctx->config.clustered()) {
+    out += "# HELP waymark_cluster_refused_total Cluster links and messages refused, by reason.\n"
+           "# TYPE waymark_cluster_refused_total counter\n";
+    for (auto& [reason, n] : cluster_refusals())
+      out += "waymark_cluster_refused_total{reason=\"" + reason + "\"} " + std::to_string(n) + "\n";
+  }
   auto& hs = http::server_stats();
   counter("waymark_http_connections_open", "Open HTTP connections.", hs.connections_open.load(), "gauge");
   out += "# HELP waymark_http_refused_total HTTP requests refused by the transport before any handler ran.\n"

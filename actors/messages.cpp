@@ -25,6 +25,7 @@ void register_wire_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<AckBatch>("waymark.ack_batch.v1");
   cfg.add_message_type<NackBatch>("waymark.nack_batch.v1");
   cfg.add_message_type<Hello>("waymark.hello.v1");
+  cfg.add_message_type<LinkAuth>("waymark.link_auth.v1");
 }
 
 }  // namespace waymark

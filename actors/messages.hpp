@@ -47,6 +47,9 @@ using dial_atom = caf::atom_constant<caf::atom("dial")>;          // cluster: (r
 using peer_up_atom = caf::atom_constant<caf::atom("peerup")>;     // cluster: a peer's link is up
 using peer_down_atom = caf::atom_constant<caf::atom("peerdown")>; // cluster: a peer's link is lost
 using unalias_atom = caf::atom_constant<caf::atom("unalias")>;    // a merge's commit failed: the id is its own again
+using auth_atom = caf::atom_constant<caf::atom("auth")>;          // cluster: a dialer asks for a nonce (cluster_auth.hpp)
+using prove_atom = caf::atom_constant<caf::atom("prove")>;        // cluster: a dialer proves cluster.secret
+using sweep_links_atom = caf::atom_constant<caf::atom("sweeplnk")>;  // cluster: drop links past the handshake bound
 
 /// Where the ack (or nack) of one event goes: the connection broker or HTTP
 /// request actor that read it, and its line number there.
@@ -96,6 +99,14 @@ struct Hello {
   std::string view;       // cluster::Membership::describe()
 };
 
+/// The proof of cluster.secret on a new link (include/waymark/cluster_auth.hpp):
+/// (auth_atom, {address}) -> {nonce}; (prove_atom, {address, nonce, proof}) -> {proof}.
+struct LinkAuth {
+  std::string address;  // the sender's cluster.listen
+  std::string nonce;    // 32 random bytes chosen by the sender, to be answered
+  std::string proof;    // cluster::link_proof for the other side's nonce
+};
+
 // -- wire format of the messages that may cross nodes ---------------------------------
 
 namespace wire {
@@ -138,6 +149,11 @@ typename Inspector::result_type inspect(Inspector& f, Hello& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, LinkAuth& x) {
+  return f(caf::meta::type_name("waymark.link_auth"), x.address, x.nonce, x.proof);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, AckBatch& x) {
   return f(caf::meta::type_name("waymark.ack_batch"), x.lines);
 }
@@ -161,6 +177,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(waymark, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(waymark, (waymark::NackBatch))
   CAF_ADD_TYPE_ID(waymark, (std::vector<waymark::EventMsg>))
   CAF_ADD_TYPE_ID(waymark, (waymark::Hello))
+  CAF_ADD_TYPE_ID(waymark, (waymark::LinkAuth))
 CAF_END_TYPE_ID_BLOCK(waymark)
 
 namespace waymark {

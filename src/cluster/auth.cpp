@@ -7,7 +7,9 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509err.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -81,8 +83,13 @@ std::optional<Error> check_loaded(SSL_CTX* ctx, const std::string& cert, const s
     return tls_error("cert", cert, "not a PEM certificate chain (" + openssl_error() + ")");
   if (::access(key.c_str(), R_OK) != 0)
     return tls_error("key", key, "cannot read the file");
-  if (SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1)
-    return tls_error("key", key, "not an unencrypted PEM private key (" + openssl_error() + ")");
+  if (SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1) {
+    bool mismatch = ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH;
+    auto detail = openssl_error();
+    if (mismatch)
+      return tls_error("key", key, "does not match cluster.tls.cert " + cert + " (" + detail + ")");
+    return tls_error("key", key, "not an unencrypted PEM private key (" + detail + ")");
+  }
   if (SSL_CTX_check_private_key(ctx) != 1)
     return tls_error("key", key, "does not match cluster.tls.cert " + cert + " (" + openssl_error() + ")");
   if (::access(ca.c_str(), R_OK) != 0)
