@@ -1,13 +1,12 @@
 #include "actors/http_api.hpp"
 
-#include "actors/cluster_auth.hpp"
-
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <tuple>
 
+#include "actors/cluster_auth.hpp"
 #include "actors/cluster_link.hpp"
 #include "actors/http_ingest.hpp"
 #include "actors/messages.hpp"
