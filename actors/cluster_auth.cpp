@@ -199,6 +199,8 @@ caf::message_handler link_guard_handlers(caf::event_based_actor* self, std::shar
         refuse(self, g, sender->node(), r->reason, r->text + " (claims " + proof.address + ")");
         return caf::make_error(caf::sec::invalid_argument, r->text);
       }
+      // Its proof is forgotten when that node goes (forget_node on the down_msg).
+      self->monitor(caf::actor_cast<caf::actor>(sender));
       return std::get<LinkAuth>(std::move(res));
     },
     [=](sweep_links_atom) {

@@ -191,7 +191,11 @@ caf::behavior cluster_link(cluster_actor* self, std::shared_ptr<Shared> sh) {
       mark_up(self, *sh, theirs.address, caf::actor_cast<caf::actor>(self->current_sender()));
       return sh->hello();
     },
-    [=](caf::get_atom) { return json::serialize(status_json(*sh, self->state)); },
+    [=](caf::get_atom) -> caf::result<std::string> {
+      if (!admit_current(self, sh->guard, "a status request"))
+        return caf::make_error(caf::sec::invalid_argument, "not proven");
+      return json::serialize(status_json(*sh, self->state));
+    },
     // A peer forwards an event of a partition this node owns (its ack target
     // is the peer's forwarder, so the commit's ack goes straight back).
     [=](event_atom, std::vector<EventMsg>& batch) {
