@@ -51,14 +51,17 @@ void refuse(caf::event_based_actor* self, std::shared_ptr<LinkGuard> g, const ca
 void sweep(caf::event_based_actor* self, std::shared_ptr<LinkGuard> g) {
   auto now = std::chrono::steady_clock::now();
   for (auto& c : g->clock().overdue(now, cluster::connections_on_port(g->listen_port()))) {
+    const char* reason = c.crowded ? "handshake_slots" : "handshake_timeout";
+    count_cluster_refusal(reason);
+    auto why = c.crowded ? std::string("more than 16 connections were waiting in the link handshake (TLS, proof of "
+                                       "cluster.secret, hello); the oldest go first")
+                         : "it did not finish the link handshake (TLS, proof of cluster.secret, hello) within " +
+                             std::to_string(g->timeout().count()) + " ms";
+    g->log_limited(std::string(reason) + " " + host_of(c.peer),
+                   "[cluster] link from " + c.peer + " refused (" + reason + "): " + why + "; connection dropped");
     // CAF owns the socket: shutting it down (not closing it) makes its next
     // read see the end, and CAF closes the connection itself.
     ::shutdown(c.fd, SHUT_RDWR);
-    count_cluster_refusal("handshake_timeout");
-    g->log_limited("timeout " + host_of(c.peer),
-                   "[cluster] link from " + c.peer + " refused (handshake_timeout): it did not finish the link " +
-                     "handshake (TLS, proof of cluster.secret, hello) within " + std::to_string(g->timeout().count()) +
-                     " ms; connection dropped");
   }
 }
 

@@ -63,6 +63,7 @@ std::optional<Error> check_tls_files(const std::string& cert, const std::string&
 struct Connection {
   int fd = -1;
   std::string peer;  // "ip:port" of the other end
+  bool crowded = false;  // (HandshakeClock::overdue) dropped for the max_unfinished bound, not for time
 };
 
 /// This process's accepted TCP connections on `local_port` (the listening
@@ -73,14 +74,18 @@ std::vector<Connection> connections_on_port(uint16_t local_port);
 /// the link on them finishing its handshake (proof and hello). Plain logic
 /// over what a scan saw: a connection's age counts from the first scan that
 /// saw it (so a connection is dropped between `timeout` and `timeout` plus one
-/// scan interval after it opened).
+/// scan interval after it opened). At most `max_unfinished` connections may
+/// be unfinished at once (each one waiting in a TLS handshake costs the I/O
+/// thread a little, actors/app/tls_fix.cpp): past that the oldest go too.
 class HandshakeClock {
 public:
   using time_point = std::chrono::steady_clock::time_point;
-  explicit HandshakeClock(std::chrono::milliseconds timeout) : timeout_(timeout) {}
+  explicit HandshakeClock(std::chrono::milliseconds timeout, size_t max_unfinished = 16)
+      : timeout_(timeout), max_unfinished_(max_unfinished) {}
 
-  /// The connections of `seen` (at `now`) to drop: older than the timeout and
-  /// not on a peer address that finished. Forgets connections no longer seen.
+  /// The connections of `seen` (at `now`) to drop: not on a peer address that
+  /// finished, and older than the timeout or beyond the max_unfinished newest.
+  /// Forgets connections no longer seen.
   std::vector<Connection> overdue(time_point now, const std::vector<Connection>& seen);
   /// The link whose connection comes from `peer` ("ip:port") finished.
   void finished(const std::string& peer) { finished_.insert(peer); }
@@ -88,6 +93,7 @@ public:
 
 private:
   std::chrono::milliseconds timeout_;
+  size_t max_unfinished_;
   std::map<std::pair<int, std::string>, time_point> first_seen_;
   std::set<std::string> finished_;
 };

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "waymark/cluster_auth.hpp"
@@ -184,6 +185,7 @@ std::vector<Connection> connections_on_port(uint16_t local_port) {
 std::vector<Connection> HandshakeClock::overdue(time_point now, const std::vector<Connection>& seen) {
   std::map<std::pair<int, std::string>, time_point> still;
   std::set<std::string> peers;
+  std::vector<std::pair<time_point, Connection>> waiting;  // unfinished, within the bound
   std::vector<Connection> out;
   for (auto& c : seen) {
     auto key = std::make_pair(c.fd, c.peer);
@@ -191,8 +193,20 @@ std::vector<Connection> HandshakeClock::overdue(time_point now, const std::vecto
     auto since = it == first_seen_.end() ? now : it->second;
     still.emplace(key, since);
     peers.insert(c.peer);
-    if (!finished_.count(c.peer) && now - since >= timeout_)
+    if (finished_.count(c.peer))
+      continue;
+    if (now - since >= timeout_)
       out.push_back(c);
+    else
+      waiting.emplace_back(since, c);
+  }
+  if (waiting.size() > max_unfinished_) {
+    std::stable_sort(waiting.begin(), waiting.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (size_t i = 0; i < waiting.size() - max_unfinished_; ++i) {
+      out.push_back(waiting[i].second);
+      out.back().crowded = true;
+    }
   }
   first_seen_ = std::move(still);
   for (auto it = finished_.begin(); it != finished_.end();)

@@ -320,11 +320,46 @@ TEST_F(ClusterTls, ARawTcpConnectionThatSendsNothingIsDroppedAfterTheHandshakeBo
   auto after = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
   EXPECT_GE(after.count(), 1900) << "dropped before the 2000 ms bound";
   EXPECT_LE(after.count(), 4500) << "the bound plus one scan (at most 250 ms) and slack for a loaded machine";
-  EXPECT_EQ(metric_value(node, "waymark_cluster_refused_total{reason=\"handshake_timeout\"}"), 1u);
+  EXPECT_EQ(metric_value(node, "waymark_cluster_refused_total{reason=\"handshake_timeout\"}"), 1u)
+    << "counted before the drop";
   EXPECT_EQ(metric_value(node, "waymark_cluster_refused_total{reason=\"tls\"}"), 0u)
     << "a client that never started TLS is not a refused TLS handshake";
-  EXPECT_NE(node.logs().find("refused (handshake_timeout): it did not finish the link handshake"), std::string::npos)
-    << node.logs();
+  EXPECT_TRUE(eventually_true([&] {  // (the log file is written when spdlog flushes)
+    return node.logs().find("refused (handshake_timeout): it did not finish the link handshake") != std::string::npos;
+  })) << node.logs();
+}
+
+/// How many of `fds` the other end has closed (readable with nothing to read).
+size_t closed_count(const std::vector<int>& fds) {
+  size_t n = 0;
+  for (int fd : fds) {
+    pollfd p{fd, POLLIN, 0};
+    char c;
+    if (::poll(&p, 1, 0) == 1 && ::recv(fd, &c, 1, MSG_DONTWAIT) <= 0)
+      ++n;
+  }
+  return n;
+}
+
+TEST_F(ClusterTls, AtMostSixteenConnectionsWaitInTheHandshakeTheOldestBeyondThemAreDropped) {
+  Node& node = start(0, {"node-a", kSecret, "", 10000});
+  std::vector<int> fds;
+  for (int i = 0; i < 20; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(ports_[0]);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    fds.push_back(fd);
+  }
+  auto slots = [&] { return metric_value(node, "waymark_cluster_refused_total{reason=\"handshake_slots\"}"); };
+  EXPECT_TRUE(eventually_true([&] { return slots() >= 4; }, 5000)) << node.logs();
+  EXPECT_TRUE(eventually_true([&] { return closed_count(fds) == 4; }, 5000)) << "20 waiting, 16 allowed";
+  EXPECT_EQ(slots(), 4u);
+  EXPECT_EQ(node.get("/api/cluster").status, 200) << "the node still answers";
+  for (int fd : fds)
+    ::close(fd);
 }
 
 TEST_F(ClusterTls, ANodeWhoseTlsFilesCannotBeUsedRefusesToStartNamingTheFile) {

@@ -147,5 +147,29 @@ TEST(ClusterAuth, TheHandshakeClockDropsWhatDidNotFinishInTimeAndOnlyThat) {
   EXPECT_EQ(clock.overdue(t0 + 3800ms, next).size(), 1u);
 }
 
+TEST(ClusterAuth, PastSixteenUnfinishedConnectionsTheOldestAreDroppedBeforeTheBound) {
+  using namespace std::chrono_literals;
+  HandshakeClock clock(5000ms, 16);
+  auto t0 = std::chrono::steady_clock::time_point{} + 1h;
+  std::vector<Connection> seen;
+  for (int i = 0; i < 16; ++i)
+    seen.push_back({100 + i, "10.0.1.1:" + std::to_string(4000 + i)});
+  EXPECT_TRUE(clock.overdue(t0, seen).empty()) << "16 waiting handshakes are allowed";
+  // Three more arrive 10 ms later, and a member's finished link besides: 19
+  // unfinished, so the 3 oldest (first seen at t0; fds 100, 101, 102 in scan
+  // order) go, long before the 5 s bound.
+  for (int i = 16; i < 19; ++i)
+    seen.push_back({100 + i, "10.0.1.1:" + std::to_string(4000 + i)});
+  seen.push_back({7, "10.0.0.9:5000"});
+  clock.finished("10.0.0.9:5000");
+  auto dropped = clock.overdue(t0 + 10ms, seen);
+  ASSERT_EQ(dropped.size(), 3u);
+  EXPECT_EQ(dropped[0].fd, 100);
+  EXPECT_EQ(dropped[1].fd, 101);
+  EXPECT_EQ(dropped[2].fd, 102);
+  EXPECT_TRUE(dropped[0].crowded);
+  EXPECT_FALSE(clock.overdue(t0 + 5000ms, seen).at(0).crowded) << "at the bound they go for time";
+}
+
 }  // namespace
 }  // namespace waymark::cluster
