@@ -47,7 +47,6 @@ struct Shared {
   std::string self;  // this node's address
   std::map<std::string, caf::actor> forwarders;  // per peer (actors/cluster_forward.hpp)
   std::shared_ptr<LinkGuard> guard;  // cluster.secret proof, handshake bound (actors/cluster_auth.hpp)
-  bool tls = false;                  // cluster.tls (actors/cluster_tls.hpp)
   Hello hello() const { return Hello{self, view.hash(), view.describe()}; }
 };
 
@@ -226,7 +225,7 @@ caf::expected<caf::actor> start_cluster(caf::actor_system& sys, NodeContext* ctx
   auto guard = std::make_shared<LinkGuard>(ctx->config.cluster_listen, ctx->config.cluster_secret,
                                            std::chrono::milliseconds(ctx->config.handshake_timeout_ms), hp->port,
                                            cluster_middleman(sys, tls));
-  auto sh = std::make_shared<Shared>(Shared{ctx, std::move(*view), ctx->config.cluster_listen, {}, guard, tls});
+  auto sh = std::make_shared<Shared>(Shared{ctx, std::move(*view), ctx->config.cluster_listen, {}, guard});
   std::vector<uint16_t> peer_ports;
   for (auto& m : sh->view.members())
     if (auto php = parse_host_port(m); php && m != sh->self) peer_ports.push_back(php->port);
@@ -251,7 +250,7 @@ caf::expected<caf::actor> start_cluster(caf::actor_system& sys, NodeContext* ctx
 std::string single_node_cluster_json(const NodeContext& ctx) {
   auto view = cluster::Membership::make({ctx.config.cluster_listen}, static_cast<uint32_t>(ctx.config.partitions));
   if (!view) return "{}";
-  Shared sh{nullptr, std::move(*view), ctx.config.cluster_listen, {}, nullptr, false};
+  Shared sh{nullptr, std::move(*view), ctx.config.cluster_listen, {}, nullptr};
   return json::serialize(status_json(sh, cluster_state{}));
 }
 
