@@ -48,8 +48,13 @@ int handshake(SSL* s, int (*step)(SSL*), bool accepting) {
     ::poll(&p, 1, 1);
   } else if (e == SSL_ERROR_SSL && ERR_GET_REASON(ERR_peek_error()) != SSL_R_UNEXPECTED_EOF_WHILE_READING) {
     // (a peer that closes before any handshake, e.g. one the handshake bound
-    // dropped, is not a TLS refusal)
-    waymark::tls_hooks::handshake_failed(s, fd, accepting);
+    // dropped, is not a TLS refusal; caf_openssl may call a failed session
+    // again: it is counted once)
+    static const int counted = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+    if (SSL_get_ex_data(s, counted) == nullptr) {
+      SSL_set_ex_data(s, counted, s);
+      waymark::tls_hooks::handshake_failed(s, fd, accepting);
+    }
   }
   return r;
 }
