@@ -5,6 +5,7 @@
 #include <chrono>
 #include <map>
 
+#include "actors/cluster_auth.hpp"
 #include "actors/messages.hpp"
 
 namespace waymark {
@@ -59,6 +60,19 @@ void sweep(forwarder* self, const std::string& peer, std::chrono::milliseconds t
   if (st.sweeping) self->delayed_send(self, sweep_every, tick_atom::value);
 }
 
+/// Acks and nacks count only from the owner's node (the owner relays them
+/// with a sender, actors/cluster_auth.hpp): a forwarder's handle has crossed
+/// the wire, so other nodes could address it.
+bool from_owner(forwarder* self) {
+  auto& sender = self->current_sender();
+  if (!self->state.owner)
+    return false;  // what was open has been nacked already
+  if (sender && sender->node() == self->state.owner.node())
+    return true;
+  count_cluster_refusal("not_owner");
+  return false;
+}
+
 caf::behavior forwarder_actor(forwarder* self, NodeContext* ctx, std::string peer) {
   auto timeout = std::chrono::milliseconds(ctx->config.forward_timeout_ms);
   return {
@@ -95,6 +109,8 @@ caf::behavior forwarder_actor(forwarder* self, NodeContext* ctx, std::string pee
     },
     [=](tick_atom) { sweep(self, peer, timeout); },
     [=](acked_atom, const AckBatch& a) {
+      if (!from_owner(self))
+        return;
       std::map<caf::actor, AckBatch> by_origin;
       for (auto id : a.lines) {
         auto it = self->state.open.find(id);
@@ -105,6 +121,8 @@ caf::behavior forwarder_actor(forwarder* self, NodeContext* ctx, std::string pee
       for (auto& [origin, out] : by_origin) self->send(origin, acked_atom::value, std::move(out));
     },
     [=](nacked_atom, const NackBatch& n) {
+      if (!from_owner(self))
+        return;
       std::map<caf::actor, NackBatch> by_origin;
       for (auto& [id, why] : n.lines) {
         auto it = self->state.open.find(id);

@@ -9,8 +9,10 @@
 #include <optional>
 #include <set>
 
+#include "actors/cluster_auth.hpp"
 #include "actors/cluster_forward.hpp"
 #include "actors/cluster_handoff.hpp"
+#include "actors/cluster_tls.hpp"
 #include "actors/http_cluster.hpp"
 #include "actors/messages.hpp"
 #include "waymark/catalog.hpp"
@@ -58,6 +60,7 @@ struct Shared {
   cluster::Membership view;
   std::string self;  // this node's address
   std::map<std::string, caf::actor> forwarders;  // per peer (actors/cluster_forward.hpp)
+  std::shared_ptr<LinkGuard> guard;  // cluster.secret proof, handshake bound (actors/cluster_auth.hpp)
   Hello hello() const {
     return Hello{self, view.hash(), view.describe(), ctx->catalog.get()->generation,
                  ctx->clock->manual() ? ctx->clock->now() : 0};
@@ -154,6 +157,7 @@ void mark_up(cluster_actor* self, Shared& sh, const std::string& address, caf::a
   if (auto f = sh.forwarders.find(address); f != sh.forwarders.end())
     self->send(f->second, peer_up_atom::value, p.link);
   self->monitor(p.link);
+  link_finished(self, sh.guard, p.link.node());
   spdlog::info("[cluster] {} is up", address);
 }
 
@@ -195,12 +199,18 @@ void say_hello(cluster_actor* self, std::shared_ptr<Shared> sh, const std::strin
 void dial(cluster_actor* self, std::shared_ptr<Shared> sh, const std::string& address) {
   auto hp = parse_host_port(address);
   if (!hp || self->state.peers[address].up) return;
-  auto mm = self->system().middleman().actor_handle();
-  self->request(mm, dial_timeout, caf::connect_atom::value, hp->host, hp->port)
+  self->request(sh->guard->middleman(), dial_timeout, caf::connect_atom::value, hp->host, hp->port)
     .then(
       [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
         if (!ptr) return redial(self, *sh, address);
-        say_hello(self, sh, address, caf::actor_cast<caf::actor>(std::move(ptr)));
+        auto remote = caf::actor_cast<caf::actor>(std::move(ptr));
+        prove_link(self, sh->guard, address, remote, [=](const std::string& why) {
+          if (!why.empty()) {
+            log_refusal(self->state, address + " refused this node, or failed its proof of cluster.secret: " + why);
+            return redial(self, *sh, address);
+          }
+          say_hello(self, sh, address, remote);
+        });
       },
       [=](caf::error&) { redial(self, *sh, address); });
 }
@@ -217,6 +227,15 @@ json::object handoff_json(const Shared& sh, const cluster_state& st) {
   }
   (void)st;
   return json::object{{"receiving", std::move(receiving)}, {"sending", std::move(sending)}};
+}
+
+/// Asks a local actor on a peer's behalf and answers the peer with its reply.
+template <class... Ts>
+caf::result<bool> ask_bool(cluster_actor* self, const caf::actor& dest, Ts&&... xs) {
+  auto rp = self->make_response_promise<bool>();
+  self->request(dest, std::chrono::seconds(60), std::forward<Ts>(xs)...)
+    .then([=](bool ok) mutable { rp.deliver(ok); }, [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
 }
 
 /// Sends one of this node's admin requests to a peer, or answers it "down".
@@ -347,7 +366,9 @@ caf::behavior cluster_link(cluster_actor* self, std::shared_ptr<Shared> sh) {
     else
       self->delayed_send(self, fallback_dial, dial_atom::value, address);
   }
+  start_link_sweep(self, *sh->guard);
   self->set_down_handler([=](caf::down_msg& dm) {
+    forget_node(self, *sh->guard, dm.source.node());
     for (auto& [address, p] : self->state.peers) {
       if (!p.link || p.link.address() != dm.source) continue;
       spdlog::warn("[cluster] {} is down ({})", address, self->system().render(dm.reason));
@@ -364,14 +385,20 @@ caf::behavior cluster_link(cluster_actor* self, std::shared_ptr<Shared> sh) {
       redial(self, *sh, address);
     }
   });
-  return {
+  caf::message_handler links{
     [=](dial_atom, const std::string& address) { dial(self, sh, address); },
     [=](ready_atom) { fetch_newest(self, sh); },
     // Hand-off: a peer asks what this node holds of its partitions; a peer's
     // records arrive; a sender of this node's ends; the intake poll.
-    [=](handoff_atom, caf::get_atom, const std::string& asker) { return partitions_text(held_for(sh->ctx, asker)); },
-    [=](handoff_atom, HandoffChunk& chunk) {
-      return self->delegate(sh->ctx->store_actor, handoff_atom::value, std::move(chunk));
+    [=](handoff_atom, caf::get_atom, const std::string& asker) -> caf::result<std::string> {
+      if (!admit_current(self, sh->guard, "a hand-off question"))
+        return caf::make_error(caf::sec::invalid_argument, "not proven");
+      return partitions_text(held_for(sh->ctx, asker));
+    },
+    [=](handoff_atom, HandoffChunk& chunk) -> caf::result<bool> {
+      if (!admit_current(self, sh->guard, "hand-off records"))
+        return caf::make_error(caf::sec::invalid_argument, "not proven");
+      return ask_bool(self, sh->ctx->store_actor, handoff_atom::value, std::move(chunk));
     },
     [=](handoff_atom, const std::string& peer, bool ok) {
       auto it = self->state.senders.find(peer);
@@ -390,7 +417,13 @@ caf::behavior cluster_link(cluster_actor* self, std::shared_ptr<Shared> sh) {
       self->delayed_send(self, std::chrono::milliseconds(300), handoff_atom::value, tick_atom::value);
     },
     [=](hello_atom, const Hello& theirs) -> caf::result<Hello> {
+      if (!admit_current(self, sh->guard, "hello"))
+        return caf::make_error(caf::sec::invalid_argument, "not proven: " + sh->self + " requires cluster.secret");
       auto why = refusal(*sh, theirs);
+      if (why.empty() && sh->guard->enabled() &&
+          sh->guard->proven_address(self->current_sender()->node()) != theirs.address)
+        why = "cluster member " + theirs.address + " says hello on a link proven for " +
+              sh->guard->proven_address(self->current_sender()->node()) + ": refused";
       if (!why.empty()) {
         log_refusal(self->state, why);
         return caf::make_error(caf::sec::invalid_argument, why);
@@ -403,27 +436,47 @@ caf::behavior cluster_link(cluster_actor* self, std::shared_ptr<Shared> sh) {
       catch_up_clock(sh->ctx, theirs.clock);
       return sh->hello();
     },
-    [=](caf::get_atom) { return json::serialize(status_json(*sh, self->state)); },
+    [=](caf::get_atom) -> caf::result<std::string> {
+      if (!admit_current(self, sh->guard, "a status request"))
+        return caf::make_error(caf::sec::invalid_argument, "not proven");
+      return json::serialize(status_json(*sh, self->state));
+    },
     // Admin requests: one of this node's to run at a peer, a peer's to run here.
     [=](http_atom, const std::string& address, HttpCall& call) { relay(self, *sh, address, std::move(call)); },
-    [=](http_atom, HttpCall& call) { serve_call(sh->ctx, std::move(call)); },
+    [=](http_atom, HttpCall& call) {
+      if (admit_current(self, sh->guard, "an admin request"))
+        serve_call(sh->ctx, std::move(call));
+    },
     // Catalog generations: a peer asks for this node's; the leader's catalog
     // actor pushes a new one to every peer; a peer's push applied here.
-    [=](catalog_atom, caf::get_atom) {
+    [=](catalog_atom, caf::get_atom) -> caf::result<CatalogGen> {
+      if (!admit_current(self, sh->guard, "a catalog request"))
+        return caf::make_error(caf::sec::invalid_argument, "not proven");
       auto cat = sh->ctx->catalog.get();
       return CatalogGen{cat->generation, catalog_blob(*cat)};
     },
     [=](push_atom, const CatalogGen& g) { return push(self, *sh, g); },
-    [=](catalog_atom, CatalogGen& g) { return self->delegate(sh->ctx->catalog_actor, catalog_atom::value, std::move(g)); },
+    [=](catalog_atom, CatalogGen& g) -> caf::result<bool> {
+      if (!admit_current(self, sh->guard, "a catalog generation"))
+        return caf::make_error(caf::sec::invalid_argument, "not proven");
+      return ask_bool(self, sh->ctx->catalog_actor, catalog_atom::value, std::move(g));
+    },
     // A peer forwards an event of a partition this node owns (its ack target
     // is the peer's forwarder, so the commit's ack goes straight back).
     [=](event_atom, std::vector<EventMsg>& batch) {
+      if (!admit_current(self, sh->guard, "events"))
+        return;
+      // The owner's acks go back through a local relay, so that they carry a
+      // sender on this node (the forwarder takes acks from its owner only).
       for (auto& m : batch) {
+        if (m.ack.origin)
+          m.ack.origin = ack_relay(self, *sh->guard, m.ack.origin);
         auto& mgr = sh->ctx->router.route_local(m.event.customer_key());
         self->send(mgr, event_atom::value, std::move(m));
       }
     },
   };
+  return links.or_else(link_guard_handlers(self, sh->guard));
 }
 
 }  // namespace
@@ -431,7 +484,15 @@ caf::behavior cluster_link(cluster_actor* self, std::shared_ptr<Shared> sh) {
 caf::expected<caf::actor> start_cluster(caf::actor_system& sys, NodeContext* ctx) {
   auto hp = parse_host_port(ctx->config.cluster_listen);
   if (!ctx->view || !hp) return caf::make_error(caf::sec::invalid_argument, "bad cluster view");
-  auto sh = std::make_shared<Shared>(Shared{ctx, *ctx->view, ctx->config.cluster_listen, {}});
+  bool tls = cluster_tls_enabled(ctx->config);
+  auto guard = std::make_shared<LinkGuard>(ctx->config.cluster_listen, ctx->config.cluster_secret,
+                                           std::chrono::milliseconds(ctx->config.handshake_timeout_ms), hp->port,
+                                           cluster_middleman(sys, tls));
+  auto sh = std::make_shared<Shared>(Shared{ctx, *ctx->view, ctx->config.cluster_listen, {}, guard});
+  std::vector<uint16_t> peer_ports;
+  for (auto& m : sh->view.members())
+    if (auto php = parse_host_port(m); php && m != sh->self) peer_ports.push_back(php->port);
+  tls_hooks::set_ports(hp->port, std::move(peer_ports));
   std::vector<caf::actor> remote(sh->view.partitions());
   for (auto& m : sh->view.members())
     if (m != sh->self) sh->forwarders[m] = spawn_forwarder(sys, ctx, m);
@@ -439,20 +500,20 @@ caf::expected<caf::actor> start_cluster(caf::actor_system& sys, NodeContext* ctx
     if (sh->view.owner_of(p) != sh->self) remote[p] = sh->forwarders[sh->view.owner_of(p)];
   ctx->router.set_remote(std::move(remote));
   auto actor = sys.spawn(cluster_link, sh);
-  auto port = caf::io::publish(actor, hp->port, hp->host.c_str(), true);
+  auto port = publish_cluster(actor, hp->port, hp->host, tls);
   if (!port) {
     caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
     return port.error();
   }
-  spdlog::info("[cluster] {} listening; view {} (hash {})", sh->self, sh->view.describe(), sh->view.hash());
+  spdlog::info("[cluster] {} listening{}; view {} (hash {})", sh->self,
+               tls ? " (TLS, peers verified against cluster.tls.ca)" : "", sh->view.describe(), sh->view.hash());
   return actor;
 }
 
 std::string single_node_cluster_json(const NodeContext& ctx) {
   auto view = cluster::Membership::make({ctx.config.cluster_listen}, static_cast<uint32_t>(ctx.config.partitions));
   if (!view) return "{}";
-  Shared sh{nullptr, std::move(*view), ctx.config.cluster_listen, {}};
-  (void)sh.ctx;
+  Shared sh{nullptr, std::move(*view), ctx.config.cluster_listen, {}, nullptr};
   return json::serialize(status_json(sh, cluster_state{}));
 }
 

@@ -7,6 +7,7 @@
 #include <tuple>
 #include <variant>
 
+#include "actors/cluster_auth.hpp"
 #include "actors/cluster_link.hpp"
 #include "actors/http_cluster.hpp"
 #include "actors/http_ingest.hpp"
@@ -357,6 +358,10 @@ std::string metrics_text(NodeContext* ctx) {
             m.cluster_handoff_records_out.load());
     counter("waymark_cluster_handoff_records_received_total", "Records taken in from hand-offs.",
             m.cluster_handoff_records_in.load());
+    out += "# HELP waymark_cluster_refused_total Cluster links and messages refused, by reason.\n"
+           "# TYPE waymark_cluster_refused_total counter\n";
+    for (auto& [reason, n] : cluster_refusals())
+      out += "waymark_cluster_refused_total{reason=\"" + reason + "\"} " + std::to_string(n) + "\n";
   }
   auto& hs = http::server_stats();
   counter("waymark_http_connections_open", "Open HTTP connections.", hs.connections_open.load(), "gauge");

@@ -30,6 +30,7 @@ void register_wire_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<CatalogGen>("waymark.catalog_gen.v1");
   cfg.add_message_type<HandoffRecord>("waymark.handoff_record.v1");
   cfg.add_message_type<HandoffChunk>("waymark.handoff_chunk.v1");
+  cfg.add_message_type<LinkAuth>("waymark.link_auth.v1");
 }
 
 }  // namespace waymark

@@ -50,8 +50,11 @@ using unalias_atom = caf::atom_constant<caf::atom("unalias")>;    // a merge's c
 using http_atom = caf::atom_constant<caf::atom("http")>;          // cluster: an admin request run at a peer
 using catalog_atom = caf::atom_constant<caf::atom("catalog")>;    // cluster: a catalog generation (deploys)
 using push_atom = caf::atom_constant<caf::atom("push")>;          // cluster: send a generation to every peer
-using ready_atom = caf::atom_constant<caf::atom("ready")>;
-using handoff_atom = caf::atom_constant<caf::atom("handoff")>;    // cluster: a partition's records move        // cluster: the catalog is in step with the leader
+using ready_atom = caf::atom_constant<caf::atom("ready")>;        // cluster: fetch the newest catalog again
+using handoff_atom = caf::atom_constant<caf::atom("handoff")>;    // cluster: a partition's records move
+using auth_atom = caf::atom_constant<caf::atom("auth")>;          // cluster: a dialer asks for a nonce (cluster_auth.hpp)
+using prove_atom = caf::atom_constant<caf::atom("prove")>;        // cluster: a dialer proves cluster.secret
+using sweep_links_atom = caf::atom_constant<caf::atom("sweeplnk")>;  // cluster: drop links past the handshake bound
 
 /// Where the ack (or nack) of one event goes: the connection broker or HTTP
 /// request actor that read it, and its line number there.
@@ -126,6 +129,14 @@ struct CatalogGen {
   std::string blob;
 };
 
+/// The proof of cluster.secret on a new link (include/waymark/cluster_auth.hpp):
+/// (auth_atom, {address}) -> {nonce}; (prove_atom, {address, nonce, proof}) -> {proof}.
+struct LinkAuth {
+  std::string address;  // the sender's cluster.listen
+  std::string nonce;    // 32 random bytes chosen by the sender, to be answered
+  std::string proof;    // cluster::link_proof for the other side's nonce
+};
+
 // -- wire format of the messages that may cross nodes ---------------------------------
 
 namespace wire {
@@ -193,6 +204,11 @@ typename Inspector::result_type inspect(Inspector& f, CatalogGen& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, LinkAuth& x) {
+  return f(caf::meta::type_name("waymark.link_auth"), x.address, x.nonce, x.proof);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, AckBatch& x) {
   return f(caf::meta::type_name("waymark.ack_batch"), x.lines);
 }
@@ -221,6 +237,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(waymark, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(waymark, (waymark::CatalogGen))
   CAF_ADD_TYPE_ID(waymark, (waymark::HandoffRecord))
   CAF_ADD_TYPE_ID(waymark, (waymark::HandoffChunk))
+  CAF_ADD_TYPE_ID(waymark, (waymark::LinkAuth))
 CAF_END_TYPE_ID_BLOCK(waymark)
 
 namespace waymark {

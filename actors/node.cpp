@@ -15,6 +15,7 @@
 
 #include "actors/catalog_actor.hpp"
 #include "actors/cluster_link.hpp"
+#include "actors/cluster_tls.hpp"
 #include "actors/channel_gateway.hpp"
 #include "actors/journey_manager.hpp"
 #include "actors/messages.hpp"
@@ -25,6 +26,7 @@
 #include "actors/timer_service.hpp"
 #include "waymark/json.hpp"
 #include "waymark/catalog.hpp"
+#include "waymark/cluster_auth.hpp"
 #include "waymark/recovery.hpp"
 
 static_assert(CAF_VERSION == 1706, "CAF 0.17.6 required");
@@ -164,12 +166,18 @@ int serve_node(const ServeOptions& opts) {
                   "owners or hand-off yet); remove the peers to run a single node");
     return 1;
   }
-  if (auto hp = parse_host_port(ctx.config.cluster_listen);
-      ctx.config.clustered() && (!hp || !is_loopback_host(hp->host))) {
-    // The links do not prove cluster.secret nor use TLS yet: loopback only.
-    spdlog::error("cluster.listen {} is not on loopback: the preview cluster has no secret proof or TLS yet; "
-                  "refusing to start", ctx.config.cluster_listen);
+  if (auto hp = parse_host_port(ctx.config.cluster_listen); ctx.config.clustered() && !hp) {
+    spdlog::error("cluster.listen {} is not a host:port", ctx.config.cluster_listen);
     return 1;
+  }
+  // Off loopback the links need cluster.secret and cluster.tls (check_exposure
+  // below); the TLS files are read now, not at the first connection (CAF-0.17.md §7c).
+  if (ctx.config.clustered() && cluster_tls_enabled(ctx.config)) {
+    if (auto err = cluster::check_tls_files(ctx.config.cluster_tls_cert, ctx.config.cluster_tls_key,
+                                            ctx.config.cluster_tls_ca)) {
+      spdlog::error("{}; refusing to start", err->message);
+      return 1;
+    }
   }
   if (ctx.config.clustered())
     spdlog::warn("WAYMARK_CLUSTER_PREVIEW=1: links, forwarding, deploys, the clock and admin reads work across "
@@ -271,7 +279,11 @@ int serve_node(const ServeOptions& opts) {
   // sends no heartbeats): a frozen peer shows as down after 5 s.
   cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::seconds(1)});
   cfg.set("middleman.connection-timeout", caf::timespan{std::chrono::seconds(5)});
+  // Never a second, plaintext BASP port on all interfaces (CAF-0.17.md §7c pitfall 5).
+  cfg.set("middleman.enable-automatic-connections", false);
   cfg.load<caf::io::middleman>();
+  if (ctx.config.clustered() && cluster_tls_enabled(ctx.config))
+    configure_cluster_tls(cfg, ctx.config);
   int rc = 0;
   {
     caf::actor_system sys{cfg};

@@ -124,5 +124,17 @@ TEST_F(Wire, TheWireNamesAreRegisteredAndVersioned) {
   EXPECT_NE(caf::to_string(msg).find("Order Completed"), std::string::npos) << "printable for logs";
 }
 
+TEST_F(Wire, ALinkProofRoundTripsWithBinaryNonceAndProof) {
+  std::string nonce("\x00\xff\x10 nonce", 9), proof(32, '\x00');
+  proof[31] = '\x7f';
+  LinkAuth a{"127.0.0.1:7441", nonce, proof};
+  LinkAuth back;
+  ASSERT_FALSE(load(save(a), back));
+  EXPECT_EQ(back.address, "127.0.0.1:7441");
+  EXPECT_EQ(back.nonce, nonce) << "bytes, NULs included";
+  EXPECT_EQ(back.proof, proof);
+  EXPECT_EQ(sys_.config().type_names_by_rtti.at(typeid(LinkAuth)), "waymark.link_auth.v1");
+}
+
 }  // namespace
 }  // namespace waymark

@@ -4,16 +4,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <fstream>
 #include <random>
+#include <sstream>
 
 #include "support/events.hpp"
 #include "waymark/cluster.hpp"
 
 namespace waymark::it {
 
-namespace json = boost::json;
-
-std::vector<uint16_t> free_ports(size_t n) {
+std::vector<uint16_t> free_cluster_ports(size_t n) {
   static std::mt19937 rng(std::random_device{}());
   std::uniform_int_distribution<int> pick(20000, 32000);
   std::vector<int> fds;
@@ -33,8 +34,65 @@ std::vector<uint16_t> free_ports(size_t n) {
   }
   for (int fd : fds)
     ::close(fd);
+  std::sort(out.begin(), out.end());
   return out;
 }
+
+std::map<std::string, bool> cluster_members_up(Node& node) {
+  std::map<std::string, bool> out;
+  auto r = node.get("/api/cluster");
+  if (r.status != 200)
+    return out;
+  for (auto& m : array_at(r.json(), "members"))
+    out[str_at(m, "address")] = m.as_object().at("up").as_bool();
+  return out;
+}
+
+std::string cluster_owner_of(Node& node, const std::string& customer) {
+  auto view = node.get("/api/cluster").json();
+  auto p = cluster::partition_of(customer, static_cast<uint32_t>(int_at(view, "partitions", 1)));
+  for (auto& m : array_at(view, "members"))
+    for (auto& q : m.as_object().at("partitions").as_array())
+      if (q.as_int64() == p)
+        return str_at(m, "address");
+  return "";
+}
+
+int cluster_history_count(Node& node, const std::string& customer, const std::string& name) {
+  int n = 0;
+  for (auto& h : array_at(node.customer(customer).json(), "history"))
+    n += str_at(h, "name") == name;
+  return n;
+}
+
+uint64_t metric_value(Node& node, const std::string& name_and_labels) {
+  std::istringstream in(node.get("/metrics").body);
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(name_and_labels + " ", 0) == 0)
+      return std::stoull(line.substr(name_and_labels.size() + 1));
+  return 0;
+}
+
+std::chrono::duration<double> process_cpu(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::istringstream rest(text.substr(text.rfind(')') + 2));
+  std::string field;
+  uint64_t utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {  // fields 14 and 15 (1-based): utime, stime
+    if (i == 14)
+      utime = std::stoull(field);
+    if (i == 15)
+      stime = std::stoull(field);
+  }
+  return std::chrono::duration<double>(static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK)));
+}
+
+
+namespace json = boost::json;
+
+std::vector<uint16_t> free_ports(size_t n) { return free_cluster_ports(n); }
 
 NodeOptions member(uint16_t self, const std::vector<uint16_t>& peers, int partitions) {
   json::array list;
@@ -45,20 +103,12 @@ NodeOptions member(uint16_t self, const std::vector<uint16_t>& peers, int partit
   return o;
 }
 
-std::map<std::string, bool> members_up(Node& node) {
-  std::map<std::string, bool> out;
-  auto r = node.get("/api/cluster");
-  if (r.status != 200)
-    return out;
-  for (auto& m : array_at(r.json(), "members"))
-    out[str_at(m, "address")] = m.as_object().at("up").as_bool();
-  return out;
-}
+std::map<std::string, bool> members_up(Node& node) { return cluster_members_up(node); }
 
 bool all_up(Node& node, size_t members) {
   auto r = node.get("/api/cluster");
   if (r.status != 200 || at_path(r.json(), "ready") != json::value(true))
-    return false;  // the node's catalog is not in step with the leader's yet
+    return false;  // the node's catalog is not in step with the leader's yet, or its partitions are arriving
   auto up = members_up(node);
   if (up.size() != members)
     return false;
@@ -68,14 +118,6 @@ bool all_up(Node& node, size_t members) {
   return true;
 }
 
-std::string owner_of(Node& node, const std::string& customer) {
-  auto view = node.get("/api/cluster").json();
-  auto p = cluster::partition_of(customer, static_cast<uint32_t>(at_path(view, "partitions").as_int64()));
-  for (auto& m : array_at(view, "members"))
-    for (auto& q : m.as_object().at("partitions").as_array())
-      if (q.as_int64() == p)
-        return str_at(m, "address");
-  return "";
-}
+std::string owner_of(Node& node, const std::string& customer) { return cluster_owner_of(node, customer); }
 
 }  // namespace waymark::it

@@ -29,6 +29,12 @@ keyUsage = critical,digitalSignature
 extendedKeyUsage = serverAuth
 subjectAltName = IP:127.0.0.1,DNS:localhost
 authorityKeyIdentifier = keyid
+[v3_node]
+basicConstraints = CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = serverAuth,clientAuth
+subjectAltName = IP:127.0.0.1
+authorityKeyIdentifier = keyid
 )";
 
 constexpr const char* kNewKey = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
@@ -54,6 +60,15 @@ TestPki::TestPki() {
     run(std::string("req -new -config pki.cnf") + kNewKey + " -keyout server.key -out server.csr -subj /CN=localhost") &&
     run("x509 -req -in server.csr -CA ca.pem -CAkey ca.key -set_serial 1 -days 2 -extfile pki.cnf "
         "-extensions v3_server -out server.pem");
+}
+
+bool TestPki::make_node(const std::string& name, bool other_ca) {
+  const std::string ca = other_ca ? "other-ca" : "ca";
+  return ok() &&
+         run(std::string("req -new -config pki.cnf") + kNewKey + " -keyout " + name + ".key -out " + name +
+             ".csr -subj /CN=" + name) &&
+         run("x509 -req -in " + name + ".csr -CA " + ca + ".pem -CAkey " + ca + ".key -set_serial " +
+             std::to_string(++serial_) + " -days 2 -extfile pki.cnf -extensions v3_node -out " + name + ".pem");
 }
 
 TlsServerContext::TlsServerContext(const std::string& cert_file, const std::string& key_file) {

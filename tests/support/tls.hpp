@@ -26,11 +26,19 @@ public:
   std::string cert_file() const { return dir_ / "server.pem"; }
   std::string key_file() const { return dir_ / "server.key"; }
 
+  /// Makes a cluster node certificate <name>.pem / <name>.key (EC P-256,
+  /// serverAuth + clientAuth: a node is TLS server and client; SAN IP
+  /// 127.0.0.1), signed by the CA, or by the other CA when `other_ca`.
+  bool make_node(const std::string& name, bool other_ca = false);
+  std::string node_cert(const std::string& name) const { return dir_ / (name + ".pem"); }
+  std::string node_key(const std::string& name) const { return dir_ / (name + ".key"); }
+
 private:
   bool run(const std::string& args);
 
   TempDir dir_{"waymark-pki-"};
   std::string error_;
+  int serial_ = 1;
 };
 
 /// A TLS server context over a certificate and key (PEM files).
