@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "actors/cluster_link.hpp"
+#include "actors/http_console.hpp"
 #include "actors/http_ingest.hpp"
 #include "actors/messages.hpp"
 #include "waymark/journey_stats.hpp"
@@ -455,6 +456,7 @@ http::Handler make_http_api(caf::actor_system& sys, NodeContext* ctx) {
     });
   });
   add_ingest_routes(*router, sys, ctx);
+  add_console_routes(*router);
   router->add("GET", "/metrics", Access::open, [=](Request&&, const Params&, Responder r) {
     Response resp;
     resp.content_type = "text/plain; version=0.0.4";

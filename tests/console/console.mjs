@@ -1,0 +1,197 @@
+// Drives the node's web console in Debian's headless Chromium (playwright-core,
+// no downloaded browser). Started by tests/integration/console_browser_test.cpp
+// after it deployed the "onboarding" journey and sent the events below:
+//   usage: node console.mjs <base url> <admin token> <screenshot dir>
+// Exit 0 when every check passed; otherwise the failed check on stderr.
+//
+// Figures worked out by hand from the scenario (see the C++ test):
+//   onboarding = welcome (send email) -> wait 1d -> nudge (send email) -> done (exit)
+//   u1, u2 have an email, u3 has none; all three did "Signed Up":
+//     entered 3, active 3; welcome visited 3, sent 2, suppressed 1 (no_address); wait: 3 here.
+//   This script then identifies u4 with an email, u4 signs up, and the clock moves 1d:
+//     entered 4, active 0; nudge visited 4, sent 3, suppressed 1; done visited 4.
+import { chromium } from 'playwright-core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import assert from 'node:assert/strict';
+
+const [base, token, shots] = process.argv.slice(2);
+if (!base || !token || !shots) {
+  console.error('usage: node console.mjs <base url> <admin token> <screenshot dir>');
+  process.exit(2);
+}
+const origin = new URL(base).origin;
+
+async function adminApi(method, path, body) {
+  const res = await fetch(origin + path, { method, body, headers: { Authorization: `Bearer ${token}` } });
+  return { status: res.status, json: await res.json() };
+}
+async function ingest(kind, event) {
+  const res = await fetch(`${origin}/v1/${kind}`, { method: 'POST', body: JSON.stringify(event) });
+  assert.equal(res.status, 200, `POST /v1/${kind}`);
+}
+
+const profile = mkdtempSync(join(tmpdir(), 'waymark-chromium-'));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  viewport: { width: 1280, height: 860 },
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+context.setDefaultTimeout(10000);
+const page = context.pages()[0] || await context.newPage();
+
+// Every request must go to the node; every console error is a failure except
+// the browser's own line for an API answer the test provokes on purpose
+// (401 for the wrong token, 404 for a route this node lacks, 422 for the
+// invalid journey).
+const foreign = [];
+const errors = [];
+page.on('request', (r) => { if (!r.url().startsWith(origin + '/') && !r.url().startsWith('data:')) foreign.push(r.url()); });
+page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
+page.on('console', (m) => {
+  if (m.type() !== 'error') return;
+  if (/^Failed to load resource: the server responded with a status of (401|404|422)\b/.test(m.text())) return;
+  errors.push(`console error: ${m.text()}`);
+});
+
+const text = (sel) => page.locator(sel).first().innerText();  // HTML
+const svgText = async (sel) => (await page.locator(sel).first().textContent()).trim();
+async function step(name, f) {
+  try {
+    await f();
+    console.log(`ok   ${name}`);
+  } catch (err) {
+    await page.screenshot({ path: join(shots, 'console-failure.png'), fullPage: true }).catch(() => {});
+    throw new Error(`${name}: ${err.message}`);
+  }
+}
+
+try {
+  await step('the page loads, titled Waymark, with the login form', async () => {
+    await page.goto(`${origin}/`);
+    assert.match(await page.title(), /Waymark/);
+    await page.locator('input[name="token"]').waitFor();
+  });
+
+  await step('a wrong token is refused with a message', async () => {
+    await page.fill('input[name="token"]', 'not-the-token');
+    await page.click('form.login button[type="submit"]');
+    await page.locator('.login-status .error', { hasText: 'refused' }).waitFor();
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('waymark.token')), null);
+  });
+
+  await step('the right token shows the journeys list with the entered count', async () => {
+    await page.fill('input[name="token"]', token);
+    await page.click('form.login button[type="submit"]');
+    const row = page.locator('tr[data-journey="onboarding"]');
+    await row.waitFor();
+    assert.equal(await row.locator('.col-entered').innerText(), '3');
+    assert.equal(await row.locator('.col-active').innerText(), '3');
+    assert.equal(await row.locator('.col-owner').innerText(), 'lifecycle-team');
+    assert.equal(await row.locator('.col-version').innerText(), '1');
+    assert.match(await row.innerText(), /active/);
+    await page.screenshot({ path: join(shots, 'console-journeys.png') });
+  });
+
+  const count = (stepId, what) => svgText(`svg.graph g[data-step="${stepId}"] .n-${what}`);
+  await step('the step graph shows the per-step counts the API gives', async () => {
+    await page.click('tr[data-journey="onboarding"] a');
+    await page.locator('svg.graph g[data-step="done"]').waitFor();
+    const api = (await adminApi('GET', '/api/journeys/onboarding')).json.stats.steps;
+    assert.equal(await count('welcome', 'visited'), '3');
+    assert.equal(await count('welcome', 'sent'), '2');
+    assert.equal(await count('welcome', 'suppressed'), '1');
+    assert.equal(await count('wait', 'active'), '3');
+    assert.equal(await count('nudge', 'visited'), '0');
+    assert.equal(await count('welcome', 'visited'), String(api.welcome.visited));
+    assert.equal(await count('welcome', 'sent'), String(api.welcome.sent));
+    assert.equal(await count('wait', 'active'), String(api.wait.active));
+    assert.match(await text('table.steps'), /no_address: 1/);
+  });
+
+  await step('the graph follows new events and the clock without a reload', async () => {
+    await ingest('identify', { userId: 'u4', traits: { email: 'u4@example.com' } });
+    await ingest('track', { userId: 'u4', event: 'Signed Up' });
+    const clock = await adminApi('POST', '/api/clock', JSON.stringify({ advance: '1d' }));
+    assert.equal(clock.status, 200);
+    // Polled with a deadline on a figure that cannot be true before the refresh.
+    await page.waitForFunction(() => {
+      const n = document.querySelector('svg.graph g[data-step="done"] .n-visited');
+      return n && n.textContent === '4';
+    }, null, { timeout: 10000 });
+    const api = (await adminApi('GET', '/api/journeys/onboarding')).json.stats;
+    assert.equal(api.entered, 4);
+    assert.equal(await count('nudge', 'visited'), '4');
+    assert.equal(await count('nudge', 'sent'), '3');
+    assert.equal(await count('nudge', 'suppressed'), '1');
+    assert.equal(await count('wait', 'active'), '0');
+    assert.equal(await count('nudge', 'sent'), String(api.steps.nudge.sent));
+    await page.screenshot({ path: join(shots, 'console-journey.png'), fullPage: true });
+  });
+
+  await step('results: a table, or "not available on this node" where the route is missing', async () => {
+    await page.click('nav.tabs a:has-text("Results")');
+    await page.locator('table.results, .unavailable').first().waitFor();
+  });
+
+  await step('an invalid journey in the editor shows the error on its line', async () => {
+    await page.click('#nav a[href="#/deploy"]');
+    const bad = [
+      '{',
+      '  "id": "broken",',
+      '  "entry": {"event": "Signed Up"},',
+      '  "start": "hello",',
+      '  "steps": {',
+      '    "hello": {"type": "send", "channel": "email", "template": "welcome",',
+      '              "next": "nowhere"},',
+      '    "bye": {"type": "exit"}',
+      '  }',
+      '}',
+    ].join('\n');
+    await page.fill('textarea[name="journey"]', bad);
+    await page.click('button.deploy');
+    // "hello" is on line 6; the validator names steps.hello.next (its key is on line 7).
+    const item = page.locator('.validation-errors li[data-path="steps.hello.next"]');
+    await item.waitFor();
+    assert.match(await item.innerText(), /line 7 steps\.hello\.next unknown step 'nowhere'/);
+    assert.equal(await page.locator('.gutter div[data-line="7"]').getAttribute('class'), 'err');
+    assert.equal(await page.locator('.gutter div.err').count(),
+      new Set(await page.locator('.validation-errors li').evaluateAll((l) => l.map((e) => e.dataset.line))).size);
+    assert.equal((await adminApi('GET', '/api/journeys/broken')).status, 404, 'nothing was deployed');
+    await page.screenshot({ path: join(shots, 'console-deploy-error.png') });
+  });
+
+  await step('a customer shows the profile, deliveries and trace', async () => {
+    await page.click('#nav a[href="#/customers"]');
+    await page.fill('input[name="customer"]', 'u1');
+    await page.click('form.search button');
+    await page.locator('table.deliveries tbody tr').nth(1).waitFor();
+    assert.match(await text('table.profile'), /email\s+u1@example\.com/);
+    const steps = await page.locator('table.deliveries tbody tr td:nth-child(4)').allInnerTexts();
+    assert.deepEqual(steps.sort(), ['nudge', 'welcome']);
+    assert.equal(await page.locator('table.deliveries tbody tr').count(), 2);
+    assert.match(await text('table.trace'), /onboarding/);
+    await page.screenshot({ path: join(shots, 'console-customer.png'), fullPage: true });
+  });
+
+  await step('a 401 later (token gone from the node) goes back to the login form', async () => {
+    await page.evaluate(() => sessionStorage.setItem('waymark.token', 'revoked'));
+    await page.click('#nav a[href="#/journeys"]');
+    await page.locator('input[name="token"]').waitFor();
+    await page.locator('.login-status', { hasText: 'log in again' }).waitFor();
+  });
+
+  await step('no console errors and no request left the node', async () => {
+    assert.deepEqual(errors, []);
+    assert.deepEqual(foreign, []);
+  });
+} catch (err) {
+  console.error(`FAILED ${err.message}`);
+  process.exitCode = 1;
+} finally {
+  await context.close();
+  rmSync(profile, { recursive: true, force: true });
+}
