@@ -39,8 +39,9 @@ export function replace(el, ...children) {
 export function table(columns, rows, attrs) {
   return h('table', attrs || {},
     h('thead', {}, h('tr', {}, columns.map((c) => h('th', {}, c)))),
-    h('tbody', {}, rows.map((r) => h('tr', {}, r.map((c) =>
-      h('td', typeof c === 'number' ? { class: 'num' } : {}, c === null || c === undefined ? '' : c))))));
+    h('tbody', {}, rows.length ? rows.map((r) => h('tr', {}, r.map((c) =>
+      h('td', typeof c === 'number' ? { class: 'num' } : {}, c === null || c === undefined ? '' : c))))
+      : h('tr', { class: 'none' }, h('td', { colspan: columns.length }, 'none'))));
 }
 
 /** A value for a table cell: objects as compact JSON text. */
