@@ -22,7 +22,15 @@ function newPage() {
   let alive = true;
   current = {
     alive: () => alive,
-    every(ms, f) { timers.push(setInterval(() => { if (alive) f(); }, ms)); },
+    /** Runs async `f` every `ms` while the page is shown, never two at once. */
+    every(ms, f) {
+      let busy = false;
+      timers.push(setInterval(async () => {
+        if (!alive || busy) return;
+        busy = true;
+        try { await f(); } finally { busy = false; }
+      }, ms));
+    },
     stop() { alive = false; timers.forEach(clearInterval); },
   };
   return current;
