@@ -162,6 +162,49 @@ try {
     assert.equal((await adminApi('GET', '/api/journeys/onboarding')).json.status, 'active');
   });
 
+  await step('results, versions (approve), attribution and audit render the shapes of PRODUCT.md §10/§11', async () => {
+    // Answers made up in the browser, in the contract's shapes, to check the
+    // pages read them right whatever this node has built yet.
+    const fixtures = {
+      '/api/journeys/onboarding/results': { journey: 'onboarding', version: null, arms: [
+        { arm: 'treated', entered: 180, converted: 29, rate: 0.16111, value: 2900, value_per_entrant: 16.111,
+          uplift: { vs: 'holdout', diff: 0.11111, ci: [-0.02, 0.24], p: 0.2104 } },
+        { arm: 'holdout', entered: 20, converted: 1, rate: 0.05, value: 100, value_per_entrant: 5 }] },
+      '/api/attribution': { model: 'linear', by: 'channel', from: '2026-11-01T00:00:00Z', to: '2026-12-01T00:00:00Z',
+        conversions: 3, unattributed: 1, groups: [{ group: 'email', conversions: 1.5, value: 206.666 },
+          { group: 'sms', conversions: 0.5, value: 43.333 }] },
+      '/api/audit': { entries: [{ at: '2026-12-01T10:00:00.000Z', who: 'alice', action: 'deploy',
+        object: 'journey onboarding', before: null, after: 2 }] },
+    };
+    let approved = 0;
+    const versions = () => ({ versions: [
+      { version: 1, status: approved ? 'retired' : 'live', author: 'alice', approver: 'bob' },
+      { version: 2, status: approved ? 'live' : 'draft', author: 'carol', approver: approved ? 'dave' : null }] });
+    const fake = (url) => url.origin === origin && (fixtures[url.pathname] ||
+      url.pathname.startsWith('/api/journeys/onboarding/versions'));
+    await page.route(fake, (r) => {
+      const path = new URL(r.request().url()).pathname;
+      if (r.request().method() === 'POST' && path === '/api/journeys/onboarding/versions/2/approve') approved++;
+      const body = fixtures[path] || (path.endsWith('/approve') ? { version: 2, status: 'live' } : versions());
+      return r.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(body) });
+    });
+    await page.click('nav.tabs a:has-text("Results")');
+    const treated = page.locator('table.results tbody tr', { hasText: 'treated' });
+    assert.equal((await treated.innerText()).split('\t').map((c) => c.trim()).join('|'),
+      'treated|180|29|16.1 %|2900|16.11|holdout|11.1 %|[-2.0 %, 24.0 %]|0.210');
+    await page.click('nav.tabs a:has-text("Versions")');
+    await page.click('table.versions button.approve');
+    await page.locator('table.versions tbody tr', { hasText: 'dave' }).waitFor();
+    assert.equal(approved, 1);
+    assert.equal(await page.locator('table.versions button.approve').count(), 0);
+    await page.click('#nav a[href="#/attribution"]');
+    assert.match(await text('table.attribution'), /email\s+1\.5\s+206\.67\s+sms\s+0\.5\s+43\.33/);
+    assert.match(await text('main'), /3 conversions, 1 unattributed/);
+    await page.click('#nav a[href="#/audit"]');
+    assert.match(await text('table.audit'), /alice\s+deploy\s+journey onboarding/);
+    await page.unroute(fake);
+  });
+
   await step('an invalid journey in the editor shows the error on its line', async () => {
     await page.click('#nav a[href="#/deploy"]');
     const bad = [
