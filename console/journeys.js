@@ -66,17 +66,23 @@ export async function journeyView(el, page, id, tab) {
     h('div', { class: 'title-row' },
       h('h1', {}, id), badge(j.status), h('span', { class: 'meta' }, `version ${j.version}`),
       def.owner ? h('span', { class: 'meta' }, `owner ${def.owner}`) : null,
-      statusButtons(id, j.status, () => journeyView(el, page, id, tab))),
+      statusButtons(id, j.status)),
     def.name ? h('p', { class: 'sub' }, def.name) : null,
     tabs(`#/journey/${enc(id)}`, TABS, tab), body);
   const views = { graph: graphTab, results: resultsTab, versions: versionsTab, edit: editTab };
   (views[tab] || graphTab)(body, page, id, j);
 }
 
-function statusButtons(id, status, reload) {
+/** Pause / resume / archive; done, the page is drawn again (a new page: its timers restart). */
+function statusButtons(id, status) {
   const out = h('span', { class: 'actions' });
   const act = (verb) => h('button', { type: 'button', onclick: async () => {
-    try { await api('POST', `/api/journeys/${enc(id)}/${verb}`); reload(); } catch (err) { out.append(errorBox(err)); }
+    try {
+      await api('POST', `/api/journeys/${enc(id)}/${verb}`);
+      window.dispatchEvent(new HashChangeEvent('hashchange'));
+    } catch (err) {
+      out.append(errorBox(err));
+    }
   } }, verb);
   if (status === 'active') out.append(act('pause'), act('archive'));
   else out.append(act('resume'));

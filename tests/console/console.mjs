@@ -162,6 +162,15 @@ try {
     assert.equal((await adminApi('GET', '/api/journeys/onboarding')).json.status, 'active');
   });
 
+  await step('pause and resume from the journey page', async () => {
+    await page.click('.title-row button:has-text("pause")');
+    await page.locator('.title-row .badge', { hasText: 'paused' }).waitFor();
+    assert.equal((await adminApi('GET', '/api/journeys/onboarding')).json.status, 'paused');
+    await page.click('.title-row button:has-text("resume")');
+    await page.locator('.title-row .badge', { hasText: 'active' }).waitFor();
+    assert.equal((await adminApi('GET', '/api/journeys/onboarding')).json.status, 'active');
+  });
+
   await step('results, versions (approve), attribution and audit render the shapes of PRODUCT.md §10/§11', async () => {
     // Answers made up in the browser, in the contract's shapes, to check the
     // pages read them right whatever this node has built yet.
