@@ -74,9 +74,31 @@ const routes = [
   [/^#\/audit(\?.*)?$/, () => auditView],
 ];
 
+/**
+ * The caller's role (PRODUCT.md §11 roles), from GET /api/whoami
+ * {"name","role","teams"} when the node has that route: the page then hides
+ * what the role may not do. Without it every action shows, and the node's
+ * 403 names the role needed.
+ */
+let roleKnown = false;
+async function learnRole() {
+  roleKnown = true;
+  try {
+    const me = await api('GET', '/api/whoami');
+    if (me && typeof me.role === 'string') document.body.dataset.role = me.role;
+  } catch {
+    delete document.body.dataset.role;
+  }
+}
+
 function route() {
   const page = newPage();
-  if (!session.token) return loginView();
+  if (!session.token) {
+    roleKnown = false;
+    delete document.body.dataset.role;
+    return loginView();
+  }
+  if (!roleKnown) learnRole();
   nav.hidden = false;
   logout.hidden = false;
   const hash = location.hash || '#/journeys';

@@ -93,6 +93,6 @@ export function editor(initial) {
   drawGutter();
   return h('div', { class: 'editor' },
     h('div', { class: 'code-box' }, gutter, area),
-    h('div', { class: 'actions' }, h('button', { type: 'button', class: 'primary deploy', onclick: deploy }, 'Deploy')),
+    h('div', { class: 'actions' }, h('button', { type: 'button', class: 'primary deploy needs-editor', onclick: deploy }, 'Deploy')),
     result);
 }

@@ -50,7 +50,7 @@ export async function journeysView(el, page) {
       : h('p', { class: 'empty' }, 'No journeys yet. ', h('a', { href: '#/deploy' }, 'Deploy one.')));
 }
 
-const TABS = [['graph', 'Step graph'], ['results', 'Results'], ['versions', 'Versions'], ['edit', 'Edit & deploy']];
+const TABS = [['graph', 'Step graph'], ['results', 'Results'], ['versions', 'Versions'], ['edit', 'Edit & deploy', 'needs-editor']];
 
 export async function journeyView(el, page, id, tab) {
   let j;
@@ -76,7 +76,7 @@ export async function journeyView(el, page, id, tab) {
 /** Pause / resume / archive; done, the page is drawn again (a new page: its timers restart). */
 function statusButtons(id, status) {
   const out = h('span', { class: 'actions' });
-  const act = (verb) => h('button', { type: 'button', onclick: async () => {
+  const act = (verb) => h('button', { type: 'button', class: 'needs-approver', onclick: async () => {
     try {
       await api('POST', `/api/journeys/${enc(id)}/${verb}`);
       window.dispatchEvent(new HashChangeEvent('hashchange'));
@@ -169,7 +169,7 @@ async function versionsTab(body, page, id) {
   const reload = () => versionsTab(body, page, id);
   const rows = list.map((v) => {
     const times = Object.entries(v).filter(([k]) => k.endsWith('_at') || k === 'at').map(([k, t]) => `${k}: ${t}`);
-    const approve = v.status === 'draft' ? h('button', { type: 'button', class: 'approve', onclick: async () => {
+    const approve = v.status === 'draft' ? h('button', { type: 'button', class: 'approve needs-approver', onclick: async () => {
       try { await api('POST', `/api/journeys/${enc(id)}/versions/${enc(v.version)}/approve`); reload(); } catch (err) {
         replace(detail, errorBox(err));
       }

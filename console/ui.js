@@ -22,8 +22,9 @@ export function section(title, ...body) {
 
 /** Links to the tabs of a page; `current` is highlighted. */
 export function tabs(base, names, current) {
-  return h('nav', { class: 'tabs' }, names.map(([key, label]) =>
-    h('a', { href: `${base}/${key}`, class: key === current ? 'current' : null }, label)));
+  return h('nav', { class: 'tabs' }, names.map(([key, label, cls]) =>
+    h('a', { href: `${base}/${key}`, class: [key === current ? 'current' : '', cls || ''].join(' ').trim() || null },
+      label)));
 }
 
 export function clockTime(d = new Date()) {

@@ -260,6 +260,25 @@ try {
     await page.screenshot({ path: join(shots, 'console-customer.png'), fullPage: true });
   });
 
+  await step('a viewer (per GET /api/whoami) is offered no deploy, edit, pause or approve', async () => {
+    // This node has no /api/whoami yet (the roles slice of issue #15): made up here.
+    const who = `${origin}/api/whoami`;
+    await page.route(who, (r) => r.fulfill({ status: 200, contentType: 'application/json',
+      body: JSON.stringify({ name: 'vic', role: 'viewer', teams: [] }) }));
+    await page.goto(`${origin}/#/journey/onboarding`);
+    await page.reload();
+    await page.locator('svg.graph g[data-step="done"]').waitFor();
+    await page.waitForFunction(() => document.body.dataset.role === 'viewer');
+    assert.equal(await page.locator('#nav a[href="#/deploy"]').isVisible(), false);
+    assert.equal(await page.locator('.title-row button:has-text("pause")').isVisible(), false);
+    assert.equal(await page.locator('nav.tabs a:has-text("Edit")').isVisible(), false);
+    await page.unroute(who);
+    await page.reload();
+    await page.locator('svg.graph g[data-step="done"]').waitFor();
+    assert.equal(await page.locator('#nav a[href="#/deploy"]').isVisible(), true, 'no whoami: every action shows');
+    assert.equal(await page.locator('.title-row button:has-text("pause")').isVisible(), true);
+  });
+
   await step('a 401 later (token gone from the node) goes back to the login form', async () => {
     await page.evaluate(() => sessionStorage.setItem('waymark.token', 'revoked'));
     await page.click('#nav a[href="#/journeys"]');
