@@ -10,6 +10,7 @@
 #include "actors/cluster_auth.hpp"
 #include "actors/cluster_link.hpp"
 #include "actors/http_cluster.hpp"
+#include "actors/http_console.hpp"
 #include "actors/http_ingest.hpp"
 #include "waymark/cluster_merge.hpp"
 #include "actors/messages.hpp"
@@ -632,6 +633,7 @@ http::Handler make_http_api(caf::actor_system& sys, NodeContext* ctx) {
     });
   });
   add_ingest_routes(*router, sys, ctx);
+  add_console_routes(*router);
   router->add("GET", "/metrics", Access::open, [=](Request&&, const Params&, Responder r) {
     Response resp;
     resp.content_type = "text/plain; version=0.0.4";

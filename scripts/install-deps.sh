@@ -19,6 +19,7 @@ PKGS=(
   python3 python3-yaml                  # docs/openapi.yaml syntax check in the API tests
   openssl                               # CLI: the TLS delivery tests make their CA and certificates
   curl
+  chromium chromium-driver              # the web console's browser tests (headless, driven by playwright-core)
 )
 
 missing=()

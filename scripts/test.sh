@@ -10,5 +10,11 @@ if [ -f tests/integration/segment/package.json ]; then
   (cd tests/integration/segment && npm install --no-audit --no-fund --loglevel=error) ||
     echo "test.sh: npm install failed; the Segment client test will report itself skipped"
 fi
+if [ -f tests/console/package-lock.json ]; then
+  # playwright-core (no browser download: it drives Debian's /usr/bin/chromium)
+  # for the web console's browser test.
+  (cd tests/console && npm ci --no-audit --no-fund --loglevel=error) ||
+    echo "test.sh: npm ci failed; the console browser test will report itself skipped"
+fi
 cd build
 ctest --output-on-failure -j2 --timeout 300

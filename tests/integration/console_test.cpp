@@ -1,0 +1,166 @@
+// The web console (PRODUCT.md §11): served by the node from files embedded in
+// its binary, open without a token (the page holds no data), with strict
+// security headers; and driven in Debian's headless Chromium by
+// tests/console/console.mjs (playwright-core, installed into tests/console by
+// scripts/test.sh, or by this test when missing).
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "support/events.hpp"
+#include "support/node.hpp"
+
+namespace waymark::it {
+namespace {
+namespace json = boost::json;
+
+const std::string kToken = "console-admin-token";
+const std::string kCsp =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+NodeOptions with_token() {
+  NodeOptions o;
+  o.config = json::object{{"auth", json::object{{"admin_tokens", json::array{kToken}}}}};
+  o.admin_token = kToken;
+  return o;
+}
+
+/// A GET without any token, with extra headers.
+HttpResponse open_get(const Node& node, const std::string& path,
+                      std::vector<std::pair<std::string, std::string>> headers = {}) {
+  HttpRequest req;
+  req.path = path;
+  req.headers = std::move(headers);
+  return http_request(node.http_port(), req);
+}
+
+void expect_security_headers(const HttpResponse& r) {
+  EXPECT_EQ(r.headers.count("content-security-policy") ? r.headers.at("content-security-policy") : "", kCsp);
+  EXPECT_EQ(r.headers.count("x-content-type-options") ? r.headers.at("x-content-type-options") : "", "nosniff");
+}
+
+TEST(ConsoleServing, PageAndAssetsNeedNoTokenAndCarryTypesAndStrictHeaders) {
+  Node node(with_token());
+  ASSERT_TRUE(node.start());
+  auto page = open_get(node, "/");
+  ASSERT_EQ(page.status, 200) << page.describe();
+  EXPECT_EQ(page.headers["content-type"], "text/html; charset=utf-8");
+  EXPECT_NE(page.body.find("<title>Waymark"), std::string::npos);
+  EXPECT_NE(page.body.find("<script type=\"module\" src=\"/console/app.js\"></script>"), std::string::npos);
+  EXPECT_EQ(page.headers["cache-control"], "no-cache");
+  expect_security_headers(page);
+  struct Asset { const char* path; const char* type; };
+  for (auto a : {Asset{"/console/app.js", "text/javascript; charset=utf-8"},
+                 Asset{"/console/graph.js", "text/javascript; charset=utf-8"},
+                 Asset{"/console/style.css", "text/css; charset=utf-8"},
+                 Asset{"/console/favicon.svg", "image/svg+xml"}}) {
+    auto r = open_get(node, a.path);
+    ASSERT_EQ(r.status, 200) << a.path << ": " << r.describe();
+    EXPECT_EQ(r.headers["content-type"], a.type) << a.path;
+    EXPECT_EQ(r.headers["etag"].size(), 18u) << a.path << " ETag: 16 hex digits in quotes";
+    expect_security_headers(r);
+  }
+  // The API itself still needs the token.
+  EXPECT_EQ(open_get(node, "/api/journeys").status, 401);
+}
+
+TEST(ConsoleServing, UnknownAssetIs404AndAnUnchangedFileIs304) {
+  Node node(with_token());
+  ASSERT_TRUE(node.start());
+  for (const char* path : {"/console/nope.js", "/console/..%2Fconfig.json", "/console/app.js.map"}) {
+    auto r = open_get(node, path);
+    EXPECT_EQ(r.status, 404) << path << ": " << r.describe();
+    EXPECT_EQ(r.headers["x-content-type-options"], "nosniff") << path;
+  }
+  auto first = open_get(node, "/console/app.js");
+  ASSERT_EQ(first.status, 200);
+  const std::string etag = first.headers["etag"];
+  auto again = open_get(node, "/console/app.js", {{"If-None-Match", etag}});
+  EXPECT_EQ(again.status, 304) << again.describe();
+  EXPECT_EQ(again.body, "");
+  EXPECT_EQ(again.headers["etag"], etag);
+  // Another file's tag does not match.
+  auto other = open_get(node, "/console/app.js", {{"If-None-Match", open_get(node, "/").headers["etag"]}});
+  EXPECT_EQ(other.status, 200);
+  EXPECT_EQ(other.body, first.body);
+  // Only GET: a write to the page is 405, not a handler.
+  HttpRequest put;
+  put.method = "PUT";
+  put.path = "/";
+  put.body = "x";
+  EXPECT_EQ(http_request(node.http_port(), put).status, 405);
+}
+
+// ---- in a real browser ----------------------------------------------------
+
+const std::string kClientDir = std::string(WAYMARK_SOURCE_DIR) + "/tests/console";
+const char* kChromium = "/usr/bin/chromium";
+
+/// True when playwright-core is installed, running `npm ci` once if it is not.
+bool playwright_installed() {
+  const std::string module = kClientDir + "/node_modules/playwright-core/package.json";
+  if (std::filesystem::exists(module))
+    return true;
+  std::string cmd = "cd " + kClientDir +
+                    " && timeout 120 npm ci --no-audit --no-fund --loglevel=error --fetch-retries=1"
+                    " --fetch-timeout=30000 > /dev/null 2>&1";
+  return std::system(cmd.c_str()) == 0 && std::filesystem::exists(module);
+}
+
+const char* kWelcome = R"({"id":"welcome","channel":"email","subject":"Hi {{traits.name|there}}","body":"Welcome"})";
+const char* kNudge = R"({"id":"nudge","channel":"email","subject":"Still there?","body":"Try it"})";
+const char* kOnboarding = R"({"id":"onboarding","name":"Onboarding","owner":"lifecycle-team",
+  "entry":{"event":"Signed Up"},"start":"welcome","steps":{
+  "welcome":{"type":"send","channel":"email","template":"welcome","next":"wait"},
+  "wait":{"type":"wait","duration":"1d","next":"nudge"},
+  "nudge":{"type":"send","channel":"email","template":"nudge","next":"done"},
+  "done":{"type":"exit"}}})";
+
+TEST(ConsoleBrowser, LoginJourneysLiveGraphDeployErrorAndCustomerInChromium) {
+  if (!std::filesystem::exists(kChromium))
+    GTEST_SKIP() << kChromium << " missing (Debian package chromium; scripts/install-deps.sh installs it)";
+  if (!playwright_installed())
+    GTEST_SKIP() << "playwright-core could not be installed (`npm ci` in " << kClientDir << " failed)";
+  Node node(with_token());
+  ASSERT_TRUE(node.start());
+  ASSERT_EQ(node.deploy_template(kWelcome).status, 201);
+  ASSERT_EQ(node.deploy_template(kNudge).status, 201);
+  ASSERT_EQ(node.deploy_journey(kOnboarding).status, 201);
+  for (const char* u : {"u1", "u2"})
+    ASSERT_EQ(node.post("/v1/identify", identify(u, {{"email", std::string(u) + "@example.com"}})).status, 200);
+  for (const char* u : {"u1", "u2", "u3"})
+    ASSERT_EQ(node.post("/v1/track", track(u, "Signed Up")).status, 200);
+  // By hand: 3 entered and all wait; welcome sent to the two with an email,
+  // suppressed for u3 (no_address).
+  auto j = node.get("/api/journeys/onboarding").json();
+  EXPECT_EQ(at_path(j, "stats.entered"), json::value(3));
+  EXPECT_EQ(at_path(j, "stats.active"), json::value(3));
+  EXPECT_EQ(at_path(j, "stats.steps.welcome.visited"), json::value(3));
+  EXPECT_EQ(at_path(j, "stats.steps.welcome.sent"), json::value(2));
+  EXPECT_EQ(at_path(j, "stats.steps.welcome.suppressed.no_address"), json::value(1));
+  EXPECT_EQ(at_path(j, "stats.steps.wait.active"), json::value(3));
+
+  const std::string log = node.root() + "/console-browser.log";
+  const char* shots_env = std::getenv("WAYMARK_CONSOLE_SCREENSHOTS");
+  const std::string shots = shots_env && *shots_env ? shots_env : node.root();
+  std::string cmd = "timeout 90 node " + kClientDir + "/console.mjs http://127.0.0.1:" +
+                    std::to_string(node.http_port()) + " " + kToken + " " + shots + " > " + log + " 2>&1";
+  int rc = std::system(cmd.c_str());
+  EXPECT_EQ(rc, 0) << "the browser checks failed:\n" << read_file(log);
+  if (rc == 0 && shots_env)
+    std::printf("%s", read_file(log).c_str());
+
+  // What the browser did through the node, by hand: u4 signed up (4 entered),
+  // the clock moved 1d (all 4 finished), "broken" was refused once, then
+  // deployed fixed (one version).
+  j = node.get("/api/journeys/onboarding").json();
+  EXPECT_EQ(at_path(j, "stats.entered"), json::value(4));
+  EXPECT_EQ(at_path(j, "stats.steps.nudge.sent"), json::value(3));
+  EXPECT_EQ(at_path(node.get("/api/journeys/broken").json(), "version"), json::value(1));
+}
+
+}  // namespace
+}  // namespace waymark::it
