@@ -1,4 +1,5 @@
 #include "waymark/catalog.hpp"
+#include "waymark/journeys_dir.hpp"
 #include "waymark/json.hpp"
 
 #include <algorithm>
@@ -77,10 +78,7 @@ namespace {
 CatalogPtr build_catalog_from(const std::vector<std::pair<std::string, std::string>>& templates,
                               const std::vector<JourneyRecord>& journeys, const Config& config,
                               std::vector<std::string>& warnings) {
-  auto cat = std::make_shared<Catalog>();
-  cat->limits = config.limits;
-  for (auto& [name, ch] : config.channels)
-    cat->channels[name] = ch.policy;
+  auto cat = std::const_pointer_cast<Catalog>(base_catalog(config));
   for (auto& [id, raw] : templates) {
     std::error_code ec;
     auto v = parse_stored_json(raw, ec);
