@@ -180,6 +180,8 @@ std::optional<Millis> Simulator::next_due() {
 }
 
 void Simulator::run_out() {
+  if (!started_)  // no event at all: the clock starts (and stays) where it would have
+    start_at(options_.start.value_or(options_.fallback_start));
   for (auto due = next_due(); due && *due <= until_; due = next_due())
     advance_to(*due);
   if (next_due())  // still pending: the clock stopped at `until`

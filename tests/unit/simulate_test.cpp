@@ -130,6 +130,16 @@ TEST(Simulate, UntilStopsTheClockWithTheTimerStillPending) {
   EXPECT_EQ(s.sim.lines().applied, 2);
 }
 
+TEST(Simulate, NoEventsLeavesTheClockAtTheStart) {
+  Options o;
+  o.fallback_start = at("2026-07-01T00:00:00Z");
+  Sim s(load({kWelcome, kReminder, kOnboarding}), o);
+  s.sim.run_out();
+  EXPECT_EQ(s.sim.summary().at("start"), json::value("2026-07-01T00:00:00.000Z"));
+  EXPECT_EQ(s.sim.summary().at("end"), json::value("2026-07-01T00:00:00.000Z"));
+  EXPECT_EQ(s.sim.summary().at("until"), json::value("2027-07-01T00:00:00.000Z"));
+}
+
 TEST(Simulate, EventsWithoutTimestampTakeTheClockAndLateOnesApplyAtIt) {
   Options o;
   o.start = at("2026-05-01T08:00:00Z");
