@@ -1,5 +1,4 @@
 #include "waymark/catalog.hpp"
-#include "waymark/journeys_dir.hpp"
 #include "waymark/json.hpp"
 
 #include <algorithm>
@@ -78,7 +77,10 @@ namespace {
 CatalogPtr build_catalog_from(const std::vector<std::pair<std::string, std::string>>& templates,
                               const std::vector<JourneyRecord>& journeys, const Config& config,
                               std::vector<std::string>& warnings) {
-  auto cat = std::const_pointer_cast<Catalog>(base_catalog(config));
+  auto cat = std::make_shared<Catalog>();
+  cat->limits = config.limits;
+  for (auto& [name, ch] : config.channels)
+    cat->channels[name] = ch.policy;
   for (auto& [id, raw] : templates) {
     std::error_code ec;
     auto v = parse_stored_json(raw, ec);

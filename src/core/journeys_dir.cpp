@@ -55,11 +55,10 @@ Result<std::vector<SeedFile>> read_journeys_dir(const std::string& dir) {
 }
 
 CatalogPtr base_catalog(const Config& config) {
-  auto cat = std::make_shared<Catalog>();
-  cat->limits = config.limits;
-  for (auto& [name, ch] : config.channels)
-    cat->channels[name] = ch.policy;
-  return cat;
+  // Through the node's own path from stored catalog to Catalog, so whatever it
+  // takes from the config (channel policies, limits, ...) is taken here too.
+  std::vector<std::string> warnings;
+  return catalog_from_blob(catalog_blob(Catalog{}), config, 0, warnings);
 }
 
 }  // namespace waymark
