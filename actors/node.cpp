@@ -23,10 +23,11 @@
 #include "actors/store_actor.hpp"
 #include "actors/tcp_gateway.hpp"
 #include "actors/timer_service.hpp"
-#include "waymark/journeys_dir.hpp"
 #include "waymark/json.hpp"
 #include "waymark/catalog.hpp"
 #include "waymark/recovery.hpp"
+
+#include "waymark/journeys_dir.hpp"  // read_journeys_dir
 
 static_assert(CAF_VERSION == 1706, "CAF 0.17.6 required");
 
