@@ -29,6 +29,8 @@
 #include "waymark/cluster_auth.hpp"
 #include "waymark/recovery.hpp"
 
+#include "waymark/journeys_dir.hpp"  // read_journeys_dir
+
 static_assert(CAF_VERSION == 1706, "CAF 0.17.6 required");
 
 namespace json = boost::json;
@@ -37,48 +39,15 @@ namespace waymark {
 
 namespace {
 
-std::optional<std::string> read_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in)
-    return std::nullopt;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::vector<std::string> json_files(const std::string& dir) {
-  std::vector<std::string> out;
-  if (DIR* d = ::opendir(dir.c_str())) {
-    while (auto* e = ::readdir(d)) {
-      std::string n = e->d_name;
-      if (n.size() > 5 && n.substr(n.size() - 5) == ".json")
-        out.push_back(dir + "/" + n);
-    }
-    ::closedir(d);
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 /// Seeds journeys_dir (PRODUCT.md §11: ids with no version yet; what exists is
 /// never replaced). Runs before any actor exists, so it may commit directly.
 bool load_journeys_dir(NodeContext& ctx) {
-  std::vector<SeedFile> files;
-  for (auto& path : json_files(ctx.config.journeys_dir)) {
-    auto text = read_file(path);
-    std::error_code ec;
-    auto v = text ? parse_stored_json(*text, ec) : json::value();
-    if (!text || ec || !v.is_object()) {
-      spdlog::error("[catalog] {}: not a JSON object", path);
-      return false;
-    }
-    if (auto storable = check_storable(v); !storable) {  // as parse_input_json does for PUT
-      spdlog::error("[catalog] {}: {}", path, storable.error().message);
-      return false;
-    }
-    files.push_back(SeedFile{path, std::move(v)});
+  auto files = read_journeys_dir(ctx.config.journeys_dir);
+  if (!files) {
+    spdlog::error("[catalog] {}", files.error().message);
+    return false;
   }
-  auto seeded = seed_catalog(*ctx.catalog.get(), files);
+  auto seeded = seed_catalog(*ctx.catalog.get(), *files);
   if (!seeded) {
     spdlog::error("[catalog] {}", seeded.error().message);
     return false;

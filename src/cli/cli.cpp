@@ -10,6 +10,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/send.hpp"
+#include "cli/simulate.hpp"
 
 namespace waymark::cli {
 namespace {
@@ -114,8 +115,17 @@ int run(int argc, char** argv, const std::function<int(const ServeArgs&)>& serve
   validate_cmd->add_option("file", validate_file, "journey or template JSON")->required();
   validate_cmd->add_option("--config", validate_config, "config file: channels and journeys_dir");
 
-  auto* simulate_cmd = app.add_subcommand("simulate", "offline replay on a virtual clock (not implemented yet)");
-  simulate_cmd->allow_extras();
+  SimulateArgs sim_args;
+  std::string sim_compare, sim_start, sim_until, sim_config;
+  auto* simulate_cmd = app.add_subcommand("simulate", "offline replay on a virtual clock: deliveries and counts");
+  simulate_cmd->add_option("--journeys", sim_args.journeys, "folder of journeys and templates (journeys_dir layout)")
+      ->required();
+  simulate_cmd->add_option("--events", sim_args.events, "NDJSON events file, or - for stdin")->required();
+  simulate_cmd->add_option("--start", sim_start, "virtual clock start, RFC 3339 (default: the first event's time)");
+  simulate_cmd->add_option("--until", sim_until, "the clock stops here, RFC 3339 (default: start + 1 year)");
+  simulate_cmd->add_option("--compare", sim_compare, "second folder: the same events through it, side by side");
+  simulate_cmd->add_option("--config", sim_config, "config file: channels (caps, quiet hours) and limits");
+  simulate_cmd->add_flag("--json", sim_args.json, "JSON lines (implied when stdout is not a terminal)");
 
   try {
     app.parse(argc, argv);
@@ -157,8 +167,11 @@ int run(int argc, char** argv, const std::function<int(const ServeArgs&)>& serve
     return cmd_validate(validate_file, cfg);
   }
   if (*simulate_cmd) {
-    std::cerr << "simulate: not implemented yet\n";
-    return 1;
+    if (simulate_cmd->count("--compare")) sim_args.compare = sim_compare;
+    if (simulate_cmd->count("--start")) sim_args.start = sim_start;
+    if (simulate_cmd->count("--until")) sim_args.until = sim_until;
+    if (simulate_cmd->count("--config")) sim_args.config = sim_config;
+    return cmd_simulate(sim_args);
   }
   return 2;
 }
