@@ -8,9 +8,11 @@
 
 #include "actors/cluster_link.hpp"
 #include "actors/http_ingest.hpp"
+#include "actors/http_ops.hpp"
 #include "actors/messages.hpp"
 #include "waymark/journey_stats.hpp"
 #include "waymark/json.hpp"
+#include "waymark/ops.hpp"
 #include "http/router.hpp"
 
 namespace json = boost::json;
@@ -128,7 +130,8 @@ void list_journeys(NodeContext* ctx, Responder respond) {
     auto latest = entry.latest();
     auto stats = journey_stats(ctx, id, static_cast<int>(entry.versions.size()));
     arr.push_back(json::object{{"id", id},
-                               {"version", static_cast<int>(entry.versions.size())},
+                               {"version", entry.live_version()},
+                               {"latest", static_cast<int>(entry.versions.size())},
                                {"status", to_string(entry.status)},
                                {"name", latest ? latest->name : ""},
                                {"stats", json::object{{"entered", stats["entered"]}, {"active", stats["active"]}}}});
@@ -147,7 +150,8 @@ void get_journey(NodeContext* ctx, const std::string& id, Responder respond) {
   auto latest = it->second.latest();
   respond(http::json_response(
     200, json::object{{"id", id},
-                      {"version", static_cast<int>(it->second.versions.size())},
+                      {"version", it->second.live_version()},
+                      {"latest", static_cast<int>(it->second.versions.size())},
                       {"status", to_string(it->second.status)},
                       {"definition", latest ? json::value(latest->source) : json::value(nullptr)},
                       {"versions", versions},
@@ -198,6 +202,7 @@ json::object stats_json(NodeContext* ctx) {
                       {"events_received", m.events_received.load()},
                       {"events_acked", m.events_acked.load()},
                       {"http_unauthorized", m.http_unauthorized.load()},
+                      {"http_forbidden", m.http_forbidden.load()},
                       {"events_nacked", m.events_nacked.load()},
                       {"events_nacked_by_reason", nacks},
                       {"events_deduplicated", m.events_deduplicated.load()},
@@ -293,6 +298,8 @@ std::string metrics_text(NodeContext* ctx) {
     out += "waymark_outbox_depth{channel=\"" + name + "\"} " + std::to_string(ctx->store->outbox_depth(name)) + "\n";
   counter("waymark_http_unauthorized_total", "Admin API requests refused for a missing or wrong token.",
           m.http_unauthorized.load());
+  counter("waymark_http_forbidden_total", "Admin API requests refused because the token's role or team is not enough.",
+          m.http_forbidden.load());
   counter("waymark_connections_open", "Open TCP connections.", m.connections_open.load(), "gauge");
   if (ctx->config.clustered())
     counter("waymark_cluster_members_up", "Cluster members with a live link, this node included.",
@@ -318,7 +325,21 @@ std::string metrics_text(NodeContext* ctx) {
   return out;
 }
 
-void post_clock(caf::actor_system& sys, NodeContext* ctx, const std::string& body, Responder respond) {
+/// Commits an audit entry (a change that is no catalog commit: erase, clock),
+/// then answers `answer`.
+void record_audit(caf::actor_system& sys, NodeContext* ctx, AuditPut entry, Response answer, Responder respond) {
+  Batch b;
+  b.audit.push_back(std::move(entry));
+  auto store = ctx->store_actor;
+  sys.spawn([=](caf::event_based_actor* self) {
+    self->request(store, std::chrono::seconds(30), batch_atom::value, b)
+      .then([=](bool) { respond(answer); },
+            [=](caf::error& err) { respond(http::error_response(503, "audit: " + self->system().render(err))); });
+  });
+}
+
+void post_clock(caf::actor_system& sys, NodeContext* ctx, const std::string& body, const Caller& who,
+                Responder respond) {
   if (!ctx->clock->manual())
     return respond(http::error_response(409, "the node runs on the system clock (start it with --clock manual)"));
   auto v = parse_input_json(body, ctx->config.limits.json_depth_max);
@@ -345,9 +366,15 @@ void post_clock(caf::actor_system& sys, NodeContext* ctx, const std::string& bod
     return respond(http::error_response(400, "expected {\"advance\":\"2d\"} or {\"set\":\"<RFC 3339>\"}"));
   }
   auto ts = ctx->timer_service;
+  const Millis before = ctx->clock->now();
+  auto* sysp = &sys;
   sys.spawn([=](caf::event_based_actor* self) {
     self->request(ts, std::chrono::seconds(120), advance_atom::value, static_cast<int64_t>(target))
-      .then([=](int64_t now) { respond(http::json_response(200, json::object{{"now", format_rfc3339(now)}})); },
+      .then([=](int64_t now) {
+              auto entry = audit_entry(now, who, "clock", "clock", json::string(format_rfc3339(before)), json::string(format_rfc3339(now)));
+              record_audit(*sysp, ctx, std::move(entry), http::json_response(200, json::object{{"now", format_rfc3339(now)}}),
+                           respond);
+            },
             [=](caf::error& err) { respond(http::error_response(503, self->system().render(err))); });
   });
 }
@@ -374,10 +401,13 @@ void get_cluster(caf::actor_system& sys, NodeContext* ctx, Responder respond) {
 /// Authorises on the matched route's class and counts refusals: admin ones in
 /// waymark_http_unauthorized_total, ingest ones as nacks.
 static http::Router::Authorizer authorizer(NodeContext* ctx) {
-  http::Credentials creds{ctx->config.admin_tokens, ctx->config.write_keys, ctx->config.limits.json_depth_max};
-  return [ctx, creds](Access access, const Request& req) {
-    auto refusal = http::authorize(access, req, creds);
-    if (refusal && access == Access::admin)
+  http::Credentials creds{ctx->config.admin_tokens, ctx->config.write_keys, ctx->config.limits.json_depth_max,
+                          ctx->config.admins};
+  return [ctx, creds](Access access, Request& req) {
+    auto refusal = http::authorize(access, req, creds, &req.caller);
+    if (refusal && refusal->status == 403)
+      ctx->metrics.http_forbidden.fetch_add(1, std::memory_order_relaxed);
+    if (refusal && refusal->status == 401 && http::role_needed(access))
       ctx->metrics.http_unauthorized.fetch_add(1, std::memory_order_relaxed);
     if (refusal && access == Access::write_key)
       ctx->metrics.nack("http_unauthorized");
@@ -391,39 +421,41 @@ http::Handler make_http_api(caf::actor_system& sys, NodeContext* ctx) {
   router->add("GET", "/healthz", Access::open, [](Request&&, const Params&, Responder r) {
     r(http::json_response(200, json::object{{"status", "ok"}}));
   });
-  router->add("PUT", "/api/journeys/{id}", Access::admin, [=](Request&& req, const Params& p, Responder r) {
-    ask_status_body(*sysp, ctx->catalog_actor, r, deploy_atom::value, p.at("id"), req.body);
+  router->add("PUT", "/api/journeys/{id}", Access::editor, [=](Request&& req, const Params& p, Responder r) {
+    ask_status_body(*sysp, ctx->catalog_actor, r, deploy_atom::value, p.at("id"), req.body, req.caller);
   });
-  router->add("GET", "/api/journeys", Access::admin, [=](Request&&, const Params&, Responder r) { list_journeys(ctx, r); });
-  router->add("GET", "/api/journeys/{id}", Access::admin,
+  router->add("GET", "/api/journeys", Access::viewer, [=](Request&&, const Params&, Responder r) { list_journeys(ctx, r); });
+  router->add("GET", "/api/journeys/{id}", Access::viewer,
               [=](Request&&, const Params& p, Responder r) { get_journey(ctx, p.at("id"), r); });
   for (auto [verb, status] : {std::pair<const char*, const char*>{"pause", "paused"},
                               {"resume", "active"},
                               {"archive", "archived"}}) {
-    std::string st = status;
-    router->add("POST", std::string("/api/journeys/{id}/") + verb, Access::admin, [=](Request&&, const Params& p, Responder r) {
-      ask_status_body(*sysp, ctx->catalog_actor, r, status_atom::value, p.at("id"), st);
-    });
+    std::string st = status, action = verb;
+    router->add("POST", std::string("/api/journeys/{id}/") + verb, Access::approver,
+                [=](Request&& req, const Params& p, Responder r) {
+                  ask_status_body(*sysp, ctx->catalog_actor, r, status_atom::value, p.at("id"), st, action, req.caller);
+                });
   }
-  router->add("PUT", "/api/templates/{id}", Access::admin, [=](Request&& req, const Params& p, Responder r) {
-    ask_status_body(*sysp, ctx->catalog_actor, r, template_atom::value, p.at("id"), req.body);
+  router->add("PUT", "/api/templates/{id}", Access::editor, [=](Request&& req, const Params& p, Responder r) {
+    ask_status_body(*sysp, ctx->catalog_actor, count_forbidden(ctx, r), template_atom::value, p.at("id"), req.body, req.caller);
   });
-  router->add("GET", "/api/templates", Access::admin, [=](Request&&, const Params&, Responder r) {
+  router->add("GET", "/api/templates", Access::viewer, [=](Request&&, const Params&, Responder r) {
     json::array arr;
     for (auto& [id, t] : ctx->catalog.get()->templates)
       arr.push_back(t->source);
     r(http::json_response(200, json::object{{"templates", arr}}));
   });
-  router->add("GET", "/api/customers/{id}", Access::admin,
+  router->add("GET", "/api/customers/{id}", Access::viewer,
               [=](Request&&, const Params& p, Responder r) { get_customer(sysp, ctx, p.at("id"), r); });
-  router->add("POST", "/api/clock", Access::admin,
-              [=](Request&& req, const Params&, Responder r) { post_clock(*sysp, ctx, req.body, r); });
+  router->add("POST", "/api/clock", Access::admin, [=](Request&& req, const Params&, Responder r) {
+    post_clock(*sysp, ctx, req.body, req.caller, r);
+  });
   router->add("GET", "/api/cluster", Access::admin, [=](Request&&, const Params&, Responder r) {
     get_cluster(*sysp, ctx, r);
   });
-  router->add("GET", "/api/stats", Access::admin,
+  router->add("GET", "/api/stats", Access::viewer,
               [=](Request&&, const Params&, Responder r) { r(http::json_response(200, stats_json(ctx))); });
-  router->add("GET", "/api/customers/{id}/inbox", Access::admin, [=](Request&&, const Params& p, Responder r) {
+  router->add("GET", "/api/customers/{id}/inbox", Access::viewer, [=](Request&&, const Params& p, Responder r) {
     auto id = p.at("id");
     if (auto canonical = ctx->store->resolve_alias(id))
       id = *canonical;
@@ -436,8 +468,9 @@ http::Handler make_http_api(caf::actor_system& sys, NodeContext* ctx) {
     }
     r(http::json_response(200, json::object{{"customer", id}, {"messages", std::move(items)}}));
   });
-  router->add("DELETE", "/api/customers/{id}", Access::admin, [=](Request&&, const Params& p, Responder r) {
+  router->add("DELETE", "/api/customers/{id}", Access::admin, [=](Request&& req, const Params& p, Responder r) {
     auto id = p.at("id");
+    auto who = req.caller;
     if (auto canonical = ctx->store->resolve_alias(id))
       id = *canonical;
     // Known = a stored state, a live actor or logged inputs; an unreadable
@@ -449,12 +482,19 @@ http::Handler make_http_api(caf::actor_system& sys, NodeContext* ctx) {
       }
       sysp->spawn([=](caf::event_based_actor* self) {
         self->request(ctx->router.route(id), std::chrono::seconds(120), erase_atom::value, id)
-          .then([=](uint64_t n) { r(http::json_response(200, json::object{{"erased", id}, {"entries", n}})); },
-                [=](caf::error& err) { r(http::error_response(503, self->system().render(err))); });
+          .then(
+            [=](uint64_t n) {
+              // The erasure is recorded (the id, nothing of the profile) before it is answered.
+              auto entry = audit_entry(ctx->clock->now(), who, "erase", "customer:" + id, nullptr, nullptr);
+              auto answer = http::json_response(200, json::object{{"erased", id}, {"entries", n}});
+              record_audit(*sysp, ctx, std::move(entry), std::move(answer), r);
+            },
+            [=](caf::error& err) { r(http::error_response(503, self->system().render(err))); });
       });
     });
   });
   add_ingest_routes(*router, sys, ctx);
+  add_ops_routes(*router, sys, ctx);
   router->add("GET", "/metrics", Access::open, [=](Request&&, const Params&, Responder r) {
     Response resp;
     resp.content_type = "text/plain; version=0.0.4";

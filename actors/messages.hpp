@@ -15,6 +15,7 @@
 #include <caf/all.hpp>
 
 #include "waymark/event.hpp"
+#include "waymark/roles.hpp"
 #include "waymark/store.hpp"
 
 namespace waymark {
@@ -173,9 +174,11 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(waymark::Batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(waymark::TimerKey)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(waymark::CommitResult)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<waymark::TimerKey>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(waymark::Caller)
 
 namespace waymark {
 using deploy_atom = caf::atom_constant<caf::atom("deploy")>;
 using template_atom = caf::atom_constant<caf::atom("template")>;
 using status_atom = caf::atom_constant<caf::atom("status")>;
+using approve_atom = caf::atom_constant<caf::atom("approve")>;  // a draft goes live (PRODUCT.md §11)
 }  // namespace waymark

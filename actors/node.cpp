@@ -25,6 +25,7 @@
 #include "actors/timer_service.hpp"
 #include "waymark/json.hpp"
 #include "waymark/catalog.hpp"
+#include "waymark/ops.hpp"
 #include "waymark/recovery.hpp"
 
 static_assert(CAF_VERSION == 1706, "CAF 0.17.6 required");
@@ -86,6 +87,7 @@ bool load_journeys_dir(NodeContext& ctx) {
   for (auto& j : seeded->batch.journeys)
     spdlog::info("[catalog] journeys_dir: journey {} version {}", j.id, j.version);
   Batch b = std::move(seeded->batch);
+  record_seed(b, ctx.clock->now());
   auto cat = seeded->catalog;
   // The catalog in use is stored as its generation (a change makes the next
   // one), so that inputs logged under it replay against it (store.hpp, log).

@@ -115,6 +115,8 @@ void flush(caf::stateful_actor<store_state>* self, NodeContext* ctx) {
       b.templates.push_back(std::move(t));
     for (auto& m : extra.meta)
       b.meta.push_back(std::move(m));
+    for (auto& a : extra.audit)
+      b.audit.push_back(std::move(a));
   }
   auto t0 = std::chrono::steady_clock::now();
   auto res = b.empty() ? Result<CommitResult>(CommitResult{}) : ctx->store->commit(b);

@@ -27,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include "waymark/roles.hpp"
 #include "waymark/result.hpp"
 
 namespace waymark::http {
@@ -39,6 +40,7 @@ struct Request {
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
   std::string remote;  // "127.0.0.1:53422"
+  Caller caller;       // set by the router on admin routes: who called (PRODUCT.md §11)
 };
 
 struct Response {
