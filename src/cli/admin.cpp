@@ -143,6 +143,11 @@ int print_validation_errors(const http::Response& r) {
 
 }  // namespace
 
+Result<http::Response> admin_request(const ClientArgs& args, const std::string& method, const std::string& target,
+                                     const std::string& body) {
+  return call(args, method, target, body);
+}
+
 int cmd_deploy(const ClientArgs& args, const std::string& file) {
   auto doc = read_json_file(file);
   if (!doc.ok()) {

@@ -4,9 +4,11 @@
 // approvals and audit entries survive kill -9 right after the answer.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
+#include "support/cli.hpp"
 #include "support/events.hpp"
 #include "support/fixtures.hpp"
 #include "support/node.hpp"
@@ -229,6 +231,37 @@ TEST(OpsAudit, EveryChangeIsRecordedWithWhoWhenAndBeforeAfterAndSurvivesKill9) {
   }
   ASSERT_EQ(paged.size(), 12u);
   EXPECT_EQ(paged[11], "erase 2030-01-02T00:00:00.000Z");
+}
+
+TEST(OpsCli, WaymarkApproveAndWaymarkAuditUseTheTokenGiven) {
+  Node node{approval_node()};
+  ASSERT_TRUE(node.start());
+  ASSERT_EQ(node.deploy_template(fixtures::kWelcomeTemplate).status, 201);
+  ASSERT_EQ(node.deploy_template(fixtures::kReminderTemplate).status, 201);
+  ASSERT_EQ(as(node, "ed", "PUT", "/api/journeys/onboarding", fixtures::kOnboardingJourney).status, 201);
+  const std::string url = " --url http://127.0.0.1:" + std::to_string(node.http_port());
+  auto own = waymark("approve onboarding 1 --token tok-ed" + url);
+  EXPECT_EQ(own.code, 1) << own.out;
+  EXPECT_NE(own.out.find("HTTP 403"), std::string::npos) << own.out;
+  EXPECT_NE(own.out.find("needs the approver role"), std::string::npos) << own.out;
+  auto ok = waymark("approve onboarding 1 --token tok-april" + url);
+  EXPECT_EQ(ok.code, 0) << ok.out;
+  EXPECT_NE(ok.out.find("journey onboarding version 1 is live"), std::string::npos) << ok.out;
+  EXPECT_EQ(at_path(node.get("/api/journeys/onboarding/versions").json(), "live"), json::value(1));
+  EXPECT_EQ(waymark("approve onboarding x --token tok-april" + url).code, 2) << "bad usage";
+
+  auto table = waymark("audit --journey onboarding --token tok-vera" + url);
+  EXPECT_EQ(table.code, 0) << table.out;
+  EXPECT_NE(table.out.find("draft"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("april"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("- -> 1"), std::string::npos) << "before (none live) -> after (version 1): " << table.out;
+  // --json: one entry per line; the log holds 4 (two templates, the draft, the approval), 3 asked.
+  auto lines = waymark("audit --json --limit 3 --token tok-vera" + url);
+  EXPECT_EQ(lines.code, 0) << lines.out;
+  EXPECT_EQ(std::count(lines.out.begin(), lines.out.end(), '\n'), 3) << lines.out;
+  auto bad = waymark("audit --from soon --token tok-vera" + url);
+  EXPECT_EQ(bad.code, 1) << bad.out;
+  EXPECT_NE(bad.out.find("from"), std::string::npos) << bad.out;
 }
 
 }  // namespace
