@@ -371,9 +371,10 @@ void post_clock(caf::actor_system& sys, NodeContext* ctx, const std::string& bod
   sys.spawn([=](caf::event_based_actor* self) {
     self->request(ts, std::chrono::seconds(120), advance_atom::value, static_cast<int64_t>(target))
       .then([=](int64_t now) {
-              auto entry = audit_entry(now, who, "clock", "clock", json::string(format_rfc3339(before)), json::string(format_rfc3339(now)));
-              record_audit(*sysp, ctx, std::move(entry), http::json_response(200, json::object{{"now", format_rfc3339(now)}}),
-                           respond);
+              auto entry = audit_entry(now, who, "clock", "clock", json::string(format_rfc3339(before)),
+                                       json::string(format_rfc3339(now)));
+              auto answer = http::json_response(200, json::object{{"now", format_rfc3339(now)}});
+              record_audit(*sysp, ctx, std::move(entry), std::move(answer), respond);
             },
             [=](caf::error& err) { respond(http::error_response(503, self->system().render(err))); });
   });
@@ -399,7 +400,9 @@ void get_cluster(caf::actor_system& sys, NodeContext* ctx, Responder respond) {
 }
 
 /// Authorises on the matched route's class and counts refusals: admin ones in
-/// waymark_http_unauthorized_total, ingest ones as nacks.
+/// waymark_http_unauthorized_total (401) or waymark_http_forbidden_total (403:
+/// the token's role is below the route's), ingest ones as nacks. On success
+/// req.caller is who called (PRODUCT.md §11).
 static http::Router::Authorizer authorizer(NodeContext* ctx) {
   http::Credentials creds{ctx->config.admin_tokens, ctx->config.write_keys, ctx->config.limits.json_depth_max,
                           ctx->config.admins};
@@ -437,7 +440,8 @@ http::Handler make_http_api(caf::actor_system& sys, NodeContext* ctx) {
                 });
   }
   router->add("PUT", "/api/templates/{id}", Access::editor, [=](Request&& req, const Params& p, Responder r) {
-    ask_status_body(*sysp, ctx->catalog_actor, count_forbidden(ctx, r), template_atom::value, p.at("id"), req.body, req.caller);
+    ask_status_body(*sysp, ctx->catalog_actor, count_forbidden(ctx, r), template_atom::value, p.at("id"), req.body,
+                    req.caller);
   });
   router->add("GET", "/api/templates", Access::viewer, [=](Request&&, const Params&, Responder r) {
     json::array arr;
