@@ -136,7 +136,7 @@ caf::behavior catalog_actor(caf::event_based_actor* self, NodeContext* ctx) {
       if (!s)
         return {400, error_body("unknown status")};
       Batch b;
-      b.journeys.push_back(JourneyPut{id, 0, "", status});
+      b.journeys.push_back(JourneyPut{id, 0, "", status, -1, ""});
       b.audit.push_back(audit_entry(ctx->clock->now(), who, action, "journey:" + id, to_string(found->second.status),
                                     json::string(status)));
       return commit_then(self, ctx, std::move(b), with_status(*cat, id, *s), 200,

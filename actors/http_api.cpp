@@ -325,7 +325,7 @@ std::string metrics_text(NodeContext* ctx) {
   return out;
 }
 
-/// Commits an audit entry (a change that is no catalog commit: erase, clock),
+/// Commits an audit entry (of a change that is no single commit: the clock),
 /// then answers `answer`.
 void record_audit(caf::actor_system& sys, NodeContext* ctx, AuditPut entry, Response answer, Responder respond) {
   Batch b;
@@ -485,15 +485,12 @@ http::Handler make_http_api(caf::actor_system& sys, NodeContext* ctx) {
         return;
       }
       sysp->spawn([=](caf::event_based_actor* self) {
-        self->request(ctx->router.route(id), std::chrono::seconds(120), erase_atom::value, id)
-          .then(
-            [=](uint64_t n) {
-              // The erasure is recorded (the id, nothing of the profile) before it is answered.
-              auto entry = audit_entry(ctx->clock->now(), who, "erase", "customer:" + id, nullptr, nullptr);
-              auto answer = http::json_response(200, json::object{{"erased", id}, {"entries", n}});
-              record_audit(*sysp, ctx, std::move(entry), std::move(answer), r);
-            },
-            [=](caf::error& err) { r(http::error_response(503, self->system().render(err))); });
+        // The erasure is recorded (the id, nothing of the profile) in its own transaction.
+        auto entry = audit_entry(ctx->clock->now(), who, "erase", "customer:" + id, nullptr, nullptr);
+        self->request(ctx->router.route(id), std::chrono::seconds(120), erase_atom::value, id,
+                      static_cast<int64_t>(entry.at), entry.json)
+          .then([=](uint64_t n) { r(http::json_response(200, json::object{{"erased", id}, {"entries", n}})); },
+                [=](caf::error& err) { r(http::error_response(503, self->system().render(err))); });
       });
     });
   });

@@ -229,9 +229,10 @@ caf::behavior store_actor(caf::stateful_actor<store_state>* self, NodeContext* c
       if (generation == self->state.flush_generation)
         flush(self, ctx);
     },
-    [=](erase_atom, const std::string& id) -> caf::result<uint64_t> {
+    [=](erase_atom, const std::string& id, int64_t audit_at, const std::string& audit) -> caf::result<uint64_t> {
       flush(self, ctx);  // earlier writes of this customer land first, then go
-      auto n = ctx->store->erase_customer(id);
+      AuditPut entry{audit_at, audit};
+      auto n = ctx->store->erase_customer(id, audit.empty() ? nullptr : &entry);
       if (!n)
         return caf::make_error(caf::sec::runtime_error, n.error().message);
       auto s = ctx->store->scrub();

@@ -186,8 +186,9 @@ public:
   size_t prune_dedup(Millis before, size_t max);
   /// Deletes everything stored for a customer and the ids merged into it:
   /// profile, alias links, dedup keys, timers, outbox entries, delivery
-  /// records, inbox. Returns the number of entries removed.
-  Result<size_t> erase_customer(const std::string& id);
+  /// records, inbox. Returns the number of entries removed. `audit` (when
+  /// given) is the erasure's audit entry, written in the same transaction.
+  Result<size_t> erase_customer(const std::string& id, const AuditPut* audit = nullptr);
   /// Logged inputs not covered by their customer's snapshot, in log order:
   /// every customer's (at start, after a crash), or one customer's (`only`,
   /// after its actor stopped without a snapshot). Writer thread only.

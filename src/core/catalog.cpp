@@ -295,7 +295,7 @@ Result<Seed> seed_catalog(const Catalog& cat, const std::vector<SeedFile>& files
       if (!j)
         return seed_error(f.path, errors);
       seed.batch.journeys.push_back(
-        JourneyPut{j->id, j->version, json::serialize(j->source), j->version == 1 ? "active" : ""});
+        JourneyPut{j->id, j->version, json::serialize(j->source), j->version == 1 ? "active" : "", -1, ""});
       seed.catalog = with_journey(now, j);
     }
   }

@@ -1046,7 +1046,7 @@ void zero_file(const std::string& path) {
 
 }  // namespace
 
-Result<size_t> Store::erase_customer(const std::string& id) {
+Result<size_t> Store::erase_customer(const std::string& id, const AuditPut* audit) {
   auto& d = *impl_;
   std::shared_lock<std::shared_mutex> lock(d.swap_mu);
   MDB_txn* txn;
@@ -1098,6 +1098,14 @@ Result<size_t> Store::erase_customer(const std::string& id) {
     }, log_removed);
   if (!rc)
     rc = delete_where(txn, d.snapseq, [&](const std::string& key, const MDB_val&) { return is_ours(key); }, removed);
+  uint64_t aseq = d.audit_seq;
+  if (!rc && audit) {  // the erasure's audit entry, with it
+    std::string key = due_key(audit->at) + be64(++aseq), seq = be64(aseq);
+    MDB_val k = val(key), v = val(audit->json), sk = val("audit_seq"), sv = val(seq);
+    rc = mdb_put(txn, d.audit, &k, &v, 0);
+    if (!rc)
+      rc = mdb_put(txn, d.meta, &sk, &sv, 0);
+  }
   if (rc) {
     mdb_txn_abort(txn);
     return lmdb_error("erase", rc);
@@ -1105,6 +1113,7 @@ Result<size_t> Store::erase_customer(const std::string& id) {
   std::lock_guard<std::mutex> counting(d.count_mu);
   if ((rc = mdb_txn_commit(txn)))
     return lmdb_error("mdb_txn_commit", rc);
+  d.audit_seq = aseq;
   for (auto& i : ids)
     d.clear_dirty(i);
   d.outbox_add(outbox_delta);

@@ -52,7 +52,7 @@ TEST(OpsStore, AJourneyStoredBeforeLiveWasRecordedReadsAsLatest) {
   TempDir dir;
   auto store = Store::open(dir.path, 64);
   Batch b;
-  b.journeys.push_back(JourneyPut{"old", 1, R"({"id":"old"})", "active"});
+  b.journeys.push_back(JourneyPut{"old", 1, R"({"id":"old"})", "active", -1, ""});
   ASSERT_TRUE((*store)->commit(b));
   EXPECT_EQ((*store)->journeys().at(0).live, -1);
 }
@@ -100,6 +100,27 @@ TEST(OpsStore, TheAuditLogIsOrderedByTimeThenWriteReadByRangeAndPagedAndSurvives
   b3.audit = {{1000, "a3"}};
   ASSERT_TRUE((*store)->commit(b3));
   EXPECT_EQ((*store)->audit(1000, 1001, "", 100, 100, all).entries, (std::vector<std::string>{"a", "a2", "a3"}));
+}
+
+TEST(OpsStore, AnErasureWritesItsAuditEntryInItsOwnTransactionAndTheSequenceGoesOn) {
+  TempDir dir;
+  auto store = Store::open(dir.path, 64);
+  ASSERT_TRUE(store);
+  Batch b;
+  CustomerWrite w;
+  w.customer = "gone";
+  w.state_json = R"({"id":"gone"})";
+  b.customers.push_back(w);
+  b.audit = {{500, "before"}};
+  ASSERT_TRUE((*store)->commit(b));
+  AuditPut entry{700, "erase gone"};
+  ASSERT_TRUE((*store)->erase_customer("gone", &entry));
+  EXPECT_FALSE((*store)->get_customer("gone"));
+  Batch after;
+  after.audit = {{700, "later"}};
+  ASSERT_TRUE((*store)->commit(after));
+  EXPECT_EQ((*store)->audit(kTimeMin, kTimeMax, "", 100, 100, all).entries,
+            (std::vector<std::string>{"before", "erase gone", "later"}));
 }
 
 }  // namespace
