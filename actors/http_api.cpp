@@ -12,10 +12,12 @@
 #include "actors/http_cluster.hpp"
 #include "actors/http_console.hpp"
 #include "actors/http_ingest.hpp"
+#include "actors/http_ops.hpp"
 #include "waymark/cluster_merge.hpp"
 #include "actors/messages.hpp"
 #include "waymark/journey_stats.hpp"
 #include "waymark/json.hpp"
+#include "waymark/ops.hpp"
 #include "http/client.hpp"
 #include "http/router.hpp"
 
@@ -183,7 +185,8 @@ void list_journeys(NodeContext* ctx, const CountersById& counters, Responder res
     auto latest = entry.latest();
     auto stats = journey_stats(counters, id, static_cast<int>(entry.versions.size()));
     arr.push_back(json::object{{"id", id},
-                               {"version", static_cast<int>(entry.versions.size())},
+                               {"version", entry.live_version()},
+                               {"latest", static_cast<int>(entry.versions.size())},
                                {"status", to_string(entry.status)},
                                {"name", latest ? latest->name : ""},
                                {"stats", json::object{{"entered", stats["entered"]}, {"active", stats["active"]}}}});
@@ -202,7 +205,8 @@ void get_journey(NodeContext* ctx, const CountersById& counters, const std::stri
   auto latest = it->second.latest();
   respond(http::json_response(
     200, json::object{{"id", id},
-                      {"version", static_cast<int>(it->second.versions.size())},
+                      {"version", it->second.live_version()},
+                      {"latest", static_cast<int>(it->second.versions.size())},
                       {"status", to_string(it->second.status)},
                       {"definition", latest ? json::value(latest->source) : json::value(nullptr)},
                       {"versions", versions},
@@ -253,6 +257,7 @@ json::object stats_json(NodeContext* ctx) {
                       {"events_received", m.events_received.load()},
                       {"events_acked", m.events_acked.load()},
                       {"http_unauthorized", m.http_unauthorized.load()},
+                      {"http_forbidden", m.http_forbidden.load()},
                       {"events_nacked", m.events_nacked.load()},
                       {"events_nacked_by_reason", nacks},
                       {"events_deduplicated", m.events_deduplicated.load()},
@@ -348,6 +353,8 @@ std::string metrics_text(NodeContext* ctx) {
     out += "waymark_outbox_depth{channel=\"" + name + "\"} " + std::to_string(ctx->store->outbox_depth(name)) + "\n";
   counter("waymark_http_unauthorized_total", "Admin API requests refused for a missing or wrong token.",
           m.http_unauthorized.load());
+  counter("waymark_http_forbidden_total", "Admin API requests refused because the token's role or team is not enough.",
+          m.http_forbidden.load());
   counter("waymark_connections_open", "Open TCP connections.", m.connections_open.load(), "gauge");
   if (ctx->config.clustered())
     counter("waymark_cluster_members_up", "Cluster members with a live link, this node included.",
@@ -383,6 +390,19 @@ std::string metrics_text(NodeContext* ctx) {
     out += std::string("waymark_connections_closed_total{edge=\"") + edge + "\",reason=\"" + reason + "\"} " +
            std::to_string(n) + "\n";
   return out;
+}
+
+/// Commits an audit entry (of a change that is no single commit: the clock),
+/// then answers `answer`.
+void record_audit(caf::actor_system& sys, NodeContext* ctx, AuditPut entry, Response answer, Responder respond) {
+  Batch b;
+  b.audit.push_back(std::move(entry));
+  auto store = ctx->store_actor;
+  sys.spawn([=](caf::event_based_actor* self) {
+    self->request(store, std::chrono::seconds(30), batch_atom::value, b)
+      .then([=](bool) { respond(answer); },
+            [=](caf::error& err) { respond(http::error_response(503, "audit: " + self->system().render(err))); });
+  });
 }
 
 /// The instant a POST /api/clock body asks for, or the 400 answer.
@@ -427,7 +447,8 @@ void advance_local(caf::actor_system& sys, NodeContext* ctx, Millis target, std:
 
 /// POST /api/clock. In a cluster it moves every member to the same instant
 /// and answers after each fired its due timers (PRODUCT.md §9); a member down
-/// makes it 503 (sent again, it moves only the members still behind).
+/// makes it 503 (sent again, it moves only the members still behind). The
+/// member the client called records it in its audit log.
 void post_clock(caf::actor_system& sys, NodeContext* ctx, const Request& req, Responder respond) {
   if (!ctx->clock->manual())
     return respond(http::error_response(409, "the node runs on the system clock (start it with --clock manual)"));
@@ -435,13 +456,25 @@ void post_clock(caf::actor_system& sys, NodeContext* ctx, const Request& req, Re
   if (auto* refusal = std::get_if<Response>(&target))
     return respond(std::move(*refusal));
   Millis t = std::get<Millis>(target);
-  if (!ctx->view || req.internal)
+  const Millis before = ctx->clock->now();
+  auto who = req.caller;
+  auto* sysp = &sys;
+  auto audited = [=](Response answer) {
+    if (answer.status != 200)
+      return respond(answer);
+    auto entry = audit_entry(ctx->clock->now(), who, "clock", "clock", json::string(format_rfc3339(before)),
+                             json::string(format_rfc3339(ctx->clock->now())));
+    record_audit(*sysp, ctx, std::move(entry), std::move(answer), respond);
+  };
+  if (req.internal)
     return advance_local(sys, ctx, t, respond);
+  if (!ctx->view)
+    return advance_local(sys, ctx, t, audited);
   Request call;
   call.method = "POST";
   call.target = "/api/clock";
   call.body = json::serialize(json::object{{"set", format_rfc3339(t)}});
-  auto* sysp = &sys;
+  call.caller = req.caller;
   advance_local(sys, ctx, t, [=](Response mine) {
     call_peers(*sysp, ctx, call, std::chrono::seconds(120), [=](std::map<std::string, Response> replies) {
       std::string failed;
@@ -452,7 +485,7 @@ void post_clock(caf::actor_system& sys, NodeContext* ctx, const Request& req, Re
         return respond(mine);
       if (!failed.empty())
         return respond(http::error_response(503, "the clock moved here but not on " + failed + "; retry"));
-      respond(http::json_response(200, json::object{{"now", format_rfc3339(t)}}));
+      audited(http::json_response(200, json::object{{"now", format_rfc3339(t)}}));
     });
   });
 }
@@ -505,14 +538,19 @@ void get_cluster(caf::actor_system& sys, NodeContext* ctx, Responder respond) {
 }
 
 /// Authorises on the matched route's class and counts refusals: admin ones in
-/// waymark_http_unauthorized_total, ingest ones as nacks.
+/// waymark_http_unauthorized_total (401) or waymark_http_forbidden_total (403:
+/// the token's role is below the route's), ingest ones as nacks. On success
+/// req.caller is who called (PRODUCT.md §11).
 static http::Router::Authorizer authorizer(NodeContext* ctx) {
-  http::Credentials creds{ctx->config.admin_tokens, ctx->config.write_keys, ctx->config.limits.json_depth_max};
-  return [ctx, creds](Access access, const Request& req) -> std::optional<Response> {
-    if (req.internal)  // relayed by a cluster peer that authorised it (actors/http_cluster.hpp)
+  http::Credentials creds{ctx->config.admin_tokens, ctx->config.write_keys, ctx->config.limits.json_depth_max,
+                          ctx->config.admins};
+  return [ctx, creds](Access access, Request& req) -> std::optional<Response> {
+    if (req.internal)  // relayed by a cluster peer that authorised it (caller set there: actors/http_cluster.hpp)
       return std::nullopt;
-    auto refusal = http::authorize(access, req, creds);
-    if (refusal && access == Access::admin)
+    auto refusal = http::authorize(access, req, creds, &req.caller);
+    if (refusal && refusal->status == 403)
+      ctx->metrics.http_forbidden.fetch_add(1, std::memory_order_relaxed);
+    if (refusal && refusal->status == 401 && http::role_needed(access))
       ctx->metrics.http_unauthorized.fetch_add(1, std::memory_order_relaxed);
     if (refusal && access == Access::write_key)
       ctx->metrics.nack("http_unauthorized");
@@ -527,25 +565,20 @@ http::Handler make_http_api(caf::actor_system& sys, NodeContext* ctx) {
     r(http::json_response(200, json::object{{"status", "ok"}}));
   });
   // Catalog changes are numbered by the catalog leader (PRODUCT.md §9): a
-  // member that is not the leader relays them to it.
-  auto at_leader = [=](const Request& req, Responder& r) {
-    if (req.internal || !ctx->view || catalog_leader(*ctx) == ctx->config.cluster_listen)
-      return false;
-    proxy_to(*sysp, ctx, catalog_leader(*ctx), req, r, std::chrono::seconds(90));
-    return true;
-  };
-  router->add("PUT", "/api/journeys/{id}", Access::admin, [=](Request&& req, const Params& p, Responder r) {
+  // member that is not the leader relays them to it (the caller goes along).
+  auto at_leader = [=](const Request& req, Responder& r) { return relay_to_leader(*sysp, ctx, req, r); };
+  router->add("PUT", "/api/journeys/{id}", Access::editor, [=](Request&& req, const Params& p, Responder r) {
     if (!at_leader(req, r))
-      ask_status_body(*sysp, ctx->catalog_actor, r, deploy_atom::value, p.at("id"), req.body);
+      ask_status_body(*sysp, ctx->catalog_actor, r, deploy_atom::value, p.at("id"), req.body, req.caller);
   });
-  router->add("GET", "/api/journeys", Access::admin, [=](Request&& req, const Params&, Responder r) {
+  router->add("GET", "/api/journeys", Access::viewer, [=](Request&& req, const Params&, Responder r) {
     gather_counters(*sysp, ctx, req, "", [=](CountersById c) { list_journeys(ctx, c, r); });
   });
-  router->add("GET", "/api/journeys/{id}", Access::admin, [=](Request&& req, const Params& p, Responder r) {
+  router->add("GET", "/api/journeys/{id}", Access::viewer, [=](Request&& req, const Params& p, Responder r) {
     auto id = p.at("id");
     gather_counters(*sysp, ctx, req, id, [=](CountersById c) { get_journey(ctx, c, id, r); });
   });
-  router->add("GET", "/api/internal/journey-counters", Access::admin, [=](Request&& req, const Params&, Responder r) {
+  router->add("GET", "/api/internal/journey-counters", Access::viewer, [=](Request&& req, const Params&, Responder r) {
     if (!req.internal)
       return r(http::error_response(404, "no route"));
     auto it = req.query.find("journey");
@@ -554,17 +587,20 @@ http::Handler make_http_api(caf::actor_system& sys, NodeContext* ctx) {
   for (auto [verb, status] : {std::pair<const char*, const char*>{"pause", "paused"},
                               {"resume", "active"},
                               {"archive", "archived"}}) {
-    std::string st = status;
-    router->add("POST", std::string("/api/journeys/{id}/") + verb, Access::admin, [=](Request&& req, const Params& p, Responder r) {
-      if (!at_leader(req, r))
-        ask_status_body(*sysp, ctx->catalog_actor, r, status_atom::value, p.at("id"), st);
-    });
+    std::string st = status, action = verb;
+    router->add("POST", std::string("/api/journeys/{id}/") + verb, Access::approver,
+                [=](Request&& req, const Params& p, Responder r) {
+                  if (!at_leader(req, r))
+                    ask_status_body(*sysp, ctx->catalog_actor, r, status_atom::value, p.at("id"), st, action,
+                                    req.caller);
+                });
   }
-  router->add("PUT", "/api/templates/{id}", Access::admin, [=](Request&& req, const Params& p, Responder r) {
+  router->add("PUT", "/api/templates/{id}", Access::editor, [=](Request&& req, const Params& p, Responder r) {
     if (!at_leader(req, r))
-      ask_status_body(*sysp, ctx->catalog_actor, r, template_atom::value, p.at("id"), req.body);
+      ask_status_body(*sysp, ctx->catalog_actor, count_forbidden(ctx, r), template_atom::value, p.at("id"), req.body,
+                      req.caller);
   });
-  router->add("GET", "/api/templates", Access::admin, [=](Request&&, const Params&, Responder r) {
+  router->add("GET", "/api/templates", Access::viewer, [=](Request&&, const Params&, Responder r) {
     json::array arr;
     for (auto& [id, t] : ctx->catalog.get()->templates)
       arr.push_back(t->source);
@@ -586,7 +622,7 @@ http::Handler make_http_api(caf::actor_system& sys, NodeContext* ctx) {
     proxy_to(*sysp, ctx, owner, req, r, std::chrono::seconds(120));
     return true;
   };
-  router->add("GET", "/api/customers/{id}", Access::admin, [=](Request&& req, const Params& p, Responder r) {
+  router->add("GET", "/api/customers/{id}", Access::viewer, [=](Request&& req, const Params& p, Responder r) {
     if (!at_owner(req, p.at("id"), r))
       get_customer(sysp, ctx, p.at("id"), r);
   });
@@ -595,9 +631,9 @@ http::Handler make_http_api(caf::actor_system& sys, NodeContext* ctx) {
   router->add("GET", "/api/cluster", Access::admin, [=](Request&&, const Params&, Responder r) {
     get_cluster(*sysp, ctx, r);
   });
-  router->add("GET", "/api/stats", Access::admin,
+  router->add("GET", "/api/stats", Access::viewer,
               [=](Request&& req, const Params&, Responder r) { get_stats(*sysp, ctx, req, r); });
-  router->add("GET", "/api/customers/{id}/inbox", Access::admin, [=](Request&& req, const Params& p, Responder r) {
+  router->add("GET", "/api/customers/{id}/inbox", Access::viewer, [=](Request&& req, const Params& p, Responder r) {
     auto id = p.at("id");
     if (at_owner(req, id, r))
       return;
@@ -616,6 +652,7 @@ http::Handler make_http_api(caf::actor_system& sys, NodeContext* ctx) {
     auto id = p.at("id");
     if (at_owner(req, id, r))
       return;
+    auto who = req.caller;
     if (auto canonical = ctx->store->resolve_alias(id))
       id = *canonical;
     // Known = a stored state, a live actor or logged inputs; an unreadable
@@ -626,7 +663,10 @@ http::Handler make_http_api(caf::actor_system& sys, NodeContext* ctx) {
         return;
       }
       sysp->spawn([=](caf::event_based_actor* self) {
-        self->request(ctx->router.route(id), std::chrono::seconds(120), erase_atom::value, id)
+        // The erasure is recorded (the id, nothing of the profile) in its own transaction.
+        auto entry = audit_entry(ctx->clock->now(), who, "erase", "customer:" + id, nullptr, nullptr);
+        self->request(ctx->router.route(id), std::chrono::seconds(120), erase_atom::value, id,
+                      static_cast<int64_t>(entry.at), entry.json)
           .then([=](uint64_t n) { r(http::json_response(200, json::object{{"erased", id}, {"entries", n}})); },
                 [=](caf::error& err) { r(http::error_response(503, self->system().render(err))); });
       });
@@ -634,6 +674,7 @@ http::Handler make_http_api(caf::actor_system& sys, NodeContext* ctx) {
   });
   add_ingest_routes(*router, sys, ctx);
   add_console_routes(*router);
+  add_ops_routes(*router, sys, ctx);
   router->add("GET", "/metrics", Access::open, [=](Request&&, const Params&, Responder r) {
     Response resp;
     resp.content_type = "text/plain; version=0.0.4";

@@ -36,7 +36,8 @@ http::Response from_reply(const HttpReply& r) {
 void call_member(caf::actor_system& sys, NodeContext* ctx, const std::string& address, const http::Request& req,
                  std::chrono::milliseconds timeout, std::function<void(http::Response)> done) {
   auto link = ctx->cluster;
-  HttpCall call{1, req.method, req.target, req.body, nullptr};
+  HttpCall call{1, req.method, req.target, req.body, nullptr, req.caller.name, to_string(req.caller.role),
+                req.caller.teams};
   sys.spawn([=](caf::event_based_actor* self) mutable -> caf::behavior {
     call.reply_to = caf::actor_cast<caf::actor>(self);
     self->send(link, http_atom::value, address, std::move(call));
@@ -57,6 +58,13 @@ void call_member(caf::actor_system& sys, NodeContext* ctx, const std::string& ad
 void proxy_to(caf::actor_system& sys, NodeContext* ctx, const std::string& address, const http::Request& req,
               http::Responder respond, std::chrono::milliseconds timeout) {
   call_member(sys, ctx, address, req, timeout, std::move(respond));
+}
+
+bool relay_to_leader(caf::actor_system& sys, NodeContext* ctx, const http::Request& req, http::Responder& respond) {
+  if (req.internal || !ctx->view || catalog_leader(*ctx) == ctx->config.cluster_listen)
+    return false;
+  proxy_to(sys, ctx, catalog_leader(*ctx), req, respond, std::chrono::seconds(90));
+  return true;
 }
 
 void call_peers(caf::actor_system& sys, NodeContext* ctx, const http::Request& req, std::chrono::milliseconds timeout,
@@ -90,6 +98,9 @@ void serve_call(NodeContext* ctx, HttpCall call) {
   r.body = std::move(call.body);
   r.internal = true;
   http::split_target(r);
+  r.caller.name = std::move(call.caller);
+  r.caller.role = parse_role(call.caller_role).value_or(Role::viewer);
+  r.caller.teams = std::move(call.caller_teams);
   auto to = call.reply_to;
   auto id = call.id;
   if (!ctx->http_handler) {

@@ -43,6 +43,11 @@ void proxy_to(caf::actor_system& sys, NodeContext* ctx, const std::string& addre
 void call_peers(caf::actor_system& sys, NodeContext* ctx, const http::Request& req, std::chrono::milliseconds timeout,
                 std::function<void(std::map<std::string, http::Response>)> done);
 
+/// In a cluster, on a member that is not the catalog leader: relays a client's
+/// request to the leader (deploys, approvals, versions, the audit log) and
+/// answers it; false when the request is to be answered here.
+bool relay_to_leader(caf::actor_system& sys, NodeContext* ctx, const http::Request& req, http::Responder& respond);
+
 /// At the peer: runs a relayed call through this node's handler and sends the
 /// HttpReply to call.reply_to.
 void serve_call(NodeContext* ctx, HttpCall call);

@@ -26,6 +26,7 @@ struct Pending {
   std::string into;
   caf::typed_response_promise<std::string> rp;  // k_handover, k_read
   caf::typed_response_promise<uint64_t> erase_rp;
+  AuditPut erase_audit;  // k_erase: the erasure's audit entry, stored with it
 };
 
 struct Slot {
@@ -213,7 +214,8 @@ void erase_customer(self_ptr self, NodeContext* ctx, const std::string& id, Pend
     return;
   }
   auto rp = p.erase_rp;
-  self->request(ctx->store_actor, caf::infinite, erase_atom::value, id)
+  self->request(ctx->store_actor, caf::infinite, erase_atom::value, id, static_cast<int64_t>(p.erase_audit.at),
+                p.erase_audit.json)
     .then([=](uint64_t n) mutable { rp.deliver(n); }, [=](caf::error& err) mutable { rp.deliver(err); });
 }
 
@@ -363,9 +365,10 @@ caf::behavior journey_manager(self_ptr self, NodeContext* ctx, size_t partition)
       if (self->state.live > live_cap(ctx) + live_cap(ctx) / 8)
         sweep(self, ctx);
     },
-    [=](erase_atom, const std::string& id) -> caf::result<uint64_t> {
+    [=](erase_atom, const std::string& id, int64_t audit_at, const std::string& audit) -> caf::result<uint64_t> {
       Pending p;
       p.kind = Pending::k_erase;
+      p.erase_audit = AuditPut{audit_at, audit};
       p.erase_rp = self->make_response_promise<uint64_t>();
       auto rp = p.erase_rp;
       dispatch(self, ctx, id, std::move(p));

@@ -15,6 +15,7 @@
 #include <caf/all.hpp>
 
 #include "waymark/event.hpp"
+#include "waymark/roles.hpp"
 #include "waymark/store.hpp"
 
 namespace waymark {
@@ -114,6 +115,10 @@ struct HttpCall {
   std::string target;  // path and query, as a client sent them
   std::string body;
   caf::actor reply_to;
+  // Who called, as the member that took the request authorised it (PRODUCT.md §11).
+  std::string caller;
+  std::string caller_role;
+  std::vector<std::string> caller_teams;
 };
 struct HttpReply {
   uint64_t id = 0;
@@ -180,7 +185,8 @@ typename Inspector::result_type inspect(Inspector& f, Hello& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, HttpCall& x) {
-  return f(caf::meta::type_name("waymark.http_call"), x.id, x.method, x.target, x.body, x.reply_to);
+  return f(caf::meta::type_name("waymark.http_call"), x.id, x.method, x.target, x.body, x.reply_to,
+           x.caller, x.caller_role, x.caller_teams);
 }
 
 template <class Inspector>
@@ -250,9 +256,11 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(waymark::Batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(waymark::TimerKey)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(waymark::CommitResult)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<waymark::TimerKey>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(waymark::Caller)
 
 namespace waymark {
 using deploy_atom = caf::atom_constant<caf::atom("deploy")>;
 using template_atom = caf::atom_constant<caf::atom("template")>;
 using status_atom = caf::atom_constant<caf::atom("status")>;
+using approve_atom = caf::atom_constant<caf::atom("approve")>;  // a draft goes live (PRODUCT.md §11)
 }  // namespace waymark

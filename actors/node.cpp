@@ -27,6 +27,7 @@
 #include "waymark/json.hpp"
 #include "waymark/catalog.hpp"
 #include "waymark/cluster_auth.hpp"
+#include "waymark/ops.hpp"
 #include "waymark/recovery.hpp"
 
 #include "waymark/journeys_dir.hpp"  // read_journeys_dir
@@ -57,6 +58,7 @@ bool load_journeys_dir(NodeContext& ctx) {
   for (auto& j : seeded->batch.journeys)
     spdlog::info("[catalog] journeys_dir: journey {} version {}", j.id, j.version);
   Batch b = std::move(seeded->batch);
+  record_seed(b, ctx.clock->now());
   auto cat = seeded->catalog;
   // The catalog in use is stored as its generation (a change makes the next
   // one), so that inputs logged under it replay against it (store.hpp, log).

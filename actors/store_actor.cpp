@@ -115,6 +115,8 @@ void flush(caf::stateful_actor<store_state>* self, NodeContext* ctx) {
       b.templates.push_back(std::move(t));
     for (auto& m : extra.meta)
       b.meta.push_back(std::move(m));
+    for (auto& a : extra.audit)
+      b.audit.push_back(std::move(a));
   }
   auto t0 = std::chrono::steady_clock::now();
   auto res = b.empty() ? Result<CommitResult>(CommitResult{}) : ctx->store->commit(b);
@@ -246,9 +248,10 @@ caf::behavior store_actor(caf::stateful_actor<store_state>* self, NodeContext* c
         return caf::make_error(caf::sec::runtime_error, n.error().message);
       return static_cast<uint64_t>(*n);
     },
-    [=](erase_atom, const std::string& id) -> caf::result<uint64_t> {
+    [=](erase_atom, const std::string& id, int64_t audit_at, const std::string& audit) -> caf::result<uint64_t> {
       flush(self, ctx);  // earlier writes of this customer land first, then go
-      auto n = ctx->store->erase_customer(id);
+      AuditPut entry{audit_at, audit};
+      auto n = ctx->store->erase_customer(id, audit.empty() ? nullptr : &entry);
       if (!n)
         return caf::make_error(caf::sec::runtime_error, n.error().message);
       auto s = ctx->store->scrub();

@@ -67,7 +67,12 @@ struct Seed {
 /// file fails the whole seed with one "<path>: <field>: <message>" per error.
 Result<Seed> seed_catalog(const Catalog& cat, const std::vector<SeedFile>& files);
 
+/// `j` added as the live version (what customers enter from now).
 CatalogPtr with_journey(const Catalog& cat, JourneyPtr j);
+/// `j` added as a draft: stored, numbered, never entered (PRODUCT.md §11).
+CatalogPtr with_draft(const Catalog& cat, JourneyPtr j);
+/// Version `version` of `journey` made live (an approved draft).
+CatalogPtr with_live(const Catalog& cat, const std::string& journey, int version);
 CatalogPtr with_template(const Catalog& cat, TemplatePtr t);
 CatalogPtr with_status(const Catalog& cat, const std::string& journey, JourneyStatus s);
 /// A copy of `cat` numbered `generation`.

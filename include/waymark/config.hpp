@@ -11,6 +11,7 @@
 
 #include "waymark/engine.hpp"
 #include "waymark/limits.hpp"
+#include "waymark/roles.hpp"
 #include "waymark/result.hpp"
 
 namespace waymark {
@@ -67,7 +68,9 @@ struct Config {
   std::string cluster_tls_ca;            // cluster.tls.ca: the private CA peers must chain to
   bool clustered() const { return !cluster_peers.empty(); }
   std::vector<std::string> write_keys;
-  std::vector<std::string> admin_tokens;
+  std::vector<std::string> admin_tokens;  // every token of `admins`, in order
+  std::vector<AdminToken> admins;         // auth.admin_tokens with names, roles, teams (PRODUCT.md §11)
+  bool require_approval = false;          // auth.require_approval: a deploy stores a draft
   std::string journeys_dir = "config/journeys";
   std::map<std::string, ChannelConfig> channels;  // defaults: email sms push webhook inapp -> file
   Limits limits;

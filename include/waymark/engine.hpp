@@ -27,9 +27,14 @@ enum class JourneyStatus { active, paused, archived };
 const char* to_string(JourneyStatus s);
 
 struct JourneyEntry {
-  std::vector<JourneyPtr> versions;  // index v-1 holds version v
+  std::vector<JourneyPtr> versions;  // index v-1 holds version v (drafts included)
   JourneyStatus status = JourneyStatus::active;
-  JourneyPtr latest() const { return versions.empty() ? nullptr : versions.back(); }
+  // The version customers enter: unset = the newest; 0 = none yet (only
+  // drafts). A draft (PRODUCT.md §11) is a version above it, never entered.
+  std::optional<int> live;
+  int live_version() const { return live ? *live : static_cast<int>(versions.size()); }
+  /// The live version (what new customers enter), nullptr when none.
+  JourneyPtr latest() const { return version(live_version()); }
   JourneyPtr version(int v) const {
     return v >= 1 && static_cast<size_t>(v) <= versions.size() ? versions[v - 1] : nullptr;
   }

@@ -11,7 +11,10 @@
 //   timers       due(8B) customer \0 timerId -> ""
 //   outbox       channel \0 seq(8B)          -> delivery record JSON (PRODUCT.md §7)
 //   deliveries   delivery id                 -> status JSON {"status","channel","attempts","at","detail"}
-//   journeys     id \0 version(4B)           -> journey JSON;  journey_meta: id -> {"latest","status"}
+//   journeys     id \0 version(4B)           -> journey JSON;  journey_meta: id -> {"latest","status","live"}
+//                                               ("live": the version customers enter; absent = latest)
+//   journey_versions id \0 version(4B)       -> {"author","created_at","live_at","approver"} (PRODUCT.md §11)
+//   audit        at(8B) seq(8B)              -> audit entry JSON {"at","who","role","action","object","before","after"}
 //   templates    id                          -> template JSON
 //   stats        journey \0 version \0 step \0 counter -> int64 (8B)
 //   inbox        customer \0 seq(8B)         -> in-app message JSON
@@ -118,8 +121,16 @@ struct DeliveryUpdate {
 struct JourneyPut {
   std::string id;
   int version = 0;  // 0 = status change only
+  std::string json;    // version `version`'s definition ("" = as stored: an approval)
+  std::string status;  // active | paused | archived ("" = unchanged)
+  int live = -1;       // the version customers enter from now (0 = none yet; -1 = unchanged)
+  std::string info;    // version `version`'s record in journey_versions ("" = unchanged)
+};
+
+/// One audit entry (PRODUCT.md §11), stored under (at, seq).
+struct AuditPut {
+  Millis at = 0;
   std::string json;
-  std::string status;  // active | paused | archived
 };
 
 struct Batch {
@@ -128,8 +139,10 @@ struct Batch {
   std::vector<JourneyPut> journeys;
   std::vector<std::pair<std::string, std::string>> templates;  // id, json
   std::vector<std::pair<std::string, std::string>> meta;       // name, value
+  std::vector<AuditPut> audit;                                 // written with the change they record
   bool empty() const {
-    return customers.empty() && deliveries.empty() && journeys.empty() && templates.empty() && meta.empty();
+    return customers.empty() && deliveries.empty() && journeys.empty() && templates.empty() && meta.empty() &&
+           audit.empty();
   }
 };
 
@@ -152,6 +165,13 @@ struct JourneyRecord {
   int latest = 0;
   std::string status;
   std::vector<std::string> versions;  // JSON of version 1..latest
+  int live = -1;                      // the version customers enter (-1: not recorded = latest)
+};
+
+/// A page of the audit log (Store::audit).
+struct AuditPage {
+  std::vector<std::string> entries;  // JSON texts, oldest first
+  std::string next;                  // cursor after the last entry scanned ("" = the range is done)
 };
 
 /// One record of a partition hand-off (PRODUCT.md §9): a key and value of one
@@ -185,8 +205,9 @@ public:
   size_t prune_dedup(Millis before, size_t max);
   /// Deletes everything stored for a customer and the ids merged into it:
   /// profile, alias links, dedup keys, timers, outbox entries, delivery
-  /// records, inbox. Returns the number of entries removed.
-  Result<size_t> erase_customer(const std::string& id);
+  /// records, inbox. Returns the number of entries removed. `audit` (when
+  /// given) is the erasure's audit entry, written in the same transaction.
+  Result<size_t> erase_customer(const std::string& id, const AuditPut* audit = nullptr);
   /// Logged inputs not covered by their customer's snapshot, in log order:
   /// every customer's (at start, after a crash), or one customer's (`only`,
   /// after its actor stopped without a snapshot). Writer thread only.
@@ -253,6 +274,13 @@ public:
   /// stats of one journey: "version\0step\0counter" -> value
   std::map<std::string, int64_t> journey_stats(const std::string& journey) const;
   std::optional<std::string> meta(const std::string& name) const;
+  /// The records of a journey's versions (journey_versions): version -> JSON.
+  std::map<int, std::string> journey_versions(const std::string& id) const;
+  /// Audit entries with from <= at < to, after `cursor` (a page's `next`, "" =
+  /// from the start), oldest first: at most `limit` kept by `keep`, after
+  /// scanning at most `scan_max` entries (both bound the work of one page).
+  AuditPage audit(Millis from, Millis to, const std::string& cursor, size_t limit, size_t scan_max,
+                  const std::function<bool(const std::string&)>& keep) const;
   /// A customer's in-app messages (inbox provider), newest first, at most
   /// `max`; each is the JSON text {"id","journey","step","template","content","at","read"}.
   std::vector<std::string> inbox_list(const std::string& customer, size_t max = 100) const;

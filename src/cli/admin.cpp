@@ -143,6 +143,11 @@ int print_validation_errors(const http::Response& r) {
 
 }  // namespace
 
+Result<http::Response> admin_request(const ClientArgs& args, const std::string& method, const std::string& target,
+                                     const std::string& body) {
+  return call(args, method, target, body);
+}
+
 int cmd_deploy(const ClientArgs& args, const std::string& file) {
   auto doc = read_json_file(file);
   if (!doc.ok()) {
@@ -176,6 +181,12 @@ int cmd_deploy(const ClientArgs& args, const std::string& file) {
   auto v = parse_stored_json(r->body, ec);
   std::string version = "?";
   if (!ec && v.is_object()) version = text(v.as_object(), "version");
+  if (!ec && v.is_object() && text(v.as_object(), "status") == "draft") {
+    // auth.require_approval (PRODUCT.md §11): it runs once another person approves it.
+    std::cout << "stored journey " << sid << " version " << version << " as a draft (waymark approve " << sid << " "
+              << version << ")\n";
+    return 0;
+  }
   std::cout << "deployed journey " << sid << " version " << version << "\n";
   return 0;
 }

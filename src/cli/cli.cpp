@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "cli/ops.hpp"
 #include "cli/send.hpp"
 #include "cli/simulate.hpp"
 
@@ -110,6 +111,8 @@ int run(int argc, char** argv, const std::function<int(const ServeArgs&)>& serve
   customer_cmd->add_option("id", customer_id, "customer id")->required();
   add_client_options(customer_cmd, customer_args, url[3], token[3], config[3], true);
 
+  auto ops = add_ops_commands(app);
+
   std::string validate_file, validate_config;
   auto* validate_cmd = app.add_subcommand("validate", "validate a journey or template offline");
   validate_cmd->add_option("file", validate_file, "journey or template JSON")->required();
@@ -161,6 +164,7 @@ int run(int argc, char** argv, const std::function<int(const ServeArgs&)>& serve
     finish_client_options(customer_cmd, customer_args, url[3], token[3], config[3]);
     return cmd_customer(customer_args, customer_id);
   }
+  if (auto status = run_ops_commands(*ops)) return *status;
   if (*validate_cmd) {
     std::optional<std::string> cfg;
     if (validate_cmd->count("--config")) cfg = validate_config;

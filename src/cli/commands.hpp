@@ -6,6 +6,9 @@
 #include <optional>
 #include <string>
 
+#include "http/client.hpp"
+#include "waymark/result.hpp"
+
 namespace waymark::cli {
 
 /// Options shared by the commands that talk to the HTTP API.
@@ -17,6 +20,9 @@ struct ClientArgs {
 };
 
 int cmd_deploy(const ClientArgs& args, const std::string& file);
+/// One admin API request with the resolved URL and token (src/cli/ops.cpp uses it).
+Result<http::Response> admin_request(const ClientArgs& args, const std::string& method, const std::string& target,
+                                     const std::string& body = "");
 int cmd_journeys(const ClientArgs& args);
 /// GET /api/cluster: this node, the view's hash, each member up or down with its partition count.
 int cmd_cluster(const ClientArgs& args);

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -87,6 +88,75 @@ std::optional<Error> read_strings(const json::object& o, const char* key, std::v
     if (!x.is_string())
       return make_error("bad_config", where + key + " must be an array of strings");
     out.emplace_back(x.get_string());
+  }
+  return std::nullopt;
+}
+
+/// Reads one auth.admin_tokens entry: a bare string (an admin named "admin")
+/// or {"token","name","role","teams"} (PRODUCT.md §11).
+Result<AdminToken> read_admin_token(const json::value& v, const std::string& where) {
+  if (v.is_string()) {
+    if (v.get_string().empty())
+      return make_error("bad_config", where + " must not be empty");
+    return AdminToken{std::string(v.get_string()), "admin", Role::admin, {}};
+  }
+  if (!v.is_object())
+    return make_error("bad_config", where + " must be a string or {\"token\",\"name\",\"role\",\"teams\"}");
+  const auto& o = v.get_object();
+  AdminToken t;
+  std::string role;
+  if (auto e = unknown_keys(o, {"token", "name", "role", "teams"}, where + "."))
+    return *e;
+  if (auto e = read_string(o, "token", t.token, where + "."))
+    return *e;
+  if (auto e = read_string(o, "name", t.name, where + "."))
+    return *e;
+  if (auto e = read_string(o, "role", role, where + "."))
+    return *e;
+  if (auto e = read_strings(o, "teams", t.teams, where + "."))
+    return *e;
+  if (t.token.empty())
+    return make_error("bad_config", where + ".token must be a non-empty string");
+  if (t.name.empty() || t.name.size() > 64 ||
+      std::any_of(t.name.begin(), t.name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
+    return make_error("bad_config", where + ".name must be 1-64 printable characters (the person in the audit log)");
+  if (t.name == kSeedName || t.name == kAnonymousName)
+    return make_error("bad_config", where + ".name '" + t.name + "' is reserved for the node itself");
+  auto r = parse_role(role);
+  if (!r)
+    return make_error("bad_config", where + ".role must be one of viewer, editor, approver, admin");
+  t.role = *r;
+  for (auto& team : t.teams)
+    if (team.empty() || team.size() > 64 || team.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") != std::string::npos)
+      return make_error("bad_config", where + ".teams: team '" + team + "' must be [a-z0-9_-]{1,64}");
+  return t;
+}
+
+/// auth.admin_tokens: every entry valid, no token twice, and one name is one
+/// person (the same role and teams wherever it appears: token rotation).
+std::optional<Error> read_admin_tokens(const json::object& auth, Config& c) {
+  auto* v = auth.if_contains("admin_tokens");
+  if (!v)
+    return std::nullopt;
+  if (!v->is_array())
+    return make_error("bad_config", "auth.admin_tokens must be an array");
+  c.admins.clear();
+  c.admin_tokens.clear();
+  for (size_t i = 0; i < v->get_array().size(); ++i) {
+    const std::string where = "auth.admin_tokens[" + std::to_string(i) + "]";
+    auto t = read_admin_token(v->get_array()[i], where);
+    if (!t)
+      return t.error();
+    for (size_t j = 0; j < c.admins.size(); ++j) {
+      const auto& other = c.admins[j];
+      if (other.token == t->token)
+        return make_error("bad_config", where + " has the same token as auth.admin_tokens[" + std::to_string(j) + "]");
+      if (other.name == t->name && (other.role != t->role || other.teams != t->teams))
+        return make_error("bad_config", where + ".name '" + t->name + "' is also auth.admin_tokens[" +
+                                          std::to_string(j) + "] with another role or teams");
+    }
+    c.admin_tokens.push_back(t->token);
+    c.admins.push_back(std::move(*t));
   }
   return std::nullopt;
 }
@@ -439,10 +509,15 @@ Result<Config> config_from_json(const json::value& v) {
   if (auto* a = o.if_contains("auth")) {
     if (!a->is_object())
       return make_error("bad_config", "auth must be an object");
-    if ((e = unknown_keys(a->get_object(), {"write_keys", "admin_tokens"}, "auth.")) ||
+    if ((e = unknown_keys(a->get_object(), {"write_keys", "admin_tokens", "require_approval"}, "auth.")) ||
         (e = read_strings(a->get_object(), "write_keys", c.write_keys, "auth.")) ||
-        (e = read_strings(a->get_object(), "admin_tokens", c.admin_tokens, "auth.")))
+        (e = read_admin_tokens(a->get_object(), c)))
       return *e;
+    if (auto* ra = a->get_object().if_contains("require_approval")) {
+      if (!ra->is_bool())
+        return make_error("bad_config", "auth.require_approval must be true or false");
+      c.require_approval = ra->get_bool();
+    }
   }
   if (auto* s = o.if_contains("scheduler")) {
     if (!s->is_object())

@@ -99,6 +99,8 @@ CatalogPtr build_catalog_from(const std::vector<std::pair<std::string, std::stri
   for (auto& rec : journeys) {
     JourneyEntry entry;
     entry.status = parse_status(rec.status).value_or(JourneyStatus::active);
+    if (rec.live >= 0)
+      entry.live = std::min(rec.live, static_cast<int>(rec.versions.size()));
     for (size_t i = 0; i < rec.versions.size(); ++i) {
       std::error_code ec;
       auto v = parse_stored_json(rec.versions[i], ec);
@@ -140,7 +142,10 @@ std::string catalog_blob(const Catalog& cat) {
     json::array versions;
     for (auto& v : entry.versions)
       versions.push_back(v ? json::value(json::string(json::serialize(v->source))) : json::value(nullptr));
-    journeys.push_back(json::object{{"id", id}, {"status", to_string(entry.status)}, {"versions", versions}});
+    json::object j{{"id", id}, {"status", to_string(entry.status)}, {"versions", versions}};
+    if (entry.live)
+      j["live"] = *entry.live;
+    journeys.push_back(std::move(j));
   }
   return json::serialize(json::object{{"templates", templates}, {"journeys", journeys}});
 }
@@ -163,6 +168,8 @@ CatalogPtr catalog_from_blob(const std::string& blob, const Config& config, uint
       for (auto& ver : j.at("versions").as_array())
         rec.versions.push_back(ver.is_string() ? std::string(ver.get_string()) : std::string());
       rec.latest = static_cast<int>(rec.versions.size());
+      if (auto* live = j.as_object().if_contains("live"))
+        rec.live = static_cast<int>(live->as_int64());
       journeys.push_back(std::move(rec));
     }
   } catch (const std::exception&) {
@@ -288,7 +295,7 @@ Result<Seed> seed_catalog(const Catalog& cat, const std::vector<SeedFile>& files
       if (!j)
         return seed_error(f.path, errors);
       seed.batch.journeys.push_back(
-        JourneyPut{j->id, j->version, json::serialize(j->source), j->version == 1 ? "active" : ""});
+        JourneyPut{j->id, j->version, json::serialize(j->source), j->version == 1 ? "active" : "", -1, ""});
       seed.catalog = with_journey(now, j);
     }
   }
@@ -299,7 +306,23 @@ Result<Seed> seed_catalog(const Catalog& cat, const std::vector<SeedFile>& files
 CatalogPtr with_journey(const Catalog& cat, JourneyPtr j) {
   auto next = std::make_shared<Catalog>(cat);
   auto& entry = next->journeys[j->id];
+  if (entry.live)
+    entry.live = j->version;
   entry.versions.push_back(std::move(j));
+  return next;
+}
+
+CatalogPtr with_draft(const Catalog& cat, JourneyPtr j) {
+  auto next = std::make_shared<Catalog>(cat);
+  auto& entry = next->journeys[j->id];
+  entry.live = entry.live_version();
+  entry.versions.push_back(std::move(j));
+  return next;
+}
+
+CatalogPtr with_live(const Catalog& cat, const std::string& journey, int version) {
+  auto next = std::make_shared<Catalog>(cat);
+  next->journeys[journey].live = version;
   return next;
 }
 
@@ -326,8 +349,8 @@ void add_catalog_puts(Batch& b, const Catalog& cat) {
   for (auto& [id, entry] : cat.journeys) {
     for (size_t i = 0; i < entry.versions.size(); ++i)
       if (entry.versions[i])
-        b.journeys.push_back(JourneyPut{id, static_cast<int>(i + 1), json::serialize(entry.versions[i]->source), ""});
-    b.journeys.push_back(JourneyPut{id, 0, "", to_string(entry.status)});
+        b.journeys.push_back(JourneyPut{id, static_cast<int>(i + 1), json::serialize(entry.versions[i]->source), "", -1, ""});
+    b.journeys.push_back(JourneyPut{id, 0, "", to_string(entry.status), entry.live_version(), ""});
   }
 }
 

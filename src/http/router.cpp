@@ -130,8 +130,10 @@ void Router::operator()(Request&& req, Responder respond) const {
     allowed.insert(route.method);
   }
   if (!other_method) return respond(error_response(404, "not found"));
-  // The path exists with other methods: say so only to who may call it.
-  if (auto refusal = authorizer_(other_method->access, req)) return respond(std::move(*refusal));
+  // The path exists with other methods: say so only to who may call it (any
+  // admin token for an admin path: the Allow header tells no more than that).
+  Access probe = role_needed(other_method->access) ? Access::viewer : other_method->access;
+  if (auto refusal = authorizer_(probe, req)) return respond(std::move(*refusal));
   std::string allow;
   for (const auto& m : allowed) allow += (allow.empty() ? "" : ", ") + m;
   auto res = error_response(405, "method not allowed");
@@ -178,27 +180,64 @@ bool credential_in(std::string_view given, const std::vector<std::string>& accep
   return found;
 }
 
-std::optional<Response> authorize(Access access, const Request& req, const Credentials& creds) {
+std::optional<Role> role_needed(Access access) {
+  switch (access) {
+    case Access::viewer: return Role::viewer;
+    case Access::editor: return Role::editor;
+    case Access::approver: return Role::approver;
+    case Access::admin: return Role::admin;
+    default: return std::nullopt;
+  }
+}
+
+Response forbidden(const std::string& message, Role needed) {
+  return json_response(403, boost::json::object{{"error", message}, {"role_needed", to_string(needed)}});
+}
+
+namespace {
+
+/// Who a bearer token stands for: `admins`, else the bare tokens as admins.
+std::optional<Caller> admin_caller(const Request& req, const Credentials& creds) {
+  auto t = bearer_token(req);
+  if (!t) return std::nullopt;
+  if (!creds.admins.empty()) return caller_for(*t, creds.admins);
+  if (credential_in(*t, creds.admin_tokens)) return Caller{"admin", Role::admin, {}};
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<Response> authorize(Access access, const Request& req, const Credentials& creds, Caller* caller) {
   auto refuse = [](const char* message, const char* challenge) {
     auto r = error_response(401, message);
     r.headers.emplace_back("WWW-Authenticate", challenge);
     return std::optional<Response>(std::move(r));
   };
+  if (auto needed = role_needed(access)) {
+    Caller who;  // no tokens (loopback only): anonymous, an admin
+    if (!creds.admins.empty() || !creds.admin_tokens.empty()) {
+      auto found = admin_caller(req, creds);
+      if (!found) return refuse("missing or wrong bearer token", "Bearer");
+      who = std::move(*found);
+    }
+    if (!has_role(who, *needed))
+      return forbidden("'" + who.name + "' is " + to_string(who.role) + "; this needs the " + to_string(*needed) +
+                         " role",
+                       *needed);
+    if (caller) *caller = std::move(who);
+    return std::nullopt;
+  }
   switch (access) {
     case Access::open:
       return std::nullopt;
-    case Access::admin: {
-      if (creds.admin_tokens.empty()) return std::nullopt;
-      auto t = bearer_token(req);
-      if (t && credential_in(*t, creds.admin_tokens)) return std::nullopt;
-      return refuse("missing or wrong bearer token", "Bearer");
-    }
     case Access::write_key: {
       if (creds.write_keys.empty()) return std::nullopt;
       auto key = write_key(req, creds.json_depth_max);
       if (key && credential_in(*key, creds.write_keys)) return std::nullopt;
       return refuse("missing or unknown write key", "Basic realm=\"waymark ingest\"");
     }
+    default:
+      break;
   }
   return refuse("unknown access class", "Bearer");
 }

@@ -28,31 +28,46 @@ namespace waymark::http {
 using Params = std::map<std::string, std::string>;
 using RouteHandler = std::function<void(Request&&, const Params& params, Responder)>;
 
-/// Who may call a route.
+/// Who may call a route. The admin API's classes are the role a route needs
+/// (PRODUCT.md §11; cumulative: viewer < editor < approver < admin).
 enum class Access {
   open,       // anyone (/healthz, /metrics)
   write_key,  // event ingest: a write key from auth.write_keys, when any is set
-  admin,      // the admin API: a bearer token from auth.admin_tokens, when any is set
+  viewer,     // admin API, reads: any admin token
+  editor,     // admin API: journey drafts and deploys, templates of the caller's teams
+  approver,   // admin API: approve, pause, resume, archive
+  admin,      // admin API: everything (erase, clock, cluster)
 };
+
+/// The admin role a class needs (nullopt for open and write_key).
+std::optional<Role> role_needed(Access access);
 
 /// The credentials a node accepts; an empty list accepts anyone.
 struct Credentials {
-  std::vector<std::string> admin_tokens;
+  std::vector<std::string> admin_tokens;  // bare tokens: admins named "admin" (when `admins` is empty)
   std::vector<std::string> write_keys;
   size_t json_depth_max = 64;  // for a write key sent in the body
+  std::vector<AdminToken> admins;  // tokens with names, roles, teams (auth.admin_tokens)
 };
 
-/// nullopt when `req` may call a route of class `access`, else the refusal
-/// (401 with a WWW-Authenticate header). A write key is the Basic-auth user
-/// name, else "writeKey" in a JSON object body (Segment); a body that cannot
-/// be read carries no key.
-std::optional<Response> authorize(Access access, const Request& req, const Credentials& creds);
+/// nullopt when `req` may call a route of class `access`, else the refusal:
+/// 401 with a WWW-Authenticate header for a missing or wrong credential, 403
+/// {"error","role_needed"} for a token whose role is below the route's. On
+/// success of an admin class, `caller` (when given) is who called. A write key
+/// is the Basic-auth user name, else "writeKey" in a JSON object body
+/// (Segment); a body that cannot be read carries no key.
+std::optional<Response> authorize(Access access, const Request& req, const Credentials& creds,
+                                  Caller* caller = nullptr);
+
+/// 403 {"error": message, "role_needed": role}.
+Response forbidden(const std::string& message, Role needed);
 
 class Router {
 public:
   /// Called with the matched route's access class; a refusal is answered
-  /// instead of calling the handler (and the router's 405).
-  using Authorizer = std::function<std::optional<Response>(Access, const Request&)>;
+  /// instead of calling the handler (and the router's 405). It may set
+  /// req.caller for the handler.
+  using Authorizer = std::function<std::optional<Response>(Access, Request&)>;
 
   explicit Router(Authorizer authorizer) : authorizer_(std::move(authorizer)) {}
   void add(std::string method, std::string pattern, Access access, RouteHandler handler);

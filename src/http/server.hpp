@@ -27,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include "waymark/roles.hpp"
 #include "waymark/result.hpp"
 
 namespace waymark::http {
@@ -43,6 +44,7 @@ struct Request {
   // never by the server: authorised at the node that took it from the
   // client, answered here for this node alone (no second fan-out).
   bool internal = false;
+  Caller caller;       // set by the router on admin routes: who called (PRODUCT.md §11)
 };
 
 struct Response {

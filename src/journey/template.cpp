@@ -197,6 +197,8 @@ TemplatePtr parse_template(const json::value& v, std::vector<ValidationError>& e
       else add(key, "bad id '" + std::string(text) + "' (use 1-128 of A-Z a-z 0-9 _ . -)");
     } else if (key == "channel") {
       t->channel = std::string(text);
+    } else if (key == "team") {
+      // who may change it (PRODUCT.md §11), not a part of the message
     } else {
       std::vector<Piece> pieces;
       if (auto problem = split(text, pieces)) add(key, *problem);
@@ -217,9 +219,17 @@ TemplatePtr validate_template(const json::value& v, const std::set<std::string>&
   for (const auto& kv : v.get_object()) {
     const std::string_view key = kv.key();
     const bool part = std::find(std::begin(kTemplateParts), std::end(kTemplateParts), key) != std::end(kTemplateParts);
-    if (key != "id" && key != "channel" && !part)
+    if (key != "id" && key != "channel" && key != "team" && !part)
       errors.push_back({std::string(key), "unknown field '" + std::string(key) +
-                                            "' (a template has id, channel, subject, body, html, text, title)"});
+                                            "' (a template has id, channel, team, subject, body, html, text, title)"});
+  }
+  // The team that owns it (PRODUCT.md §11): only its editors (or admins) change it.
+  if (const json::value* team = v.get_object().if_contains("team")) {
+    const bool ok = team->is_string() && !team->get_string().empty() && team->get_string().size() <= 64 &&
+                    std::string_view(team->get_string()).find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") ==
+                      std::string_view::npos;
+    if (!ok)
+      errors.push_back({"team", "must be a team name [a-z0-9_-]{1,64}"});
   }
   const json::value* channel = v.get_object().if_contains("channel");
   if (!channel)

@@ -133,8 +133,9 @@ struct Store::Impl {
   std::string fault_customer;
   bool take_fault(const Batch& b);
   MDB_dbi customers, aliases, dedup, timers, outbox, deliveries, journeys, journey_meta, templates, stats, inbox, meta,
-    log, snapseq;
+    log, snapseq, journey_versions, audit;
   uint64_t outbox_seq = 0;
+  uint64_t audit_seq = 0;  // the last audit entry's seq (meta "audit_seq")
   // The input log (store.hpp). Writer thread only, except the atomics. The
   // last seq appended; the dirty map: each customer with logged inputs after
   // its stored state, with the first such seq and whether it has a stored
@@ -200,7 +201,7 @@ struct Store::Impl {
   int rc = mdb_env_create(&this->env);
   if (rc)
     return lmdb_error("mdb_env_create", rc);
-  mdb_env_set_maxdbs(this->env, 16);
+  mdb_env_set_maxdbs(this->env, 24);
   mdb_env_set_maxreaders(this->env, 512);
   mdb_env_set_mapsize(this->env, this->map_size_mb * size_t{1024} * 1024);
   // NOTLS: read transactions are not tied to threads (actors move between workers).
@@ -219,7 +220,8 @@ struct Store::Impl {
              {"timers", &this->timers},       {"outbox", &this->outbox},         {"deliveries", &this->deliveries},
              {"journeys", &this->journeys},   {"journey_meta", &this->journey_meta}, {"templates", &this->templates},
              {"stats", &this->stats},         {"inbox", &this->inbox},           {"meta", &this->meta},
-             {"log", &this->log},             {"snapseq", &this->snapseq}};
+             {"log", &this->log},             {"snapseq", &this->snapseq},
+             {"journey_versions", &this->journey_versions}, {"audit", &this->audit}};
   for (auto& d : dbs)
     if ((rc = mdb_dbi_open(txn, d.name, MDB_CREATE, d.dbi))) {
       mdb_txn_abort(txn);
@@ -228,6 +230,9 @@ struct Store::Impl {
   MDB_val k = val("outbox_seq"), v;
   if (mdb_get(txn, this->meta, &k, &v) == 0 && v.mv_size == 8)
     this->outbox_seq = from_be64(static_cast<const char*>(v.mv_data));
+  k = val("audit_seq");
+  if (mdb_get(txn, this->meta, &k, &v) == 0 && v.mv_size == 8)
+    this->audit_seq = from_be64(static_cast<const char*>(v.mv_data));
   k = val("log_seq");
   if (mdb_get(txn, this->meta, &k, &v) == 0 && v.mv_size == 8)
     this->log_seq = from_be64(static_cast<const char*>(v.mv_data));
@@ -490,13 +495,17 @@ Result<CommitResult> Store::commit(const Batch& b) {
       return fail("put stats", rc);
   }
   for (auto& j : b.journeys) {
-    if (j.version > 0 && (rc = put(d.journeys, j.id + '\0' + be32(j.version), j.json)))
+    if (j.version > 0 && !j.json.empty() && (rc = put(d.journeys, j.id + '\0' + be32(j.version), j.json)))
       return fail("put journey", rc);
+    if (j.version > 0 && !j.info.empty() && (rc = put(d.journey_versions, j.id + '\0' + be32(j.version), j.info)))
+      return fail("put journey version", rc);
     json::object meta = read_object(txn, d.journey_meta, j.id);
-    if (j.version > 0)
+    if (j.version > 0 && !j.json.empty())
       meta["latest"] = j.version;
     if (!j.status.empty())
       meta["status"] = j.status;
+    if (j.live >= 0)
+      meta["live"] = j.live;
     if ((rc = put(d.journey_meta, j.id, json::serialize(meta))))
       return fail("put journey meta", rc);
   }
@@ -506,6 +515,12 @@ Result<CommitResult> Store::commit(const Batch& b) {
   for (auto& [k, v] : b.meta)
     if ((rc = put(d.meta, k, v)))
       return fail("put meta", rc);
+  uint64_t aseq = d.audit_seq;
+  for (auto& a : b.audit)
+    if ((rc = put(d.audit, due_key(a.at) + be64(++aseq), a.json)))
+      return fail("put audit", rc);
+  if (aseq != d.audit_seq && (rc = put(d.meta, "audit_seq", be64(aseq))))
+    return fail("put audit_seq", rc);
   if (seq != d.outbox_seq && (rc = put(d.meta, "outbox_seq", be64(seq))))
     return fail("put outbox_seq", rc);
   if (lseq != d.log_seq && (rc = put(d.meta, "log_seq", be64(lseq))))
@@ -514,6 +529,7 @@ Result<CommitResult> Store::commit(const Batch& b) {
   if ((rc = mdb_txn_commit(txn)))
     return lmdb_error("mdb_txn_commit", rc);
   d.outbox_seq = seq;
+  d.audit_seq = aseq;
   d.outbox_add(outbox_delta);
   d.log_entries.fetch_add(lseq - d.log_seq, std::memory_order_relaxed);
   d.log_entries.fetch_sub(std::min<uint64_t>(trimmed, d.log_entries.load()), std::memory_order_relaxed);
@@ -816,6 +832,8 @@ std::vector<JourneyRecord> Store::journeys() const {
       j.latest = static_cast<int>(l->get_int64());
     if (auto* s = meta.get_object().if_contains("status"); s && s->is_string())
       j.status = std::string(s->get_string());
+    if (auto* l = meta.get_object().if_contains("live"); l && l->is_int64())
+      j.live = static_cast<int>(l->get_int64());
     for (int ver = 1; ver <= j.latest; ++ver) {
       std::string key = j.id + '\0' + be32(ver);
       MDB_val jk = val(key), jv;
@@ -825,6 +843,88 @@ std::vector<JourneyRecord> Store::journeys() const {
   }
   mdb_cursor_close(cur);
   return out;
+}
+
+std::map<int, std::string> Store::journey_versions(const std::string& id) const {
+  std::map<int, std::string> out;
+  Impl::Read r(*impl_);
+  MDB_cursor* cur;
+  if (!r.txn || mdb_cursor_open(r.txn, impl_->journey_versions, &cur))
+    return out;
+  std::string prefix = id + '\0';
+  MDB_val k = val(prefix), v;
+  for (int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    std::string key = str(k);
+    if (key.size() != prefix.size() + 4 || key.compare(0, prefix.size(), prefix) != 0)
+      break;
+    out[static_cast<int>(from_be64((std::string(4, '\0') + key.substr(prefix.size())).data()))] = str(v);
+  }
+  mdb_cursor_close(cur);
+  return out;
+}
+
+namespace {
+
+/// An audit page cursor: the last key scanned as hex (16 bytes: at, seq).
+std::string hex_of(const std::string& bytes) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out;
+}
+
+std::optional<std::string> bytes_of_hex(const std::string& hex) {
+  if (hex.size() != 32)
+    return std::nullopt;
+  std::string out;
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    auto nib = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; };
+    int hi = nib(hex[i]), lo = nib(hex[i + 1]);
+    if (hi < 0 || lo < 0)
+      return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+  }
+  return out;
+}
+
+}  // namespace
+
+AuditPage Store::audit(Millis from, Millis to, const std::string& cursor, size_t limit, size_t scan_max,
+                       const std::function<bool(const std::string&)>& keep) const {
+  AuditPage page;
+  Impl::Read r(*impl_);
+  MDB_cursor* cur;
+  if (!r.txn || mdb_cursor_open(r.txn, impl_->audit, &cur))
+    return page;
+  std::string start = due_key(from);
+  auto after = bytes_of_hex(cursor);
+  if (after && *after >= start)
+    start = *after;
+  const std::string end = due_key(to);
+  MDB_val k = val(start), v;
+  size_t scanned = 0;
+  std::string last;
+  for (int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    std::string key = str(k);
+    if (after && key == *after)
+      continue;
+    if (key.size() != 16 || key.substr(0, 8) >= end)
+      break;
+    if (page.entries.size() >= limit || scanned >= scan_max) {
+      page.next = hex_of(last);
+      break;
+    }
+    ++scanned;
+    last = key;
+    std::string entry = str(v);
+    if (keep(entry))
+      page.entries.push_back(std::move(entry));
+  }
+  mdb_cursor_close(cur);
+  return page;
 }
 
 std::vector<std::pair<std::string, std::string>> Store::templates() const {
@@ -947,7 +1047,7 @@ void zero_file(const std::string& path) {
 
 }  // namespace
 
-Result<size_t> Store::erase_customer(const std::string& id) {
+Result<size_t> Store::erase_customer(const std::string& id, const AuditPut* audit) {
   auto& d = *impl_;
   std::shared_lock<std::shared_mutex> lock(d.swap_mu);
   MDB_txn* txn;
@@ -999,6 +1099,14 @@ Result<size_t> Store::erase_customer(const std::string& id) {
     }, log_removed);
   if (!rc)
     rc = delete_where(txn, d.snapseq, [&](const std::string& key, const MDB_val&) { return is_ours(key); }, removed);
+  uint64_t aseq = d.audit_seq;
+  if (!rc && audit) {  // the erasure's audit entry, with it
+    std::string key = due_key(audit->at) + be64(++aseq), seq = be64(aseq);
+    MDB_val k = val(key), v = val(audit->json), sk = val("audit_seq"), sv = val(seq);
+    rc = mdb_put(txn, d.audit, &k, &v, 0);
+    if (!rc)
+      rc = mdb_put(txn, d.meta, &sk, &sv, 0);
+  }
   if (rc) {
     mdb_txn_abort(txn);
     return lmdb_error("erase", rc);
@@ -1006,6 +1114,7 @@ Result<size_t> Store::erase_customer(const std::string& id) {
   std::lock_guard<std::mutex> counting(d.count_mu);
   if ((rc = mdb_txn_commit(txn)))
     return lmdb_error("mdb_txn_commit", rc);
+  d.audit_seq = aseq;
   for (auto& i : ids)
     d.clear_dirty(i);
   d.outbox_add(outbox_delta);
