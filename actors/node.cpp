@@ -23,6 +23,7 @@
 #include "actors/store_actor.hpp"
 #include "actors/tcp_gateway.hpp"
 #include "actors/timer_service.hpp"
+#include "waymark/links.hpp"
 #include "waymark/json.hpp"
 #include "waymark/catalog.hpp"
 #include "waymark/recovery.hpp"
@@ -173,6 +174,14 @@ int serve_node(const ServeOptions& opts) {
     return 1;
   }
   ctx.store = std::shared_ptr<Store>(std::move(*store));
+  if (ctx.config.http_link_secret.empty()) {  // tracked links survive restarts: the key is kept in data_dir
+    auto key = links::load_or_create_key(ctx.config.data_dir);
+    if (!key) {
+      spdlog::error("{}", key.error().message);
+      return 1;
+    }
+    ctx.config.http_link_secret = *key;
+  }
   Millis start = 0;
   if (ctx.config.clock == "manual") {
     start = Clock(false).now();
@@ -265,6 +274,11 @@ int serve_node(const ServeOptions& opts) {
     hopts.request_timeout_s = static_cast<int>(ctx.config.limits.connection_incomplete_s);
     http::Server http_server(hopts, make_http_api(sys, &ctx));
     auto http_port = http_server.start();
+    if (http_port && ctx.config.http_public_url.empty()) {  // derived from the port actually bound
+      auto cat = std::make_shared<Catalog>(*ctx.catalog.get());
+      cat->links.public_url = links::public_url_for(http_addr->host, *http_port);
+      ctx.catalog.set(std::move(cat));
+    }
     if (rc != 0) {
       // cluster.listen could not be bound (logged above)
     } else if (!tcp || !http_port) {

@@ -110,6 +110,24 @@ json::object read_object(MDB_txn* txn, MDB_dbi dbi, const std::string& key) {
   return !ec && pv.is_object() ? pv.get_object() : json::object{};
 }
 
+/// What the engagement routes need of a delivery, kept with its status
+/// (PRODUCT.md §10): the step it came from and its tracked links' targets.
+void put_engagement_fields(json::object& st, const Delivery& dl) {
+  st["journey"] = dl.journey;
+  st["version"] = dl.version;
+  st["step"] = dl.step;
+  if (!dl.links.empty()) {
+    json::array links;
+    for (auto& l : dl.links)
+      links.emplace_back(l);
+    st["links"] = std::move(links);
+  }
+}
+
+std::string status_event_key(const std::string& delivery_id) {
+  return std::string("status_event") + '\0' + delivery_id;
+}
+
 /// The channel of an outbox key (channel \0 seq).
 std::string outbox_channel(const MDB_val& key) {
   auto* p = static_cast<const char*>(key.mv_data);
@@ -443,6 +461,7 @@ Result<CommitResult> Store::commit(const Batch& b) {
         return fail("put outbox", rc);
       json::object st{{"status", "pending"}, {"channel", dl.channel}, {"attempts", 0},
                       {"at", format_rfc3339(dl.at)}, {"customer", dl.customer}};
+      put_engagement_fields(st, dl);
       if ((rc = put(d.deliveries, dl.id, json::serialize(st))))
         return fail("put delivery", rc);
       ++res.outbox_added[dl.channel];
