@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "actors/cluster_link.hpp"
+#include "actors/http_engagement.hpp"
 #include "actors/http_ingest.hpp"
 #include "actors/messages.hpp"
 #include "waymark/journey_stats.hpp"
@@ -291,6 +292,9 @@ std::string metrics_text(NodeContext* ctx) {
   out += "# HELP waymark_outbox_depth Outbox entries per channel.\n# TYPE waymark_outbox_depth gauge\n";
   for (auto& [name, ch] : ctx->config.channels)
     out += "waymark_outbox_depth{channel=\"" + name + "\"} " + std::to_string(ctx->store->outbox_depth(name)) + "\n";
+  counter("waymark_links_followed_total", "Tracked links answered with a redirect.", m.links_followed.load());
+  counter("waymark_links_refused_total", "Tracked links refused (404): unknown delivery or link, bad signature.",
+          m.links_refused.load());
   counter("waymark_http_unauthorized_total", "Admin API requests refused for a missing or wrong token.",
           m.http_unauthorized.load());
   counter("waymark_connections_open", "Open TCP connections.", m.connections_open.load(), "gauge");
@@ -455,6 +459,7 @@ http::Handler make_http_api(caf::actor_system& sys, NodeContext* ctx) {
     });
   });
   add_ingest_routes(*router, sys, ctx);
+  add_engagement_routes(*router, sys, ctx);
   router->add("GET", "/metrics", Access::open, [=](Request&&, const Params&, Responder r) {
     Response resp;
     resp.content_type = "text/plain; version=0.0.4";

@@ -77,6 +77,8 @@ struct Metrics {
   std::atomic<uint64_t> deliveries_retried{0};  // attempts that ended in "retry later"
   std::atomic<uint64_t> deliveries_dead{0};     // dead letters: attempts_max reached
   std::atomic<uint64_t> deliveries_unknown{0};  // outcome unknown (e.g. SMTP connection lost after DATA)
+  std::atomic<uint64_t> links_followed{0};  // tracked links answered with a redirect (PRODUCT.md §10)
+  std::atomic<uint64_t> links_refused{0};   // tracked links refused: unknown delivery or link, bad signature
 
   /// Final delivery outcomes per (channel, status): delivered | failed | dead | unknown.
   void delivery_outcome(const std::string& channel, const std::string& status) {
