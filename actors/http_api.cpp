@@ -216,6 +216,7 @@ json::object stats_json(NodeContext* ctx) {
                       {"deliveries_failed", m.deliveries_failed.load()},
                       {"deliveries_dropped", m.deliveries_dropped.load()},
                       {"outbox_pending", ctx->store->outbox_entries()},
+                      {"status_events_owed", ctx->store->meta_count(std::string("status_event") + '\0')},
                       {"outbox_depth", outbox},
                       {"connections_open", m.connections_open.load()},
                       {"http_connections_open", http::server_stats().connections_open.load()},

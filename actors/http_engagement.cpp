@@ -26,10 +26,11 @@ constexpr size_t delivery_id_bytes_max = 128;
 using Done = std::function<void(int status, const std::string& why)>;
 
 /// Stands in for a connection for one event: routes it, waits for its ack.
-caf::behavior record_actor(caf::event_based_actor* self, NodeContext* ctx, Event e, Done done) {
+caf::behavior record_actor(caf::event_based_actor* self, NodeContext* ctx, Event e, Done done, std::string settles) {
   ctx->metrics.events_received.fetch_add(1, std::memory_order_relaxed);
   EventMsg m;
   m.ack = AckTarget{caf::actor_cast<caf::actor>(self), 1};
+  m.settles = std::move(settles);
   auto& target = ctx->router.route(e.customer_key());
   m.event = std::move(e);
   self->send(target, event_atom::value, std::move(m));
@@ -132,8 +133,8 @@ void delivery_callback(caf::actor_system& sys, NodeContext* ctx, const Request& 
 
 }  // namespace
 
-void record_event(caf::actor_system& sys, NodeContext* ctx, Event e, Done done) {
-  sys.spawn(record_actor, ctx, std::move(e), std::move(done));
+void record_event(caf::actor_system& sys, NodeContext* ctx, Event e, Done done, std::string settles) {
+  sys.spawn(record_actor, ctx, std::move(e), std::move(done), std::move(settles));
 }
 
 void add_engagement_routes(http::Router& router, caf::actor_system& sys, NodeContext* ctx) {

@@ -21,8 +21,9 @@ void add_engagement_routes(http::Router& router, caf::actor_system& sys, NodeCon
 
 /// Sends `e` to its customer like an ingested event and calls `done` with 0
 /// after its commit, or with an HTTP status and reason when it was nacked or
-/// not committed within 30 s. Used by the routes and the channel gateways.
+/// not committed within 30 s. `settles`: a meta name deleted in that commit
+/// (EventMsg::settles). Used by the routes and actors/status_events.cpp.
 void record_event(caf::actor_system& sys, NodeContext* ctx, Event e,
-                  std::function<void(int status, const std::string& why)> done);
+                  std::function<void(int status, const std::string& why)> done, std::string settles = {});
 
 }  // namespace waymark

@@ -20,6 +20,7 @@
 #include "actors/messages.hpp"
 #include "actors/http_api.hpp"
 #include "actors/node_context.hpp"
+#include "actors/status_events.hpp"
 #include "actors/store_actor.hpp"
 #include "actors/tcp_gateway.hpp"
 #include "actors/timer_service.hpp"
@@ -247,6 +248,7 @@ int serve_node(const ServeOptions& opts) {
   {
     caf::actor_system sys{cfg};
     ctx.store_actor = spawn_store_actor(sys, &ctx);
+    ctx.status_events = spawn_status_events(sys, &ctx);
     for (auto& [name, ch] : ctx.config.channels)
       ctx.gateways[name] = spawn_channel_gateway(sys, &ctx, name);
     std::vector<caf::actor> managers;
@@ -263,6 +265,7 @@ int serve_node(const ServeOptions& opts) {
       }
     }
     ctx.timer_service = spawn_timer_service(sys, &ctx);
+    start_status_events(&ctx);
     ctx.catalog_actor = sys.spawn(catalog_actor, &ctx);
     auto tcp = start_tcp_gateway(sys, &ctx, tcp_addr->host, tcp_addr->port);
     http::ServerOptions hopts;
@@ -324,6 +327,7 @@ int serve_node(const ServeOptions& opts) {
     for (auto& f : ctx.router.forwarders())
       middle.push_back(f);
     middle.push_back(ctx.timer_service);
+    middle.push_back(ctx.status_events);
     middle.push_back(ctx.catalog_actor);
     stop_and_wait(middle, false);
     std::vector<caf::actor> gateways;
@@ -338,6 +342,7 @@ int serve_node(const ServeOptions& opts) {
     ctx.gateways.clear();
     ctx.store_actor = nullptr;
     ctx.timer_service = nullptr;
+    ctx.status_events = nullptr;
     ctx.catalog_actor = nullptr;
     sys.await_actors_before_shutdown(false);  // pending delayed messages must not hold up exit
   }

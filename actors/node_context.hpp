@@ -133,6 +133,7 @@ struct NodeContext {
   caf::actor store_actor;
   caf::actor timer_service;
   caf::actor catalog_actor;
+  caf::actor status_events;  // records final delivery statuses as events (actors/status_events.hpp)
   caf::actor cluster;  // cluster links (actors/cluster_link.hpp); null on a single node
   std::map<std::string, caf::actor> gateways;  // channel -> gateway
   Router router;  // customer key -> the actor that takes its messages
