@@ -285,6 +285,8 @@ void commit_updates(self_ptr self, NodeContext* ctx) {
         auto& st = self->state;
         st.busy = false;
         st.committing = 0;
+        if (ctx->status_events)  // final statuses may owe "Message <Status>" events
+          self->send(ctx->status_events, tick_atom::value);
         pump(self, ctx);
       },
       [=](caf::error& err) mutable {

@@ -161,6 +161,8 @@ void process_event(self_ptr self, NodeContext* ctx, EventMsg& m, CustomerWrite w
   std::vector<AckTarget> acks;
   if (m.ack.origin)
     acks.push_back(m.ack);
+  if (!m.settles.empty())
+    w.meta_erase.push_back(std::move(m.settles));
   if (is_duplicate(self, ctx, m.event, now)) {
     ctx->metrics.events_deduplicated.fetch_add(1, std::memory_order_relaxed);
     Decision none;

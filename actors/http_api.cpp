@@ -11,6 +11,7 @@
 #include "actors/cluster_link.hpp"
 #include "actors/http_cluster.hpp"
 #include "actors/http_console.hpp"
+#include "actors/http_engagement.hpp"
 #include "actors/http_ingest.hpp"
 #include "actors/http_ops.hpp"
 #include "waymark/cluster_merge.hpp"
@@ -275,6 +276,7 @@ json::object stats_json(NodeContext* ctx) {
                       {"deliveries_failed", m.deliveries_failed.load()},
                       {"deliveries_dropped", m.deliveries_dropped.load()},
                       {"outbox_pending", ctx->store->outbox_entries()},
+                      {"status_events_owed", ctx->store->meta_count(std::string("status_event") + '\0')},
                       {"outbox_depth", outbox},
                       {"connections_open", m.connections_open.load()},
                       {"http_connections_open", http::server_stats().connections_open.load()},
@@ -351,6 +353,9 @@ std::string metrics_text(NodeContext* ctx) {
   out += "# HELP waymark_outbox_depth Outbox entries per channel.\n# TYPE waymark_outbox_depth gauge\n";
   for (auto& [name, ch] : ctx->config.channels)
     out += "waymark_outbox_depth{channel=\"" + name + "\"} " + std::to_string(ctx->store->outbox_depth(name)) + "\n";
+  counter("waymark_links_followed_total", "Tracked links answered with a redirect.", m.links_followed.load());
+  counter("waymark_links_refused_total", "Tracked links refused (404): unknown delivery or link, bad signature.",
+          m.links_refused.load());
   counter("waymark_http_unauthorized_total", "Admin API requests refused for a missing or wrong token.",
           m.http_unauthorized.load());
   counter("waymark_http_forbidden_total", "Admin API requests refused because the token's role or team is not enough.",
@@ -675,6 +680,7 @@ http::Handler make_http_api(caf::actor_system& sys, NodeContext* ctx) {
   add_ingest_routes(*router, sys, ctx);
   add_console_routes(*router);
   add_ops_routes(*router, sys, ctx);
+  add_engagement_routes(*router, sys, ctx);
   router->add("GET", "/metrics", Access::open, [=](Request&&, const Params&, Responder r) {
     Response resp;
     resp.content_type = "text/plain; version=0.0.4";

@@ -71,6 +71,9 @@ struct EventMsg {
   // Alias redirects followed so far (journey_manager.cpp): past
   // kAliasRedirectsMax the event is nacked instead of circling.
   uint32_t redirects = 0;
+  // A meta name deleted in the commit of this event, duplicate or not (the
+  // "status event owed" mark, actors/status_events.cpp). Not sent to other nodes.
+  std::string settles;
 };
 
 /// Alias redirects one event may follow: a merged id points at its canonical

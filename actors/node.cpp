@@ -21,9 +21,11 @@
 #include "actors/messages.hpp"
 #include "actors/http_api.hpp"
 #include "actors/node_context.hpp"
+#include "actors/status_events.hpp"
 #include "actors/store_actor.hpp"
 #include "actors/tcp_gateway.hpp"
 #include "actors/timer_service.hpp"
+#include "waymark/links.hpp"
 #include "waymark/json.hpp"
 #include "waymark/catalog.hpp"
 #include "waymark/cluster_auth.hpp"
@@ -171,6 +173,14 @@ int serve_node(const ServeOptions& opts) {
     return 1;
   }
   ctx.store = std::shared_ptr<Store>(std::move(*store));
+  if (ctx.config.http_link_secret.empty()) {  // tracked links survive restarts: the key is kept in data_dir
+    auto key = links::load_or_create_key(ctx.config.data_dir);
+    if (!key) {
+      spdlog::error("{}", key.error().message);
+      return 1;
+    }
+    ctx.config.http_link_secret = *key;
+  }
   Millis start = 0;
   if (ctx.config.clock == "manual") {
     start = Clock(false).now();
@@ -259,6 +269,7 @@ int serve_node(const ServeOptions& opts) {
   {
     caf::actor_system sys{cfg};
     ctx.store_actor = spawn_store_actor(sys, &ctx);
+    ctx.status_events = spawn_status_events(sys, &ctx);
     for (auto& [name, ch] : ctx.config.channels)
       ctx.gateways[name] = spawn_channel_gateway(sys, &ctx, name);
     std::vector<caf::actor> managers;
@@ -276,6 +287,7 @@ int serve_node(const ServeOptions& opts) {
       }
     }
     ctx.timer_service = spawn_timer_service(sys, &ctx);
+    start_status_events(&ctx);
     ctx.catalog_actor = sys.spawn(catalog_actor, &ctx);
     auto tcp = start_tcp_gateway(sys, &ctx, tcp_addr->host, tcp_addr->port);
     http::ServerOptions hopts;
@@ -287,6 +299,11 @@ int serve_node(const ServeOptions& opts) {
     hopts.request_timeout_s = static_cast<int>(ctx.config.limits.connection_incomplete_s);
     http::Server http_server(hopts, ctx.http_handler);
     auto http_port = http_server.start();
+    if (http_port && ctx.config.http_public_url.empty()) {  // derived from the port actually bound
+      auto cat = std::make_shared<Catalog>(*ctx.catalog.get());
+      cat->links.public_url = links::public_url_for(http_addr->host, *http_port);
+      ctx.catalog.set(std::move(cat));
+    }
     if (rc != 0) {
       // cluster.listen could not be bound (logged above)
     } else if (!tcp || !http_port) {
@@ -332,6 +349,7 @@ int serve_node(const ServeOptions& opts) {
     for (auto& f : ctx.router.forwarders())
       middle.push_back(f);
     middle.push_back(ctx.timer_service);
+    middle.push_back(ctx.status_events);
     middle.push_back(ctx.catalog_actor);
     stop_and_wait(middle, false);
     std::vector<caf::actor> gateways;
@@ -347,6 +365,7 @@ int serve_node(const ServeOptions& opts) {
     ctx.gateways.clear();
     ctx.store_actor = nullptr;
     ctx.timer_service = nullptr;
+    ctx.status_events = nullptr;
     ctx.catalog_actor = nullptr;
     sys.await_actors_before_shutdown(false);  // pending delayed messages must not hold up exit
   }

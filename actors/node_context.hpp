@@ -84,6 +84,8 @@ struct Metrics {
   std::atomic<uint64_t> deliveries_retried{0};  // attempts that ended in "retry later"
   std::atomic<uint64_t> deliveries_dead{0};     // dead letters: attempts_max reached
   std::atomic<uint64_t> deliveries_unknown{0};  // outcome unknown (e.g. SMTP connection lost after DATA)
+  std::atomic<uint64_t> links_followed{0};  // tracked links answered with a redirect (PRODUCT.md §10)
+  std::atomic<uint64_t> links_refused{0};   // tracked links refused: unknown delivery or link, bad signature
 
   /// Final delivery outcomes per (channel, status): delivered | failed | dead | unknown.
   void delivery_outcome(const std::string& channel, const std::string& status) {
@@ -159,6 +161,7 @@ struct NodeContext {
   caf::actor store_actor;
   caf::actor timer_service;
   caf::actor catalog_actor;
+  caf::actor status_events;  // records final delivery statuses as events (actors/status_events.hpp)
   caf::actor cluster;  // cluster links (actors/cluster_link.hpp); null on a single node
   // In a cluster (set before any actor starts): the agreed view, and whether
   // this node's catalog is in step with the catalog leader (the view's first

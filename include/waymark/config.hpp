@@ -57,6 +57,8 @@ struct Config {
   std::string data_dir = "data";
   std::string tcp_listen = "127.0.0.1:7400";
   std::string http_listen = "127.0.0.1:7480";
+  std::string http_public_url;   // tracked links' base; "" = derived from the bound http.listen at start
+  std::string http_link_secret;  // tracked links' HMAC key; "" = <data_dir>/link_secret (made once)
   std::string cluster_listen = "127.0.0.1:7440";
   std::vector<std::string> cluster_peers;
   int partitions = 256;

@@ -58,6 +58,7 @@ struct Catalog {
   std::map<std::string, TemplatePtr> templates;
   std::map<std::string, ChannelPolicy> channels;
   Limits limits;
+  LinkKeys links;  // http.public_url and the link key ({{link}} in templates)
   // Bumped by every change (deploy, template, status) and stored with it, so
   // an input logged under this catalog replays against it (store.hpp, log).
   uint64_t generation = 0;
@@ -152,6 +153,7 @@ struct Delivery {
   std::string template_id;
   std::string to;
   boost::json::object content;  // rendered parts: {"subject","body",...}
+  std::vector<std::string> links;  // targets of its tracked links, index = n (kept with its status)
   Millis at = 0;                // when it was decided
   boost::json::object to_json() const;  // the §7 record, "at" in RFC 3339
 };

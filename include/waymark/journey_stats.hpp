@@ -15,6 +15,8 @@ namespace waymark {
 /// included). Returns {"entered","active","exited":{reason:n},
 /// "conversions":{"count","value"},"by_version":[{"version","entered","active",
 /// "conversions":{"count","value"}}],"steps":{step:{counter:n,...,"active"}}}.
+/// A step that sent messages also has "rates":{"open","click","bounce",
+/// "complaint","unsubscribe"} = its "engagement" counters / "sent".
 boost::json::object journey_stats_json(const std::map<std::string, int64_t>& counters, int versions);
 
 }  // namespace waymark

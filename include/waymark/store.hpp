@@ -19,7 +19,9 @@
 //   stats        journey \0 version \0 step \0 counter -> int64 (8B)
 //   inbox        customer \0 seq(8B)         -> in-app message JSON
 //   meta         name                        -> value (clock, outbox_seq, log_seq, file offsets,
-//                                               catalog_gen, catalog/<generation> -> catalog sources)
+//                                               catalog_gen, catalog/<generation> -> catalog sources,
+//                                               status_event \0 delivery id -> final status whose
+//                                               "Message <Status>" event is not recorded yet)
 //   log          seq(8B)                     -> customer \0 input (the input log, below)
 //   snapseq      customer                    -> seq(8B): a merged-away customer's log inputs up
 //                                               to this seq are covered (it has no state)
@@ -92,6 +94,7 @@ struct CustomerWrite {
   // hold them).
   std::vector<std::pair<std::string, Millis>> dedup_ids;
   std::vector<StatDelta> stats;
+  std::vector<std::string> meta_erase;  // meta names deleted with this write (EventMsg::settles)
 };
 
 /// A delivery outcome to record. It applies only while its outbox entry
@@ -109,7 +112,9 @@ struct DeliveryUpdate {
   std::string inbox_customer;
   std::string inbox_json;
   // When set on a final update, the store counts "delivery:<status>" for that
-  // journey step (per-step sends by outcome in GET /api/journeys/{id}).
+  // journey step (per-step sends by outcome in GET /api/journeys/{id}). A final
+  // delivered / failed / dead also stores meta "status_event\0<id>" in the same
+  // transaction: its "Message <Status>" event is owed (actors/status_events.cpp).
   std::string journey;
   int version = 0;
   std::string step;
@@ -140,9 +145,10 @@ struct Batch {
   std::vector<std::pair<std::string, std::string>> templates;  // id, json
   std::vector<std::pair<std::string, std::string>> meta;       // name, value
   std::vector<AuditPut> audit;                                 // written with the change they record
+  std::vector<std::string> meta_erase;                         // names deleted (after the puts)
   bool empty() const {
     return customers.empty() && deliveries.empty() && journeys.empty() && templates.empty() && meta.empty() &&
-           audit.empty();
+           audit.empty() && meta_erase.empty();
   }
 };
 
@@ -281,6 +287,11 @@ public:
   /// scanning at most `scan_max` entries (both bound the work of one page).
   AuditPage audit(Millis from, Millis to, const std::string& cursor, size_t limit, size_t scan_max,
                   const std::function<bool(const std::string&)>& keep) const;
+  /// Meta entries whose name starts with `prefix`, in name order, at most `max`.
+  std::vector<std::pair<std::string, std::string>> meta_prefixed(const std::string& prefix, size_t max) const;
+  /// How many meta names start with `prefix` (a cursor walk: time grows with
+  /// the count, memory does not).
+  size_t meta_count(const std::string& prefix) const;
   /// A customer's in-app messages (inbox provider), newest first, at most
   /// `max`; each is the JSON text {"id","journey","step","template","content","at","read"}.
   std::vector<std::string> inbox_list(const std::string& customer, size_t max = 100) const;

@@ -1,5 +1,6 @@
 // Message templates (PRODUCT.md §7): {{path}} and {{path|fallback}} over
-// traits.*, entry.* and event.*; HTML-escaped for email.
+// traits.*, entry.* and event.*; HTML-escaped for email. Also (§10)
+// {{delivery.id}} and {{link "https://…"}}, a signed click-tracking URL.
 #pragma once
 
 #include <boost/json.hpp>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "waymark/condition.hpp"
+#include "waymark/links.hpp"
 
 namespace waymark {
 
@@ -42,16 +44,20 @@ struct RenderContext {
   const boost::json::object* traits = nullptr;  // traits.*
   const boost::json::object* entry = nullptr;   // entry.* (Event::to_json of the entry event)
   const boost::json::object* event = nullptr;   // event.* (null when a timer fired)
+  std::string delivery_id;                      // {{delivery.id}} ("" = no value)
+  const LinkKeys* links = nullptr;  // {{link}} renders tracked URLs; null = the target as is
 };
 
 struct RenderResult {
   bool ok = false;
   std::string missing_path;     // set when !ok: first placeholder with no value, no fallback
   boost::json::object content;  // part name -> rendered text
+  std::vector<std::string> links;  // {{link}} targets, index n = the link's n (template order)
 };
 
 /// Renders every part. Values: strings as is, numbers/bools as JSON text.
 /// `html_escape` escapes & < > " ' in substituted values (not in the template).
+/// Links are numbered from 0 across the parts, in the template's part order.
 RenderResult render(const Template& t, const RenderContext& ctx, bool html_escape);
 
 }  // namespace waymark

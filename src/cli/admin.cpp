@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "cli/engagement.hpp"
 #include "cli/render.hpp"
 #include "http/client.hpp"
 #include "waymark/config.hpp"
@@ -302,6 +303,7 @@ int cmd_journey(const ClientArgs& args, const std::string& id) {
   }
   std::cout << "\n";
   print_table(std::cout, {"step", "type", "visited", "active", "sent", "deferred", "suppressed", "exited"}, rows);
+  print_engagement(std::cout, steps_stats, step_order(def, steps_stats));
   print_versions(object_at(*body, "stats"));
   return 0;
 }

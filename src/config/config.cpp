@@ -1,6 +1,7 @@
 // Config file parsing and validation (PRODUCT.md §3). Every key is documented
 // in config/README.md; unknown keys are errors so typos never pass silently.
 #include "waymark/config.hpp"
+#include "waymark/links.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -169,6 +170,8 @@ std::optional<Error> read_listen(const json::object& o, const char* section, std
     return make_error("bad_config", std::string(section) + " must be an object");
   const auto& s = v->get_object();
   auto known = Fields{"listen"};
+  if (std::string(section) == "http")
+    known = {"listen", "public_url", "link_secret"};
   if (std::string(section) == "cluster")
     known = {"listen", "peers", "partitions", "forward_timeout_ms", "handshake_timeout_ms", "secret", "tls"};
   if (auto e = unknown_keys(s, known, std::string(section) + "."))
@@ -177,6 +180,26 @@ std::optional<Error> read_listen(const json::object& o, const char* section, std
     return e;
   if (auto hp = parse_host_port(out); !hp)
     return make_error("bad_config", std::string(section) + ".listen: " + hp.error().message);
+  return std::nullopt;
+}
+
+/// http.public_url and http.link_secret (tracked links, PRODUCT.md §10).
+std::optional<Error> parse_links(const json::object& h, Config& c) {
+  constexpr size_t secret_chars_min = 16, secret_chars_max = 1024;
+  if (auto e = read_string(h, "public_url", c.http_public_url, "http."))
+    return e;
+  if (h.contains("public_url")) {
+    auto url = links::normalize_public_url(c.http_public_url);
+    if (!url)
+      return url.error();
+    c.http_public_url = *url;
+  }
+  if (auto e = read_string(h, "link_secret", c.http_link_secret, "http."))
+    return e;
+  if (h.contains("link_secret") &&
+      (c.http_link_secret.size() < secret_chars_min || c.http_link_secret.size() > secret_chars_max))
+    return make_error("bad_config", "http.link_secret must be " + std::to_string(secret_chars_min) + " to " +
+                                        std::to_string(secret_chars_max) + " characters");
   return std::nullopt;
 }
 
@@ -503,6 +526,9 @@ Result<Config> config_from_json(const json::value& v) {
     return make_error("bad_config", "data_dir must not be empty");
   if (c.clock != "system" && c.clock != "manual")
     return make_error("bad_config", "clock must be \"system\" or \"manual\"");
+  if (auto* h = o.if_contains("http"); h && h->is_object())
+    if ((e = parse_links(h->get_object(), c)))
+      return *e;
   if (auto* cl = o.if_contains("cluster"); cl && cl->is_object())
     if ((e = parse_cluster(cl->get_object(), c)))
       return *e;

@@ -79,6 +79,7 @@ CatalogPtr build_catalog_from(const std::vector<std::pair<std::string, std::stri
                               std::vector<std::string>& warnings) {
   auto cat = std::make_shared<Catalog>();
   cat->limits = config.limits;
+  cat->links = LinkKeys{config.http_public_url, config.http_link_secret};
   for (auto& [name, ch] : config.channels)
     cat->channels[name] = ch.policy;
   for (auto& [id, raw] : templates) {

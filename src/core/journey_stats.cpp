@@ -70,6 +70,23 @@ void add_active_now(json::object& steps) {
   }
 }
 
+/// Reaction rates of a send step (PRODUCT.md §10): count / sent, as fractions.
+void add_engagement_rates(json::object& steps) {
+  for (auto& [step, so] : steps) {
+    auto& o = so.as_object();
+    const int64_t sent = o.if_contains("sent") ? o.at("sent").as_int64() : 0;
+    if (sent <= 0)
+      continue;
+    const json::object* eng = o.if_contains("engagement") ? o.at("engagement").if_object() : nullptr;
+    auto count = [&](const char* k) { return eng && eng->if_contains(k) ? eng->at(k).as_int64() : int64_t{0}; };
+    json::object rates;
+    for (auto [name, type] : {std::pair{"open", "opened"}, {"click", "clicked"}, {"bounce", "bounced"},
+                              {"complaint", "complained"}, {"unsubscribe", "unsubscribed"}})
+      rates[name] = static_cast<double>(count(type)) / static_cast<double>(sent);
+    o["rates"] = std::move(rates);
+  }
+}
+
 }  // namespace
 
 json::object journey_stats_json(const std::map<std::string, int64_t>& counters, int versions) {
@@ -91,6 +108,7 @@ json::object journey_stats_json(const std::map<std::string, int64_t>& counters, 
       add_step_counter(steps, step, counter, n);
   }
   add_active_now(steps);
+  add_engagement_rates(steps);
   json::array versions_json;
   for (size_t i = 0; i < by_version.size(); ++i)
     versions_json.push_back(by_version[i].json_with(json::object{{"version", static_cast<int64_t>(i + 1)}}));

@@ -31,6 +31,7 @@
 #include <xxhash.h>
 
 #include "journey/engine_internal.hpp"
+#include "waymark/engagement.hpp"
 
 namespace waymark {
 
@@ -659,6 +660,9 @@ Decision on_event(CustomerState& s, const Catalog& cat, const Event& e, Millis n
     s.id = e.customer_key();
   merge_identify_traits(r, e);
   append_history(r, e);
+  // Reactions to a message (PRODUCT.md §10) count at the step that sent it.
+  if (auto c = engagement::step_count(e); c && cat.journeys.count(c->journey))
+    r.stat(c->journey, c->version, c->step, c->counter);
   for (const std::string& id : instance_ids(s))
     handle_instance_event(r, id);
   check_event_entries(r);

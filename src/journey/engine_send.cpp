@@ -81,9 +81,10 @@ SendOutcome suppress(Run& r, const Instance& inst, const Step& st, const std::st
   return SendOutcome::done;
 }
 
-void deliver(Run& r, const Instance& inst, const Step& st, std::string to, json::object content) {
+void deliver(Run& r, const Instance& inst, const Step& st, std::string to, RenderResult rendered) {
   Delivery d;
   d.id = idempotency_key(r.s.id, inst.id, st.id, inst.visits);
+  d.links = std::move(rendered.links);
   d.channel = st.channel;
   d.customer = r.s.id;
   d.journey = inst.journey;
@@ -92,7 +93,7 @@ void deliver(Run& r, const Instance& inst, const Step& st, std::string to, json:
   d.step = st.id;
   d.template_id = st.template_id;
   d.to = std::move(to);
-  d.content = std::move(content);
+  d.content = std::move(rendered.content);
   d.at = r.now;
   r.s.sends.emplace_back(st.channel, r.now);
   trim_sends(r.s, r.cat, r.now);
@@ -168,7 +169,8 @@ SendOutcome run_send(Run& r, Instance& inst, const Journey& j, const Step& st) {
   auto tit = r.cat.templates.find(st.template_id);
   if (tit == r.cat.templates.end() || !tit->second)
     return suppress(r, inst, st, "unknown_template");
-  RenderContext rc{&traits, &inst.entry, r.event ? &r.event_json() : nullptr};
+  RenderContext rc{&traits, &inst.entry, r.event ? &r.event_json() : nullptr,
+                   idempotency_key(r.s.id, inst.id, st.id, inst.visits), &r.cat.links};
   RenderResult rendered = render(*tit->second, rc, p.html_escape);
   if (!rendered.ok)
     return suppress(r, inst, st, "missing_variable");
@@ -182,7 +184,7 @@ SendOutcome run_send(Run& r, Instance& inst, const Journey& j, const Step& st) {
       return SendOutcome::deferred;
     }
   }
-  deliver(r, inst, st, std::move(*to), std::move(rendered.content));
+  deliver(r, inst, st, std::move(*to), std::move(rendered));
   return SendOutcome::done;
 }
 

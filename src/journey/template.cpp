@@ -23,11 +23,12 @@ struct Placeholder {
   std::optional<std::string_view> fallback;  // text after the first '|', trimmed
 };
 
-// A template text cut into literal text and placeholders, in order.
+// A template text cut into literal text, placeholders and links, in order.
 struct Piece {
   bool placeholder = false;
-  std::string_view text;  // literal text (when !placeholder)
+  std::string_view text;  // literal text (when !placeholder), the target URL of a link
   Placeholder ph;
+  bool link = false;      // {{link "<text>"}}
 };
 
 std::string_view trim(std::string_view s) {
@@ -38,6 +39,8 @@ std::string_view trim(std::string_view s) {
 }
 
 bool valid_root(std::string_view path) {
+  if (path == "delivery.id")
+    return true;
   for (std::string_view root : {"traits.", "entry.", "event."}) {
     if (path.substr(0, root.size()) != root) continue;
     const std::string_view rest = path.substr(root.size());
@@ -45,6 +48,21 @@ bool valid_root(std::string_view path) {
            rest.find("..") == std::string_view::npos && rest.find(' ') == std::string_view::npos;
   }
   return false;
+}
+
+// `link "<url>"`: the target and, when it cannot be one, why; nullopt when
+// `inner` is not a link at all.
+std::optional<std::pair<std::string_view, std::optional<std::string>>> link_target(std::string_view inner) {
+  constexpr std::string_view kw = "link";
+  if (inner.substr(0, kw.size()) != kw || inner.size() == kw.size() ||
+      (inner[kw.size()] != ' ' && inner[kw.size()] != '\t' && inner[kw.size()] != '"'))
+    return std::nullopt;
+  const std::string_view arg = trim(inner.substr(kw.size()));
+  if (arg.size() < 2 || arg.front() != '"' || arg.back() != '"' ||
+      arg.substr(1, arg.size() - 2).find('"') != std::string_view::npos)
+    return std::make_pair(arg, std::optional<std::string>("bad link: expected {{link \"https://...\"}}"));
+  const std::string_view url = arg.substr(1, arg.size() - 2);
+  return std::make_pair(url, links::target_problem(url));
 }
 
 // Splits `text` into pieces; on a malformed placeholder returns the message.
@@ -65,6 +83,13 @@ std::optional<std::string> split(std::string_view text, std::vector<Piece>& out)
     if (inner.find("{{") != std::string_view::npos) {
       return "unclosed '{{' at offset " + std::to_string(open);
     }
+    if (auto link = link_target(trim(inner))) {
+      if (auto problem = link->second)
+        return *problem;
+      out.push_back(Piece{false, link->first, {}, true});
+      pos = close + 2;
+      continue;
+    }
     Placeholder ph;
     const size_t bar = inner.find('|');
     ph.path = trim(inner.substr(0, bar));
@@ -72,7 +97,7 @@ std::optional<std::string> split(std::string_view text, std::vector<Piece>& out)
     if (ph.path.empty()) return "empty placeholder at offset " + std::to_string(open);
     if (!valid_root(ph.path)) {
       return "bad placeholder '" + std::string(ph.path) +
-             "' (use traits.*, entry.* or event.*)";
+             "' (use traits.*, entry.*, event.*, delivery.id or link \"https://...\")";
     }
     out.push_back(Piece{true, {}, ph});
     pos = close + 2;
@@ -102,7 +127,13 @@ const json::value* navigate(const json::object* root, std::string_view rest) {
   return nullptr;
 }
 
-const json::value* lookup(std::string_view path, const RenderContext& ctx) {
+const json::value* lookup(std::string_view path, const RenderContext& ctx, json::value& scratch) {
+  if (path == "delivery.id") {
+    if (ctx.delivery_id.empty())
+      return nullptr;
+    scratch = json::string(ctx.delivery_id);
+    return &scratch;
+  }
   const size_t dot = path.find('.');
   const std::string_view root = path.substr(0, dot);
   const std::string_view rest = path.substr(dot + 1);
@@ -151,16 +182,26 @@ void append_escaped(std::string& out, std::string_view s, bool html_escape) {
 }
 
 // Renders one part; returns the placeholder path that has no value, if any.
+// Link targets are appended to `links`, in order.
 std::optional<std::string> render_text(std::string_view text, const RenderContext& ctx,
-                                       bool html_escape, std::string& out) {
+                                       bool html_escape, std::string& out, std::vector<std::string>& links) {
   std::vector<Piece> pieces;
   if (split(text, pieces)) return std::string("(malformed template)");
+  json::value scratch;
   for (const Piece& p : pieces) {
+    if (p.link) {
+      const std::string url = ctx.links && !ctx.delivery_id.empty()
+                                  ? links::tracked_url(*ctx.links, ctx.delivery_id, links.size(), p.text)
+                                  : std::string(p.text);
+      append_escaped(out, url, html_escape);
+      links.emplace_back(p.text);
+      continue;
+    }
     if (!p.placeholder) {
       out.append(p.text);
       continue;
     }
-    const json::value* v = lookup(p.ph.path, ctx);
+    const json::value* v = lookup(p.ph.path, ctx, scratch);
     if (v && !v->is_null()) {
       append_escaped(out, to_text(*v), html_escape);
     } else if (p.ph.fallback) {
@@ -248,9 +289,10 @@ RenderResult render(const Template& t, const RenderContext& ctx, bool html_escap
     // A subject is a mail header, shown as plain text: "&amp;" there would reach
     // the reader as is. Header safety (CR/LF) is the SMTP provider's job.
     const bool escape = html_escape && name != "subject";
-    if (auto missing = render_text(text, ctx, escape, out)) {
+    if (auto missing = render_text(text, ctx, escape, out, result.links)) {
       result.missing_path = *missing;
       result.content.clear();
+      result.links.clear();
       return result;
     }
     result.content[name] = out;

@@ -111,6 +111,24 @@ json::object read_object(MDB_txn* txn, MDB_dbi dbi, const std::string& key) {
   return !ec && pv.is_object() ? pv.get_object() : json::object{};
 }
 
+/// What the engagement routes need of a delivery, kept with its status
+/// (PRODUCT.md §10): the step it came from and its tracked links' targets.
+void put_engagement_fields(json::object& st, const Delivery& dl) {
+  st["journey"] = dl.journey;
+  st["version"] = dl.version;
+  st["step"] = dl.step;
+  if (!dl.links.empty()) {
+    json::array links;
+    for (auto& l : dl.links)
+      links.emplace_back(l);
+    st["links"] = std::move(links);
+  }
+}
+
+std::string status_event_key(const std::string& delivery_id) {
+  return std::string("status_event") + '\0' + delivery_id;
+}
+
 /// The channel of an outbox key (channel \0 seq).
 std::string outbox_channel(const MDB_val& key) {
   auto* p = static_cast<const char*>(key.mv_data);
@@ -396,6 +414,9 @@ Result<CommitResult> Store::commit(const Batch& b) {
     for (auto& from : w.aliases_from)
       if ((rc = put(d.aliases, from, w.customer)))
         return fail("put alias", rc);
+    for (auto& k : w.meta_erase)
+      if ((rc = del(d.meta, k)))
+        return fail("del meta", rc);
     auto ls = last_state.find(w.customer);
     if (!w.state_json.empty() && ls->second == i) {
       // The state and the log seq it covers in one put, written in place.
@@ -449,6 +470,7 @@ Result<CommitResult> Store::commit(const Batch& b) {
         return fail("put outbox", rc);
       json::object st{{"status", "pending"}, {"channel", dl.channel}, {"attempts", 0},
                       {"at", format_rfc3339(dl.at)}, {"customer", dl.customer}};
+      put_engagement_fields(st, dl);
       if ((rc = put(d.deliveries, dl.id, json::serialize(st))))
         return fail("put delivery", rc);
       ++res.outbox_added[dl.channel];
@@ -471,6 +493,9 @@ Result<CommitResult> Store::commit(const Batch& b) {
       --outbox_delta[u.channel];
     if (u.final && !u.journey.empty())
       stat_add[u.journey + '\0' + std::to_string(u.version) + '\0' + u.step + '\0' + "delivery:" + u.status] += 1;
+    if (u.final && (u.status == "delivered" || u.status == "failed" || u.status == "dead") &&
+        (rc = put(d.meta, status_event_key(u.id), u.status)))
+      return fail("put status event", rc);
     json::object st = read_object(txn, d.deliveries, u.id);
     st["status"] = u.status;
     st["channel"] = u.channel;
@@ -521,6 +546,9 @@ Result<CommitResult> Store::commit(const Batch& b) {
       return fail("put audit", rc);
   if (aseq != d.audit_seq && (rc = put(d.meta, "audit_seq", be64(aseq))))
     return fail("put audit_seq", rc);
+  for (auto& k : b.meta_erase)
+    if ((rc = del(d.meta, k)))
+      return fail("del meta", rc);
   if (seq != d.outbox_seq && (rc = put(d.meta, "outbox_seq", be64(seq))))
     return fail("put outbox_seq", rc);
   if (lseq != d.log_seq && (rc = put(d.meta, "log_seq", be64(lseq))))
@@ -773,6 +801,41 @@ std::vector<LogRecord> Store::unsnapshotted(const std::string* only) const {
   }
   mdb_cursor_close(cur);
   return out;
+}
+
+std::vector<std::pair<std::string, std::string>> Store::meta_prefixed(const std::string& prefix, size_t max) const {
+  std::vector<std::pair<std::string, std::string>> out;
+  Impl::Read r(*impl_);
+  MDB_cursor* cur;
+  if (!r.txn || mdb_cursor_open(r.txn, impl_->meta, &cur))
+    return out;
+  MDB_val k = val(prefix), v;
+  int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+  while (rc == 0 && out.size() < max) {
+    std::string key = str(k);
+    if (key.compare(0, prefix.size(), prefix) != 0)
+      break;
+    out.emplace_back(std::move(key), str(v));
+    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+  }
+  mdb_cursor_close(cur);
+  return out;
+}
+
+size_t Store::meta_count(const std::string& prefix) const {
+  size_t n = 0;
+  Impl::Read r(*impl_);
+  MDB_cursor* cur;
+  if (!r.txn || mdb_cursor_open(r.txn, impl_->meta, &cur))
+    return 0;
+  MDB_val k = val(prefix), v;
+  int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+  while (rc == 0 && k.mv_size >= prefix.size() && std::memcmp(k.mv_data, prefix.data(), prefix.size()) == 0) {
+    ++n;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+  }
+  mdb_cursor_close(cur);
+  return n;
 }
 
 std::vector<OutboxRecord> Store::outbox_scan(const std::string& channel, uint64_t after_seq, size_t max) const {
@@ -1086,9 +1149,20 @@ Result<size_t> Store::erase_customer(const std::string& id, const AuditPut* audi
       --outbox_delta[key.substr(0, key.find('\0'))];
       return true;
     }, removed);
+  std::vector<std::string> delivery_ids;
   if (!rc)
-    rc = delete_where(txn, d.deliveries,
-                      [&](const std::string&, const MDB_val& v) { return is_ours(customer_field(v)); }, removed);
+    rc = delete_where(txn, d.deliveries, [&](const std::string& key, const MDB_val& v) {
+      if (!is_ours(customer_field(v)))
+        return false;
+      delivery_ids.push_back(key);
+      return true;
+    }, removed);
+  for (size_t i = 0; !rc && i < delivery_ids.size(); ++i) {  // their status events are no longer owed
+    const std::string key = status_event_key(delivery_ids[i]);
+    MDB_val k = val(key);
+    rc = mdb_del(txn, d.meta, &k, nullptr);
+    rc = rc == MDB_NOTFOUND ? 0 : rc;
+  }
   // The input log holds raw events: the customer's records go too.
   size_t log_removed = 0;
   if (!rc)

@@ -3,6 +3,8 @@
 // per-step stats, and pause / resume / archive behave as documented.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include <cstdlib>
 #include <fstream>
 #include <regex>
@@ -94,7 +96,14 @@ TEST(OpenApi, EveryRouteInTheCodeIsDocumented) {
   // router->add("GET", "/api/x", ...) and router.add("POST", "/v1/" + t, ...)
   static const std::regex add(R"re(add\("([A-Z]+)",\s*(?:std::string\()?"([^"]+)")re");
   size_t seen = 0;
-  for (auto* file : {"actors/http_api.cpp", "actors/http_ingest.cpp"}) {
+  std::vector<std::string> files;
+  for (auto& e : std::filesystem::directory_iterator(std::string(WAYMARK_SOURCE_DIR) + "/actors")) {
+    auto name = e.path().filename().string();
+    if (name.rfind("http_", 0) == 0 && e.path().extension() == ".cpp")
+      files.push_back("actors/" + name);
+  }
+  EXPECT_GE(files.size(), 5u) << "actors/http_*.cpp: api, ingest, console, ops, engagement, ...";
+  for (auto& file : files) {
     std::string src = read_source(file);
     for (std::sregex_iterator i(src.begin(), src.end(), add), e; i != e; ++i, ++seen) {
       std::string method = (*i)[1], path = (*i)[2];

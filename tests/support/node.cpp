@@ -242,7 +242,8 @@ HttpResponse Node::advance_clock(const std::string& duration) {
       int64_t pending = int_at(v, "outbox_pending", -1);
       if (pending < 0)
         return ::testing::AssertionFailure() << "/api/stats has no integer outbox_pending: " << last.body;
-      if (pending == 0)
+      // ... and their final statuses' "Message <Status>" events are committed.
+      if (pending == 0 && int_at(v, "status_events_owed", 0) == 0)
         return ::testing::AssertionSuccess();
     }
     std::this_thread::sleep_for(kPollInterval);  // bounded poll allowed by the brief

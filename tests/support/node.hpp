@@ -72,7 +72,8 @@ public:
   /// POST /api/clock {"advance": d}; returns after due timers fired (contract).
   HttpResponse advance_clock(const std::string& duration);
   /// Polls GET /api/stats (every 20 ms, at most `timeout_ms`) until
-  /// outbox_pending is 0: every committed delivery was handed to its provider.
+  /// outbox_pending and status_events_owed are 0: every committed delivery was
+  /// handed to its provider, and the events of their final statuses committed.
   ::testing::AssertionResult wait_outbox_drained(int timeout_ms = 10000);
 
   /// The last `bytes` of the node's stdout and stderr (all runs).
