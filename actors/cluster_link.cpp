@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "actors/cluster_forward.hpp"
+#include "actors/cluster_merge.hpp"
 #include "actors/http_cluster.hpp"
 #include "actors/messages.hpp"
 #include "waymark/catalog.hpp"
@@ -146,6 +147,7 @@ void mark_up(cluster_actor* self, Shared& sh, const std::string& address, caf::a
   p.attempts = 0;
   if (auto f = sh.forwarders.find(address); f != sh.forwarders.end())
     self->send(f->second, peer_up_atom::value, p.link);
+  if (sh.ctx->merger) self->send(sh.ctx->merger, peer_up_atom::value, address, p.link);
   self->monitor(p.link);
   spdlog::info("[cluster] {} is up", address);
 }
@@ -266,6 +268,7 @@ caf::behavior cluster_link(cluster_actor* self, std::shared_ptr<Shared> sh) {
       if (p.up) sh->ctx->metrics.cluster_peers_up.fetch_sub(1, std::memory_order_relaxed);
       if (auto f = sh->forwarders.find(address); f != sh->forwarders.end())
         self->send(f->second, peer_down_atom::value);
+      if (sh->ctx->merger) self->send(sh->ctx->merger, peer_down_atom::value, address);
       p.up = false;
       p.link = nullptr;
       p.attempts = 0;
@@ -299,11 +302,15 @@ caf::behavior cluster_link(cluster_actor* self, std::shared_ptr<Shared> sh) {
     },
     [=](push_atom, const CatalogGen& g) { return push(self, *sh, g); },
     [=](catalog_atom, CatalogGen& g) { return self->delegate(sh->ctx->catalog_actor, catalog_atom::value, std::move(g)); },
+    // Merges across owners (actors/cluster_merge.hpp): a peer's merger asks this node's.
+    [=](handover_atom, const Handoff& h) { return self->delegate(sh->ctx->merger, handover_atom::value, h); },
+    [=](absorbed_atom, const Handoff& h) { return self->delegate(sh->ctx->merger, absorbed_atom::value, h); },
     // A peer forwards an event of a partition this node owns (its ack target
-    // is the peer's forwarder, so the commit's ack goes straight back).
+    // is the peer's forwarder, so the commit's ack goes straight back). An
+    // event redirected by an alias is routed to its target's manager.
     [=](event_atom, std::vector<EventMsg>& batch) {
       for (auto& m : batch) {
-        auto& mgr = sh->ctx->router.route_local(m.event.customer_key());
+        auto& mgr = sh->ctx->router.route_local(m.route.empty() ? m.event.customer_key() : m.route);
         self->send(mgr, event_atom::value, std::move(m));
       }
     },
@@ -322,6 +329,7 @@ caf::expected<caf::actor> start_cluster(caf::actor_system& sys, NodeContext* ctx
   for (uint32_t p = 0; p < sh->view.partitions(); ++p)
     if (sh->view.owner_of(p) != sh->self) remote[p] = sh->forwarders[sh->view.owner_of(p)];
   ctx->router.set_remote(std::move(remote));
+  ctx->merger = spawn_merger(sys, ctx);  // before any peer or event can reach it
   auto actor = sys.spawn(cluster_link, sh);
   auto port = caf::io::publish(actor, hp->port, hp->host.c_str(), true);
   if (!port) {

@@ -567,8 +567,16 @@ http::Handler make_http_api(caf::actor_system& sys, NodeContext* ctx) {
     return true;
   };
   router->add("GET", "/api/customers/{id}", Access::admin, [=](Request&& req, const Params& p, Responder r) {
-    if (!at_owner(req, p.at("id"), r))
-      get_customer(sysp, ctx, p.at("id"), r);
+    if (at_owner(req, p.at("id"), r))
+      return;
+    // Merged into a customer of another owner (actors/cluster_merge.cpp): read there.
+    auto canonical = ctx->view ? ctx->store->resolve_alias(p.at("id")) : std::nullopt;
+    if (canonical && owner_of_key(*ctx, *canonical) != ctx->config.cluster_listen) {
+      Request there = req;
+      there.target = there.path = "/api/customers/" + http::percent_encode(*canonical);
+      return proxy_to(*sysp, ctx, owner_of_key(*ctx, *canonical), there, r, std::chrono::seconds(120));
+    }
+    get_customer(sysp, ctx, p.at("id"), r);
   });
   router->add("POST", "/api/clock", Access::admin,
               [=](Request&& req, const Params&, Responder r) { post_clock(*sysp, ctx, req, r); });

@@ -28,6 +28,7 @@ void register_wire_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<HttpCall>("waymark.http_call.v1");
   cfg.add_message_type<HttpReply>("waymark.http_reply.v1");
   cfg.add_message_type<CatalogGen>("waymark.catalog_gen.v1");
+  cfg.add_message_type<Handoff>("waymark.handoff.v1");
 }
 
 }  // namespace waymark

@@ -51,6 +51,8 @@ using http_atom = caf::atom_constant<caf::atom("http")>;          // cluster: an
 using catalog_atom = caf::atom_constant<caf::atom("catalog")>;    // cluster: a catalog generation (deploys)
 using push_atom = caf::atom_constant<caf::atom("push")>;          // cluster: send a generation to every peer
 using ready_atom = caf::atom_constant<caf::atom("ready")>;        // cluster: the catalog is in step with the leader
+using absorbed_atom = caf::atom_constant<caf::atom("absorbed")>;  // cluster merge: did `into` take `id` in?
+using prepare_atom = caf::atom_constant<caf::atom("prepare")>;    // cluster merge: stop a customer, state final
 
 /// Where the ack (or nack) of one event goes: the connection broker or HTTP
 /// request actor that read it, and its line number there.
@@ -118,6 +120,13 @@ struct HttpReply {
   std::string body;
 };
 
+/// A merge across owners (actors/cluster_merge.cpp): customer `id`, owned by
+/// the receiving member, is merged into `into`, owned by the sender.
+struct Handoff {
+  std::string id;
+  std::string into;
+};
+
 /// One catalog generation as the leader stores it (catalog_blob): every
 /// journey version with its status and every template.
 struct CatalogGen {
@@ -177,6 +186,11 @@ typename Inspector::result_type inspect(Inspector& f, HttpReply& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, Handoff& x) {
+  return f(caf::meta::type_name("waymark.handoff"), x.id, x.into);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, CatalogGen& x) {
   return f(caf::meta::type_name("waymark.catalog_gen"), x.generation, x.blob);
 }
@@ -208,6 +222,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(waymark, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(waymark, (waymark::HttpCall))
   CAF_ADD_TYPE_ID(waymark, (waymark::HttpReply))
   CAF_ADD_TYPE_ID(waymark, (waymark::CatalogGen))
+  CAF_ADD_TYPE_ID(waymark, (waymark::Handoff))
 CAF_END_TYPE_ID_BLOCK(waymark)
 
 namespace waymark {

@@ -18,6 +18,7 @@
 #include "waymark/cluster.hpp"
 #include "waymark/config.hpp"
 #include "waymark/engine.hpp"
+#include "waymark/handoffs.hpp"
 #include "waymark/merge_waits.hpp"
 #include "waymark/input_budget.hpp"
 #include "waymark/store.hpp"
@@ -124,6 +125,7 @@ struct NodeContext {
   CatalogHolder catalog;
   Metrics metrics;
   MergeWaits merges;  // customers waiting for another's state (alias): no cycle of waits
+  Handoffs handoffs;  // cluster: customers of this node being merged into another owner's
   // The last epoch given to a customer actor: each incarnation takes the next
   // one, so writes of an incarnation whose commit failed are told apart from
   // those of the incarnation that replaces it (CommitItem::epoch).
@@ -134,6 +136,7 @@ struct NodeContext {
   caf::actor timer_service;
   caf::actor catalog_actor;
   caf::actor cluster;  // cluster links (actors/cluster_link.hpp); null on a single node
+  caf::actor merger;   // merges across owners (actors/cluster_merge.hpp); null on a single node
   // In a cluster (set before any actor starts): the agreed view, and whether
   // this node's catalog is in step with the catalog leader (the view's first
   // member). Until it is, events are nacked with retry ("catalog_sync").

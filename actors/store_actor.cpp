@@ -107,6 +107,9 @@ void flush(caf::stateful_actor<store_state>* self, NodeContext* ctx) {
     b.customers.push_back(std::move(it.write));
   }
   for (auto& [extra, rp] : st.batches) {
+    // (after the items: b.customers[i] is accepted[i]'s write for i < accepted.size())
+    for (auto& c : extra.customers)  // a merge across owners finished (cluster_merge.cpp)
+      b.customers.push_back(std::move(c));
     for (auto& d : extra.deliveries)
       b.deliveries.push_back(std::move(d));
     for (auto& j : extra.journeys)
