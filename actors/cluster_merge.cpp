@@ -78,6 +78,10 @@ struct Mark {
 struct merger_state {
   std::map<std::string, caf::actor> peers;  // address -> the peer's cluster actor, while up
   std::map<std::string, Mark> marks;        // ctx->handoffs, with each mark's phase
+  // Handovers asked of a peer for local customers, unanswered: failed at once
+  // (retry) when that peer goes down instead of at their timeout.
+  uint64_t next_fetch = 0;
+  std::map<uint64_t, std::pair<std::string, caf::typed_response_promise<std::string>>> fetches;
   bool ticking = false;
   static constexpr const char* name = "merger";
 };
@@ -277,9 +281,16 @@ caf::result<std::string> fetch(merger* self, NodeContext* ctx, const std::string
   auto peer = self->state.peers.find(owner);
   if (peer == self->state.peers.end()) return retry_error("owner " + owner + " of customer " + id + " is down");
   auto rp = self->make_response_promise<std::string>();
+  auto n = ++self->state.next_fetch;
+  self->state.fetches.emplace(n, std::make_pair(owner, rp));
+  auto answer = [=](auto&& x) {  // once: the peer's answer, its timeout, or its loss
+    auto it = self->state.fetches.find(n);
+    if (it == self->state.fetches.end()) return;
+    it->second.second.deliver(std::forward<decltype(x)>(x));
+    self->state.fetches.erase(it);
+  };
   self->request(peer->second, handover_timeout, handover_atom::value, Handoff{id, into})
-    .then([=](std::string& raw) mutable { rp.deliver(std::move(raw)); },
-          [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+    .then([=](std::string& raw) { answer(std::move(raw)); }, [=](caf::error& err) { answer(std::move(err)); });
   return rp;
 }
 
@@ -301,7 +312,18 @@ caf::behavior merger_actor(merger* self, NodeContext* ctx, std::map<std::string,
         if (m.phase == Mark::marked && !m.asking) m.next = Clock::now();
       tick_later(self);
     },
-    [=](peer_down_atom, const std::string& address) { self->state.peers.erase(address); },
+    [=](peer_down_atom, const std::string& address) {
+      auto& st = self->state;
+      st.peers.erase(address);
+      for (auto it = st.fetches.begin(); it != st.fetches.end();) {
+        if (it->second.first != address) {
+          ++it;
+          continue;
+        }
+        it->second.second.deliver(retry_error("owner " + address + " went down during a merge"));
+        it = st.fetches.erase(it);
+      }
+    },
     [=](shutdown_atom) { self->quit(); },
   };
 }

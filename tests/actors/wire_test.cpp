@@ -114,6 +114,15 @@ TEST_F(Wire, ACorruptedJsonFieldIsADeserializationErrorNotAnotherValue) {
   EXPECT_TRUE(load(buf, back));
 }
 
+TEST_F(Wire, AMergeAcrossOwnersHandoffRoundTripsUnderAVersionedName) {
+  Handoff h{"anon-\xc3\xa9", "user-7"};
+  Handoff back;
+  ASSERT_FALSE(load(save(h), back));
+  EXPECT_EQ(back.id, "anon-\xc3\xa9");
+  EXPECT_EQ(back.into, "user-7");
+  EXPECT_EQ(sys_.config().type_names_by_rtti.at(typeid(Handoff)), "waymark.handoff.v1");
+}
+
 TEST_F(Wire, TheWireNamesAreRegisteredAndVersioned) {
   auto& names = sys_.config().type_names_by_rtti;
   EXPECT_EQ(names.at(typeid(EventMsg)), "waymark.event_msg.v1");
