@@ -566,17 +566,20 @@ http::Handler make_http_api(caf::actor_system& sys, NodeContext* ctx) {
     proxy_to(*sysp, ctx, owner, req, r, std::chrono::seconds(120));
     return true;
   };
+  // An id merged into a customer of another owner (actors/cluster_merge.cpp):
+  // the request runs there, for the merged customer (`suffix`: after the id).
+  auto at_merged_owner = [=](const Request& req, const std::string& id, const std::string& suffix, Responder& r) {
+    auto canonical = ctx->view ? ctx->store->resolve_alias(id) : std::nullopt;
+    if (!canonical || owner_of_key(*ctx, *canonical) == ctx->config.cluster_listen)
+      return false;
+    Request there = req;
+    there.target = there.path = "/api/customers/" + http::percent_encode(*canonical) + suffix;
+    proxy_to(*sysp, ctx, owner_of_key(*ctx, *canonical), there, r, std::chrono::seconds(120));
+    return true;
+  };
   router->add("GET", "/api/customers/{id}", Access::admin, [=](Request&& req, const Params& p, Responder r) {
-    if (at_owner(req, p.at("id"), r))
-      return;
-    // Merged into a customer of another owner (actors/cluster_merge.cpp): read there.
-    auto canonical = ctx->view ? ctx->store->resolve_alias(p.at("id")) : std::nullopt;
-    if (canonical && owner_of_key(*ctx, *canonical) != ctx->config.cluster_listen) {
-      Request there = req;
-      there.target = there.path = "/api/customers/" + http::percent_encode(*canonical);
-      return proxy_to(*sysp, ctx, owner_of_key(*ctx, *canonical), there, r, std::chrono::seconds(120));
-    }
-    get_customer(sysp, ctx, p.at("id"), r);
+    if (!at_owner(req, p.at("id"), r) && !at_merged_owner(req, p.at("id"), "", r))
+      get_customer(sysp, ctx, p.at("id"), r);
   });
   router->add("POST", "/api/clock", Access::admin,
               [=](Request&& req, const Params&, Responder r) { post_clock(*sysp, ctx, req, r); });
@@ -587,7 +590,7 @@ http::Handler make_http_api(caf::actor_system& sys, NodeContext* ctx) {
               [=](Request&& req, const Params&, Responder r) { get_stats(*sysp, ctx, req, r); });
   router->add("GET", "/api/customers/{id}/inbox", Access::admin, [=](Request&& req, const Params& p, Responder r) {
     auto id = p.at("id");
-    if (at_owner(req, id, r))
+    if (at_owner(req, id, r) || at_merged_owner(req, id, "/inbox", r))
       return;
     if (auto canonical = ctx->store->resolve_alias(id))
       id = *canonical;
@@ -602,7 +605,7 @@ http::Handler make_http_api(caf::actor_system& sys, NodeContext* ctx) {
   });
   router->add("DELETE", "/api/customers/{id}", Access::admin, [=](Request&& req, const Params& p, Responder r) {
     auto id = p.at("id");
-    if (at_owner(req, id, r))
+    if (at_owner(req, id, r) || at_merged_owner(req, id, "", r))
       return;
     if (auto canonical = ctx->store->resolve_alias(id))
       id = *canonical;

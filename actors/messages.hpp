@@ -167,7 +167,7 @@ typename Inspector::result_type inspect(Inspector& f, AckTarget& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, EventMsg& x) {
-  return f(caf::meta::type_name("waymark.event_msg"), x.event, x.ack, x.route);
+  return f(caf::meta::type_name("waymark.event_msg"), x.event, x.ack, x.route, x.redirects);
 }
 
 template <class Inspector>

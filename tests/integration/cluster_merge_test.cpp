@@ -165,6 +165,8 @@ TEST_F(ClusterMerge, AnAliasAcrossOwnersLeavesOneCustomerAndLaterEventsOfTheOldI
   ASSERT_TRUE(eventually([&] { return node_stat(2, 1, "customers_known") == 0; })) << node(1).logs();
   EXPECT_EQ(node_stat(2, 0, "customers_known"), 1);
   EXPECT_TRUE(one_customer(a, b, {"Browsed"}));
+  for (size_t i = 0; i < 3; ++i)
+    EXPECT_EQ(str_at(node(i).get("/api/customers/" + b + "/inbox").json(), "customer"), a) << "member " << i;
   // Later events for B, sent to any member, land in A (B's key still hashes
   // to member 1, which follows the alias to member 0; the ack comes back).
   for (size_t via = 0; via < 3; ++via)
