@@ -179,6 +179,17 @@ TEST_F(ClusterMerge, AnAliasAcrossOwnersLeavesOneCustomerAndLaterEventsOfTheOldI
   // The same alias sent again merges nothing more (A already holds B).
   ASSERT_TRUE(ingest(2, "alias", alias_line(a, b, "al-2")));
   EXPECT_TRUE(one_customer(a, b, {"Browsed", "Later 0"}));
+  // An identify carrying both ids merges across owners the same way (here
+  // the known id is owned by member 1 and the anonymous one by member 0).
+  auto [known, anon] = pick("i", 1, 0);
+  ASSERT_TRUE(track_event(2, anon, "Anonymous visit", "anon-1"));
+  ASSERT_TRUE(ingest(2, "identify",
+                     json::serialize(json::object{{"type", "identify"}, {"userId", known}, {"anonymousId", anon},
+                                                  {"traits", json::object{{"email", "k@example.com"}}},
+                                                  {"messageId", "id-both"}})));
+  ASSERT_TRUE(eventually([&] { return one_customer(known, anon, {"Anonymous visit"}); }))
+    << one_customer(known, anon, {"Anonymous visit"}).message();
+  EXPECT_EQ(node_stat(2, 0, "customers_known"), 1) << "A; the anonymous id erased";
 }
 
 /// Kills member `victim` (A's or B's owner) at several moments of an alias
