@@ -230,6 +230,8 @@ caf::result<std::string> hand_over(merger* self, NodeContext* ctx, const Handoff
     return retry_error("customer " + h.id + " is being merged into " + it->second.into);
   }
   if (ctx->store->resolve_alias(h.id)) return std::string();  // merged already: nothing here to hand over
+  if (ctx->merges.waiting(h.id, h.into))  // each waits for the other: refused at once, not at a timeout
+    return retry_error("alias cycle: " + h.into + " -> " + h.id + " -> " + h.into + " across members");
   st.marks[h.id] = Mark{Mark::preparing, h.into};
   ctx->handoffs.set(h.id, h.into);
   auto rp = self->make_response_promise<std::string>();

@@ -192,6 +192,31 @@ TEST_F(ClusterMerge, AnAliasAcrossOwnersLeavesOneCustomerAndLaterEventsOfTheOldI
   EXPECT_EQ(node_stat(2, 0, "customers_known"), 1) << "A; the anonymous id erased";
 }
 
+TEST_F(ClusterMerge, OppositeAliasesAtOnceAcrossOwnersEndAsOneCustomer) {
+  for (int round = 0; round < 3; ++round) {
+    auto [a, b] = pick("x" + std::to_string(round) + "-", 0, 1);
+    ASSERT_TRUE(track_event(2, a, "A did", a + "-e"));
+    ASSERT_TRUE(track_event(2, b, "B did", b + "-e"));
+    // a <- b at member 0 and b <- a at member 1, each sent until acked: one
+    // wins, the other then finds both ids resolved to one customer.
+    std::thread other([&, a = a, b = b] { EXPECT_TRUE(ingest(0, "alias", alias_line(b, a, "ab-" + a))); });
+    EXPECT_TRUE(ingest(1, "alias", alias_line(a, b, "ba-" + b)));
+    other.join();
+    std::string winner, loser;
+    ASSERT_TRUE(eventually([&] {
+      auto va = node(2).customer(a).json(), vb = node(2).customer(b).json();
+      if (str_at(va, "id") != str_at(vb, "id"))
+        return false;
+      winner = str_at(va, "id");
+      loser = winner == a ? b : a;
+      return merged_into(va, winner, loser) && named(va, "A did") == 1 && named(va, "B did") == 1;
+    })) << node(2).customer(a).describe() << node(2).customer(b).describe();
+    ASSERT_TRUE(eventually([&] {
+      return node_stat(2, 0, "customers_known") + node_stat(2, 1, "customers_known") == round + 1;
+    })) << "one customer per round";
+  }
+}
+
 /// Kills member `victim` (A's or B's owner) at several moments of an alias
 /// merge sent by a client at the third member, restarts it, sends the alias
 /// again until acked, and checks B's history is in exactly one place.
