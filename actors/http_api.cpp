@@ -568,12 +568,19 @@ http::Handler make_http_api(caf::actor_system& sys, NodeContext* ctx) {
   };
   // An id merged into a customer of another owner (actors/cluster_merge.cpp):
   // the request runs there, for the merged customer (`suffix`: after the id).
+  // A chain of such merges is followed for a few hops (`alias_hops`), never in circles.
   auto at_merged_owner = [=](const Request& req, const std::string& id, const std::string& suffix, Responder& r) {
     auto canonical = ctx->view ? ctx->store->resolve_alias(id) : std::nullopt;
     if (!canonical || owner_of_key(*ctx, *canonical) == ctx->config.cluster_listen)
       return false;
+    auto hops = req.query.count("alias_hops") ? std::atoi(req.query.at("alias_hops").c_str()) : 0;
+    if (hops >= 4) {
+      r(http::error_response(500, "alias chain of '" + id + "' across members longer than 4"));
+      return true;
+    }
     Request there = req;
-    there.target = there.path = "/api/customers/" + http::percent_encode(*canonical) + suffix;
+    there.path = "/api/customers/" + http::percent_encode(*canonical) + suffix;
+    there.target = there.path + "?alias_hops=" + std::to_string(hops + 1);
     proxy_to(*sysp, ctx, owner_of_key(*ctx, *canonical), there, r, std::chrono::seconds(120));
     return true;
   };

@@ -83,7 +83,7 @@ void restart_writers(caf::stateful_actor<store_state>* self, const std::vector<C
 void undo_redirects(NodeContext* ctx, const Batch& failed) {
   for (auto& w : failed.customers)
     for (auto& from : w.aliases_from)
-      caf::anon_send(ctx->router.route(from), unalias_atom::value, from, w.customer);
+      caf::anon_send(ctx->router.route_local(from), unalias_atom::value, from, w.customer);  // redirects are local
 }
 
 void flush(caf::stateful_actor<store_state>* self, NodeContext* ctx) {
