@@ -26,6 +26,10 @@ KeyTest moving_test(NodeContext* ctx, const std::vector<uint32_t>& partitions) {
   return [ctx, set](std::string_view key) { return set.count(ctx->router.partition_of(key)) > 0; };
 }
 
+KeyTest stays_test(NodeContext* ctx) {
+  return [ctx](std::string_view key) { return ctx->ownership.owns(ctx->router.partition_of(key)); };
+}
+
 void finish(sender_actor* self, NodeContext* ctx, const std::string& peer, const std::vector<uint32_t>& partitions,
             caf::actor report_to) {
   self->request(ctx->store_actor, kChunkTimeout, handoff_atom::value, partitions)
@@ -51,7 +55,8 @@ void finish(sender_actor* self, NodeContext* ctx, const std::string& peer, const
 
 void send_next(sender_actor* self, NodeContext* ctx, const std::string& peer, caf::actor link,
                const std::vector<uint32_t>& partitions, caf::actor report_to) {
-  auto chunk = ctx->store->export_chunk(moving_test(ctx, partitions), self->state.cursor, kChunkRecords);
+  auto chunk = ctx->store->export_chunk(moving_test(ctx, partitions), stays_test(ctx), self->state.cursor,
+                                       kChunkRecords);
   if (!chunk) {
     spdlog::error("[cluster] reading partitions for {} failed: {}", peer, chunk.error().message);
     self->send(report_to, handoff_atom::value, peer, false);

@@ -12,6 +12,7 @@
 #include "actors/cluster_auth.hpp"
 #include "actors/cluster_forward.hpp"
 #include "actors/cluster_handoff.hpp"
+#include "actors/cluster_merge.hpp"
 #include "actors/cluster_tls.hpp"
 #include "actors/http_cluster.hpp"
 #include "actors/messages.hpp"
@@ -156,6 +157,7 @@ void mark_up(cluster_actor* self, Shared& sh, const std::string& address, caf::a
   p.attempts = 0;
   if (auto f = sh.forwarders.find(address); f != sh.forwarders.end())
     self->send(f->second, peer_up_atom::value, p.link);
+  if (sh.ctx->merger) self->send(sh.ctx->merger, peer_up_atom::value, address, p.link);
   self->monitor(p.link);
   link_finished(self, sh.guard, p.link.node());
   spdlog::info("[cluster] {} is up", address);
@@ -235,6 +237,16 @@ caf::result<bool> ask_bool(cluster_actor* self, const caf::actor& dest, Ts&&... 
   auto rp = self->make_response_promise<bool>();
   self->request(dest, std::chrono::seconds(60), std::forward<Ts>(xs)...)
     .then([=](bool ok) mutable { rp.deliver(ok); }, [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
+/// The same for a text reply.
+template <class... Ts>
+caf::result<std::string> ask_text(cluster_actor* self, const caf::actor& dest, Ts&&... xs) {
+  auto rp = self->make_response_promise<std::string>();
+  self->request(dest, std::chrono::seconds(60), std::forward<Ts>(xs)...)
+    .then([=](std::string& text) mutable { rp.deliver(std::move(text)); },
+          [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
   return rp;
 }
 
@@ -375,6 +387,7 @@ caf::behavior cluster_link(cluster_actor* self, std::shared_ptr<Shared> sh) {
       if (p.up) sh->ctx->metrics.cluster_peers_up.fetch_sub(1, std::memory_order_relaxed);
       if (auto f = sh->forwarders.find(address); f != sh->forwarders.end())
         self->send(f->second, peer_down_atom::value);
+      if (sh->ctx->merger) self->send(sh->ctx->merger, peer_down_atom::value, address);
       p.up = false;
       p.link = nullptr;
       p.attempts = 0;
@@ -461,8 +474,20 @@ caf::behavior cluster_link(cluster_actor* self, std::shared_ptr<Shared> sh) {
         return caf::make_error(caf::sec::invalid_argument, "not proven");
       return ask_bool(self, sh->ctx->catalog_actor, catalog_atom::value, std::move(g));
     },
+    // Merges across owners (actors/cluster_merge.hpp): a peer's merger asks this node's.
+    [=](handover_atom, const Handoff& h) -> caf::result<std::string> {
+      if (!admit_current(self, sh->guard, "a merge handover"))
+        return caf::make_error(caf::sec::invalid_argument, "not proven");
+      return ask_text(self, sh->ctx->merger, handover_atom::value, h);
+    },
+    [=](absorbed_atom, const Handoff& h) -> caf::result<std::string> {
+      if (!admit_current(self, sh->guard, "a merge question"))
+        return caf::make_error(caf::sec::invalid_argument, "not proven");
+      return ask_text(self, sh->ctx->merger, absorbed_atom::value, h);
+    },
     // A peer forwards an event of a partition this node owns (its ack target
-    // is the peer's forwarder, so the commit's ack goes straight back).
+    // is the peer's forwarder, so the commit's ack goes straight back). An
+    // event redirected by an alias is routed to its target's manager.
     [=](event_atom, std::vector<EventMsg>& batch) {
       if (!admit_current(self, sh->guard, "events"))
         return;
@@ -471,7 +496,7 @@ caf::behavior cluster_link(cluster_actor* self, std::shared_ptr<Shared> sh) {
       for (auto& m : batch) {
         if (m.ack.origin)
           m.ack.origin = ack_relay(self, *sh->guard, m.ack.origin);
-        auto& mgr = sh->ctx->router.route_local(m.event.customer_key());
+        auto& mgr = sh->ctx->router.route_local(m.route.empty() ? m.event.customer_key() : m.route);
         self->send(mgr, event_atom::value, std::move(m));
       }
     },
@@ -499,6 +524,7 @@ caf::expected<caf::actor> start_cluster(caf::actor_system& sys, NodeContext* ctx
   for (uint32_t p = 0; p < sh->view.partitions(); ++p)
     if (sh->view.owner_of(p) != sh->self) remote[p] = sh->forwarders[sh->view.owner_of(p)];
   ctx->router.set_remote(std::move(remote));
+  ctx->merger = spawn_merger(sys, ctx);  // before any peer or event can reach it
   auto actor = sys.spawn(cluster_link, sh);
   auto port = publish_cluster(actor, hp->port, hp->host, tls);
   if (!port) {

@@ -229,10 +229,13 @@ caf::result<bool> handle_event(self_ptr self, NodeContext* ctx, EventMsg& m) {
   }
   *st.merge_ticket = *ticket;
   auto rp = self->make_response_promise<bool>();
-  self->request(ctx->router.route(other), std::chrono::seconds(30), handover_atom::value, other, st.s.id)
+  // `other` owned by another member: its state comes through this node's
+  // merger (actors/cluster_merge.cpp), which finishes the handover there.
+  const bool remote = ctx->merger && ctx->router.route(other) != ctx->router.route_local(other);
+  auto& from_actor = remote ? ctx->merger : ctx->router.route(other);
+  self->request(from_actor, std::chrono::seconds(30), handover_atom::value, other, st.s.id)
     .await(
       [=](const std::string& raw) mutable {
-        end_merge_wait(self, ctx);
         auto& st = self->state;
         CustomerWrite w;
         w.aliases_from.push_back(other);
@@ -244,8 +247,10 @@ caf::result<bool> handle_event(self_ptr self, NodeContext* ctx, EventMsg& m) {
           if (from) {
             for (auto& id : from->merged_ids)
               w.aliases_from.push_back(id);
-            w.erase_customers.push_back(from->id);
-            w.timers_cleared = pending_timers(*from);
+            if (!remote) {  // else its owner erases it and its timers when the merge is finished
+              w.erase_customers.push_back(from->id);
+              w.timers_cleared = pending_timers(*from);
+            }
             merged = merge_customer(st.s, std::move(*from), *ctx->catalog.get(), ctx->clock->now());
           }
         }
@@ -258,6 +263,10 @@ caf::result<bool> handle_event(self_ptr self, NodeContext* ctx, EventMsg& m) {
         w.timers_set.insert(w.timers_set.end(), set.begin(), set.end());
         w.stats = std::move(merged.stats);
         process_event(self, ctx, msg, std::move(w));
+        // The wait ends once the merge's commit is on its way to the store: a
+        // member asking whether this merge happened (cluster_merge.cpp) hears
+        // "still in flight" until then, and the store's answer after.
+        end_merge_wait(self, ctx);
         rp.deliver(true);
       },
       [=](caf::error& err) mutable {

@@ -627,8 +627,26 @@ http::Handler make_http_api(caf::actor_system& sys, NodeContext* ctx) {
     proxy_to(*sysp, ctx, owner, req, r, std::chrono::seconds(120));
     return true;
   };
+  // An id merged into a customer of another owner (actors/cluster_merge.cpp):
+  // the request runs there, for the merged customer (`suffix`: after the id).
+  // A chain of such merges is followed for a few hops (`alias_hops`), never in circles.
+  auto at_merged_owner = [=](const Request& req, const std::string& id, const std::string& suffix, Responder& r) {
+    auto canonical = ctx->view ? ctx->store->resolve_alias(id) : std::nullopt;
+    if (!canonical || owner_of_key(*ctx, *canonical) == ctx->config.cluster_listen)
+      return false;
+    auto hops = req.query.count("alias_hops") ? std::atoi(req.query.at("alias_hops").c_str()) : 0;
+    if (hops >= 4) {
+      r(http::error_response(500, "alias chain of '" + id + "' across members longer than 4"));
+      return true;
+    }
+    Request there = req;
+    there.path = "/api/customers/" + http::percent_encode(*canonical) + suffix;
+    there.target = there.path + "?alias_hops=" + std::to_string(hops + 1);
+    proxy_to(*sysp, ctx, owner_of_key(*ctx, *canonical), there, r, std::chrono::seconds(120));
+    return true;
+  };
   router->add("GET", "/api/customers/{id}", Access::viewer, [=](Request&& req, const Params& p, Responder r) {
-    if (!at_owner(req, p.at("id"), r))
+    if (!at_owner(req, p.at("id"), r) && !at_merged_owner(req, p.at("id"), "", r))
       get_customer(sysp, ctx, p.at("id"), r);
   });
   router->add("POST", "/api/clock", Access::admin,
@@ -640,7 +658,7 @@ http::Handler make_http_api(caf::actor_system& sys, NodeContext* ctx) {
               [=](Request&& req, const Params&, Responder r) { get_stats(*sysp, ctx, req, r); });
   router->add("GET", "/api/customers/{id}/inbox", Access::viewer, [=](Request&& req, const Params& p, Responder r) {
     auto id = p.at("id");
-    if (at_owner(req, id, r))
+    if (at_owner(req, id, r) || at_merged_owner(req, id, "/inbox", r))
       return;
     if (auto canonical = ctx->store->resolve_alias(id))
       id = *canonical;
@@ -655,7 +673,7 @@ http::Handler make_http_api(caf::actor_system& sys, NodeContext* ctx) {
   });
   router->add("DELETE", "/api/customers/{id}", Access::admin, [=](Request&& req, const Params& p, Responder r) {
     auto id = p.at("id");
-    if (at_owner(req, id, r))
+    if (at_owner(req, id, r) || at_merged_owner(req, id, "", r))
       return;
     auto who = req.caller;
     if (auto canonical = ctx->store->resolve_alias(id))

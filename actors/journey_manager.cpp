@@ -20,11 +20,11 @@ int64_t steady_ms() {
 }
 
 struct Pending {
-  enum Kind { k_event, k_timer, k_handover, k_erase, k_read } kind = k_event;
+  enum Kind { k_event, k_timer, k_handover, k_erase, k_read, k_prepare } kind = k_event;
   EventMsg ev;
   TimerKey timer;
   std::string into;
-  caf::typed_response_promise<std::string> rp;  // k_handover, k_read
+  caf::typed_response_promise<std::string> rp;  // k_handover, k_read, k_prepare
   caf::typed_response_promise<uint64_t> erase_rp;
   AuditPut erase_audit;  // k_erase: the erasure's audit entry, stored with it
 };
@@ -173,6 +173,7 @@ void send_to_actor(self_ptr self, NodeContext* ctx, const std::string& id, Slot&
       break;
     }
     case Pending::k_read:   // never delivered here: dispatch() asks the actor itself
+    case Pending::k_prepare:  // never delivered to the actor: see prepare_handoff
     case Pending::k_erase:  // never delivered to the actor: dispatch() runs erase_customer
       break;
   }
@@ -219,8 +220,45 @@ void erase_customer(self_ptr self, NodeContext* ctx, const std::string& id, Pend
     .then([=](uint64_t n) mutable { rp.deliver(n); }, [=](caf::error& err) mutable { rp.deliver(err); });
 }
 
+/// A merge across owners takes `id` to another member (actors/cluster_merge.cpp):
+/// its live actor is stopped (it stores its state, the barrier replays any
+/// logged input), so once this answers "" the stored state is final. The
+/// caller marked `id` first, so nothing spawns it again meanwhile.
+void prepare_handoff(self_ptr self, NodeContext* ctx, const std::string& id, Pending p) {
+  auto& st = self->state;
+  if (st.redirects.count(id)) {  // a merge of `id` on this node is in flight
+    p.rp.deliver(caf::make_error(caf::sec::request_timeout, "customer " + id + " is being merged here; retry"));
+    return;
+  }
+  auto it = st.slots.find(id);
+  if (it == st.slots.end()) {
+    p.rp.deliver(std::string());
+    return;
+  }
+  drain(self, ctx, id, it->second, true);  // no-op when already draining
+  ++st.queued;
+  it->second.queue.push_back(std::move(p));  // answered after the barrier
+}
+
+/// `id` is marked as being handed to another owner's customer: nothing may
+/// change it. Events are nacked with retry (they apply once the merge is
+/// finished, at the merged customer, or aborted); timers stay in LMDB and the
+/// timer service sends them again; a merge of it on this node waits too.
+bool refuse_handed(NodeContext* ctx, const std::string& id, Pending& p) {
+  auto into = ctx->handoffs.into(id);
+  if (!into)
+    return false;
+  if (p.kind == Pending::k_event)
+    nack(ctx, p.ev.ack, "customer " + id + " is being merged into " + *into + "; retry", "merge_in_flight");
+  else if (p.kind == Pending::k_handover)
+    p.rp.deliver(caf::make_error(caf::sec::request_timeout, "customer " + id + " is being merged; retry"));
+  return true;
+}
+
 void dispatch(self_ptr self, NodeContext* ctx, const std::string& id, Pending p) {
   auto& st = self->state;
+  if (p.kind == Pending::k_prepare)
+    return prepare_handoff(self, ctx, id, std::move(p));
   if (p.kind == Pending::k_erase) {
     erase_customer(self, ctx, id, std::move(p));
     return;
@@ -245,6 +283,8 @@ void dispatch(self_ptr self, NodeContext* ctx, const std::string& id, Pending p)
             [=](caf::error& err) mutable { rp.deliver(err); });
     return;
   }
+  if (refuse_handed(ctx, id, p))
+    return;
   if (auto r = st.redirects.find(id); r != st.redirects.end() && p.kind != Pending::k_timer) {
     forward_redirected(self, ctx, id, r->second, p);
     return;
@@ -387,6 +427,14 @@ caf::behavior journey_manager(self_ptr self, NodeContext* ctx, size_t partition)
       p.into = into;
       p.rp = rp;
       dispatch(self, ctx, other, std::move(p));
+      return rp;
+    },
+    [=](prepare_atom, const std::string& id) -> caf::result<std::string> {
+      Pending p;
+      p.kind = Pending::k_prepare;
+      p.rp = self->make_response_promise<std::string>();
+      auto rp = p.rp;
+      dispatch(self, ctx, id, std::move(p));
       return rp;
     },
     [=](state_atom, const std::string& id) -> caf::result<std::string> {

@@ -21,7 +21,7 @@ caf::error read_object(const std::string& text, boost::json::object& out) {
 void register_wire_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<Event>("waymark.event.v1");
   cfg.add_message_type<AckTarget>("waymark.ack_target.v1");
-  cfg.add_message_type<EventMsg>("waymark.event_msg.v1");
+  cfg.add_message_type<EventMsg>("waymark.event_msg.v2");  // v2: redirects (alias chains across owners)
   cfg.add_message_type<AckBatch>("waymark.ack_batch.v1");
   cfg.add_message_type<NackBatch>("waymark.nack_batch.v1");
   cfg.add_message_type<Hello>("waymark.hello.v2");
@@ -31,6 +31,7 @@ void register_wire_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<HandoffRecord>("waymark.handoff_record.v1");
   cfg.add_message_type<HandoffChunk>("waymark.handoff_chunk.v1");
   cfg.add_message_type<LinkAuth>("waymark.link_auth.v1");
+  cfg.add_message_type<Handoff>("waymark.handoff.v1");
 }
 
 }  // namespace waymark

@@ -56,6 +56,8 @@ using handoff_atom = caf::atom_constant<caf::atom("handoff")>;    // cluster: a 
 using auth_atom = caf::atom_constant<caf::atom("auth")>;          // cluster: a dialer asks for a nonce (cluster_auth.hpp)
 using prove_atom = caf::atom_constant<caf::atom("prove")>;        // cluster: a dialer proves cluster.secret
 using sweep_links_atom = caf::atom_constant<caf::atom("sweeplnk")>;  // cluster: drop links past the handshake bound
+using absorbed_atom = caf::atom_constant<caf::atom("absorbed")>;  // cluster merge: did `into` take `id` in?
+using prepare_atom = caf::atom_constant<caf::atom("prepare")>;    // cluster merge: stop a customer, state final
 
 /// Where the ack (or nack) of one event goes: the connection broker or HTTP
 /// request actor that read it, and its line number there.
@@ -130,6 +132,13 @@ struct HttpReply {
   std::string body;
 };
 
+/// A merge across owners (actors/cluster_merge.cpp): customer `id`, owned by
+/// the receiving member, is merged into `into`, owned by the sender.
+struct Handoff {
+  std::string id;
+  std::string into;
+};
+
 /// One catalog generation as the leader stores it (catalog_blob): every
 /// journey version with its status and every template.
 struct CatalogGen {
@@ -178,7 +187,7 @@ typename Inspector::result_type inspect(Inspector& f, AckTarget& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, EventMsg& x) {
-  return f(caf::meta::type_name("waymark.event_msg"), x.event, x.ack, x.route);
+  return f(caf::meta::type_name("waymark.event_msg"), x.event, x.ack, x.route, x.redirects);
 }
 
 template <class Inspector>
@@ -205,6 +214,11 @@ typename Inspector::result_type inspect(Inspector& f, HandoffRecord& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, HandoffChunk& x) {
   return f(caf::meta::type_name("waymark.handoff_chunk"), x.records, x.next);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, Handoff& x) {
+  return f(caf::meta::type_name("waymark.handoff"), x.id, x.into);
 }
 
 template <class Inspector>
@@ -247,6 +261,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(waymark, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(waymark, (waymark::HandoffRecord))
   CAF_ADD_TYPE_ID(waymark, (waymark::HandoffChunk))
   CAF_ADD_TYPE_ID(waymark, (waymark::LinkAuth))
+  CAF_ADD_TYPE_ID(waymark, (waymark::Handoff))
 CAF_END_TYPE_ID_BLOCK(waymark)
 
 namespace waymark {

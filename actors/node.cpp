@@ -154,7 +154,7 @@ int serve_node(const ServeOptions& opts) {
   }
   if (ctx.config.clustered())
     spdlog::warn("WAYMARK_CLUSTER_PREVIEW=1: links, forwarding, deploys, the clock and admin reads work across "
-                 "members; alias merges across owners and hand-off do not yet (for developers and tests)");
+                 "members, and so do alias merges across owners; hand-off does not yet (for developers and tests)");
   if (auto err = check_exposure(ctx.config)) {
     spdlog::error("{}", err->message);
     return 1;
@@ -351,6 +351,7 @@ int serve_node(const ServeOptions& opts) {
     middle.push_back(ctx.timer_service);
     middle.push_back(ctx.status_events);
     middle.push_back(ctx.catalog_actor);
+    middle.push_back(ctx.merger);
     stop_and_wait(middle, false);
     std::vector<caf::actor> gateways;
     for (auto& [name, g] : ctx.gateways)
@@ -360,6 +361,7 @@ int serve_node(const ServeOptions& opts) {
     if (ctx.cluster)
       stop_and_wait({ctx.cluster}, true);
     ctx.cluster = nullptr;
+    ctx.merger = nullptr;
     ctx.http_handler = nullptr;
     ctx.router.clear();
     ctx.gateways.clear();

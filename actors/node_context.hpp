@@ -19,6 +19,7 @@
 #include "waymark/cluster.hpp"
 #include "waymark/config.hpp"
 #include "waymark/engine.hpp"
+#include "waymark/handoffs.hpp"
 #include "waymark/merge_waits.hpp"
 #include "waymark/input_budget.hpp"
 #include "waymark/store.hpp"
@@ -152,6 +153,7 @@ struct NodeContext {
   CatalogHolder catalog;
   Metrics metrics;
   MergeWaits merges;  // customers waiting for another's state (alias): no cycle of waits
+  Handoffs handoffs;  // cluster: customers of this node being merged into another owner's
   // The last epoch given to a customer actor: each incarnation takes the next
   // one, so writes of an incarnation whose commit failed are told apart from
   // those of the incarnation that replaces it (CommitItem::epoch).
@@ -163,6 +165,7 @@ struct NodeContext {
   caf::actor catalog_actor;
   caf::actor status_events;  // records final delivery statuses as events (actors/status_events.hpp)
   caf::actor cluster;  // cluster links (actors/cluster_link.hpp); null on a single node
+  caf::actor merger;   // merges across owners (actors/cluster_merge.hpp); null on a single node
   // In a cluster (set before any actor starts): the agreed view, and whether
   // this node's catalog is in step with the catalog leader (the view's first
   // member). Until it is, events are nacked with retry ("catalog_sync").

@@ -83,7 +83,7 @@ void restart_writers(caf::stateful_actor<store_state>* self, const std::vector<C
 void undo_redirects(NodeContext* ctx, const Batch& failed) {
   for (auto& w : failed.customers)
     for (auto& from : w.aliases_from)
-      caf::anon_send(ctx->router.route(from), unalias_atom::value, from, w.customer);
+      caf::anon_send(ctx->router.route_local(from), unalias_atom::value, from, w.customer);  // redirects are local
 }
 
 void flush(caf::stateful_actor<store_state>* self, NodeContext* ctx) {
@@ -107,6 +107,9 @@ void flush(caf::stateful_actor<store_state>* self, NodeContext* ctx) {
     b.customers.push_back(std::move(it.write));
   }
   for (auto& [extra, rp] : st.batches) {
+    // (after the items: b.customers[i] is accepted[i]'s write for i < accepted.size())
+    for (auto& c : extra.customers)  // a merge across owners finished (cluster_merge.cpp)
+      b.customers.push_back(std::move(c));
     for (auto& d : extra.deliveries)
       b.deliveries.push_back(std::move(d));
     for (auto& j : extra.journeys)
@@ -243,7 +246,9 @@ caf::behavior store_actor(caf::stateful_actor<store_state>* self, NodeContext* c
     [=](handoff_atom, const std::vector<uint32_t>& partitions) -> caf::result<uint64_t> {
       flush(self, ctx);
       std::set<uint32_t> moving(partitions.begin(), partitions.end());
-      auto n = ctx->store->erase_moved([&](std::string_view key) { return moving.count(ctx->router.partition_of(key)) > 0; });
+      auto n = ctx->store->erase_moved(
+        [&](std::string_view key) { return moving.count(ctx->router.partition_of(key)) > 0; },
+        [&](std::string_view key) { return ctx->ownership.owns(ctx->router.partition_of(key)); });
       if (!n)
         return caf::make_error(caf::sec::runtime_error, n.error().message);
       return static_cast<uint64_t>(*n);

@@ -31,6 +31,9 @@ public:
   Result<uint64_t> begin(const std::string& into, const std::string& from);
   /// Ends the wait of `into` registered with `ticket` (a stale ticket: no-op).
   void end(const std::string& into, uint64_t ticket);
+  /// True while `into` waits for the state of `from` (a merge across owners
+  /// asks whether one is still in flight: actors/cluster_merge.cpp).
+  bool waiting(const std::string& into, const std::string& from) const;
   size_t size() const;
 
 private:

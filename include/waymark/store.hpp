@@ -244,7 +244,10 @@ public:
   /// Hand-off, sending side (writer thread): deletes every record export_chunk
   /// gives for `moving` (customers, aliases, dedup keys, timers, inbox,
   /// delivery records, outbox entries, and their logged inputs). One transaction.
-  Result<size_t> erase_moved(const KeyTest& moving);
+  /// An alias record (old id -> customer) moves, and is erased, only when
+  /// neither id `stays` (it serves this node as a route or as the proof of a
+  /// merge across members: actors/cluster_merge.cpp) and either is `moving`.
+  Result<size_t> erase_moved(const KeyTest& moving, const KeyTest& stays);
   /// Rewrites the environment without its free pages (a compacting copy),
   /// swaps it in and zero-fills the old file, so deleted values are no longer
   /// readable anywhere in the data directory. Cost: proportional to the live
@@ -297,12 +300,15 @@ public:
   std::vector<std::string> inbox_list(const std::string& customer, size_t max = 100) const;
   size_t customer_count() const;
   /// Hand-off: the partitions (of `partitions`) of which this store holds
-  /// any record export_chunk would move, among those `foreign` is true for.
+  /// any record export_chunk would move, among those `foreign` is true for
+  /// (an alias record counts only when both its ids are foreign: both count).
   /// Scans the databases once (start-up).
   std::set<uint32_t> held_partitions(uint32_t partitions, const std::function<bool(uint32_t)>& foreign) const;
   /// Hand-off: up to `max` records of customers `moving` accepts, after
   /// `cursor` (a chunk's `next`; "" = from the start).
-  Result<HandoffChunk> export_chunk(const KeyTest& moving, const std::string& cursor, size_t max) const;
+  /// (Alias records: see erase_moved.)
+  Result<HandoffChunk> export_chunk(const KeyTest& moving, const KeyTest& stays, const std::string& cursor,
+                                    size_t max) const;
 
   struct Impl;
 

@@ -32,6 +32,12 @@ void MergeWaits::end(const std::string& into, uint64_t ticket) {
     waits_.erase(it);
 }
 
+bool MergeWaits::waiting(const std::string& into, const std::string& from) const {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = waits_.find(into);
+  return it != waits_.end() && it->second.from == from;
+}
+
 size_t MergeWaits::size() const {
   std::lock_guard<std::mutex> g(mu_);
   return waits_.size();

@@ -1278,6 +1278,12 @@ std::set<uint32_t> Store::held_partitions(uint32_t partitions, const std::functi
       if (owner.empty())
         continue;
       auto p = cluster::partition_of(owner, partitions);
+      if (db == HandoffRecord::aliases) {
+        auto pv = cluster::partition_of(str(v), partitions);
+        if (foreign(p) && foreign(pv))
+          out.insert({p, pv});
+        continue;
+      }
       if (foreign(p))
         out.insert(p);
     }
@@ -1286,7 +1292,21 @@ std::set<uint32_t> Store::held_partitions(uint32_t partitions, const std::functi
   return out;
 }
 
-Result<HandoffChunk> Store::export_chunk(const KeyTest& moving, const std::string& cursor, size_t max) const {
+namespace {
+/// Whether a record moves: its customer is moving; an alias record when
+/// either id is moving and neither stays.
+bool record_moves(uint8_t db, const std::string& owner, const MDB_val& v, const KeyTest& moving, const KeyTest& stays) {
+  if (owner.empty())
+    return false;
+  if (db != HandoffRecord::aliases)
+    return moving(owner);
+  std::string into = str(v);
+  return (moving(owner) || moving(into)) && !stays(owner) && !stays(into);
+}
+}  // namespace
+
+Result<HandoffChunk> Store::export_chunk(const KeyTest& moving, const KeyTest& stays, const std::string& cursor,
+                                         size_t max) const {
   HandoffChunk out;
   Impl::Read r(*impl_);
   if (!r.txn)
@@ -1302,8 +1322,7 @@ Result<HandoffChunk> Store::export_chunk(const KeyTest& moving, const std::strin
     if (rc == 0 && !after.empty() && str(k) == after)
       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-      auto owner = handoff_owner(db, k, v);
-      if (owner.empty() || !moving(owner))
+      if (!record_moves(db, handoff_owner(db, k, v), v, moving, stays))
         continue;
       HandoffRecord rec{db, str(k), str(v)};
       if (db == HandoffRecord::customers)
@@ -1369,7 +1388,7 @@ Result<CommitResult> Store::import_chunk(const HandoffChunk& chunk) {
   return res;
 }
 
-Result<size_t> Store::erase_moved(const KeyTest& moving) {
+Result<size_t> Store::erase_moved(const KeyTest& moving, const KeyTest& stays) {
   auto& d = *impl_;
   std::shared_lock<std::shared_mutex> lock(d.swap_mu);
   MDB_txn* txn;
@@ -1383,7 +1402,7 @@ Result<size_t> Store::erase_moved(const KeyTest& moving) {
     rc = delete_where(txn, handoff_dbi(d, db), [&](const std::string& key, const MDB_val& v) {
       MDB_val k = val(key);
       auto owner = handoff_owner(db, k, v);
-      if (owner.empty() || !moving(owner))
+      if (!record_moves(db, owner, v, moving, stays))
         return false;
       if (db == HandoffRecord::outbox)
         --outbox_delta[key.substr(0, key.find('\0'))];

@@ -55,6 +55,7 @@ EventMsg sample(caf::actor origin) {
   m.event.traits = json::object{{"email", "a@example.com"}};
   m.ack = AckTarget{std::move(origin), 7};
   m.route = "u-canonical";
+  m.redirects = 3;  // alias redirects followed so far, also across owners
   return m;
 }
 
@@ -78,6 +79,7 @@ TEST_F(Wire, AnEventMessageRoundTripsFieldByField) {
   EXPECT_EQ(back.ack.origin, origin) << "the ack goes back to the same actor";
   EXPECT_EQ(back.ack.line, 7u);
   EXPECT_EQ(back.route, "u-canonical");
+  EXPECT_EQ(back.redirects, 3u);
   caf::anon_send_exit(origin, caf::exit_reason::user_shutdown);
 }
 
@@ -114,9 +116,18 @@ TEST_F(Wire, ACorruptedJsonFieldIsADeserializationErrorNotAnotherValue) {
   EXPECT_TRUE(load(buf, back));
 }
 
+TEST_F(Wire, AMergeAcrossOwnersHandoffRoundTripsUnderAVersionedName) {
+  Handoff h{"anon-\xc3\xa9", "user-7"};
+  Handoff back;
+  ASSERT_FALSE(load(save(h), back));
+  EXPECT_EQ(back.id, "anon-\xc3\xa9");
+  EXPECT_EQ(back.into, "user-7");
+  EXPECT_EQ(sys_.config().type_names_by_rtti.at(typeid(Handoff)), "waymark.handoff.v1");
+}
+
 TEST_F(Wire, TheWireNamesAreRegisteredAndVersioned) {
   auto& names = sys_.config().type_names_by_rtti;
-  EXPECT_EQ(names.at(typeid(EventMsg)), "waymark.event_msg.v1");
+  EXPECT_EQ(names.at(typeid(EventMsg)), "waymark.event_msg.v2");
   EXPECT_EQ(names.at(typeid(AckBatch)), "waymark.ack_batch.v1");
   EXPECT_EQ(names.at(typeid(NackBatch)), "waymark.nack_batch.v1");
   EXPECT_EQ(caf::type_id<EventMsg>::value, caf::type_id<Event>::value + 2) << "one ID block";

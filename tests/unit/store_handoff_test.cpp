@@ -51,6 +51,7 @@ CustomerWrite customer(const std::string& id) {
 }
 
 bool moving(std::string_view key) { return key.rfind("move", 0) == 0 || key.rfind("anon-move", 0) == 0; }
+bool stays(std::string_view key) { return key.rfind("stay", 0) == 0 || key.rfind("own", 0) == 0; }
 
 class StoreHandoff : public ::testing::Test {
 protected:
@@ -78,7 +79,7 @@ TEST_F(StoreHandoff, ChunksCarryEveryRecordOfTheMovingCustomersAndNothingElse) {
   std::string cursor;
   size_t chunks = 0, records = 0;
   do {
-    auto chunk = from->export_chunk(moving, cursor, 4);
+    auto chunk = from->export_chunk(moving, stays, cursor, 4);
     ASSERT_TRUE(chunk) << chunk.error().message;
     EXPECT_LE(chunk->records.size(), 4u);
     for (auto& r : chunk->records)
@@ -108,7 +109,7 @@ TEST_F(StoreHandoff, ChunksCarryEveryRecordOfTheMovingCustomersAndNothingElse) {
   for (size_t i = 1; i < out.size(); ++i)
     EXPECT_GT(out[i].seq, out[i - 1].seq) << "imported entries get the receiver's next numbers";
 
-  auto erased = from->erase_moved(moving);
+  auto erased = from->erase_moved(moving, stays);
   ASSERT_TRUE(erased) << erased.error().message;
   EXPECT_EQ(*erased, 16u);
   EXPECT_EQ(from->customer_count(), 2u);
@@ -117,9 +118,30 @@ TEST_F(StoreHandoff, ChunksCarryEveryRecordOfTheMovingCustomersAndNothingElse) {
   EXPECT_FALSE(from->get_customer("move2"));
   EXPECT_FALSE(from->resolve_alias("anon-move1"));
   EXPECT_TRUE(from->get_customer("stay1"));
-  auto last = from->export_chunk(moving, "", 100);
+  auto last = from->export_chunk(moving, stays, "", 100);
   ASSERT_TRUE(last);
   EXPECT_TRUE(last->records.empty()) << "nothing left to hand over";
+}
+
+TEST_F(StoreHandoff, AnAliasStaysWhileEitherOfItsIdsIsOwnedHere) {
+  Batch b;
+  CustomerWrite w;
+  w.customer = "stay1";
+  w.aliases_from = {"move-anon"};  // a moving id merged into a customer that stays: the proof of the merge stays
+  b.customers.push_back(w);
+  CustomerWrite w2;
+  w2.customer = "move2";
+  w2.aliases_from = {"stay-anon"};  // a route kept here for an id of this node
+  b.customers.push_back(w2);
+  ASSERT_TRUE(from->commit(b));
+  auto chunk = from->export_chunk(moving, stays, "", 1000);
+  ASSERT_TRUE(chunk);
+  for (auto& r : chunk->records)
+    EXPECT_FALSE(r.db == HandoffRecord::aliases && (r.key == "move-anon" || r.key == "stay-anon")) << r.key;
+  ASSERT_TRUE(from->erase_moved(moving, stays));
+  EXPECT_EQ(from->resolve_alias("move-anon"), std::optional<std::string>("stay1"));
+  EXPECT_EQ(from->resolve_alias("stay-anon"), std::optional<std::string>("move2"));
+  EXPECT_FALSE(from->resolve_alias("anon-move1")) << "an alias of two moving ids moved";
 }
 
 TEST_F(StoreHandoff, HeldPartitionsNameThePartitionsOfEveryStoredRecord) {
@@ -131,7 +153,7 @@ TEST_F(StoreHandoff, HeldPartitionsNameThePartitionsOfEveryStoredRecord) {
 }
 
 TEST_F(StoreHandoff, AChunkImportedTwiceStoresTheSameCustomers) {
-  auto chunk = from->export_chunk(moving, "", 1000);
+  auto chunk = from->export_chunk(moving, stays, "", 1000);
   ASSERT_TRUE(chunk);
   ASSERT_TRUE(to->import_chunk(*chunk));
   ASSERT_TRUE(to->import_chunk(*chunk));  // the sender died after the first import and sent it again
