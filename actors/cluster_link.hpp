@@ -14,13 +14,11 @@
 //
 // Events of partitions another member owns go through a forwarder per peer
 // (actors/cluster_forward.hpp); a peer's events for partitions this node owns
-// arrive here and go to the local manager. With cluster.secret every link
-// first proves it, and with cluster.tls the links run over TLS
-// (actors/cluster_auth.hpp, actors/cluster_tls.hpp). Not built yet (NOTES.md,
-// "Cluster plan"): reads and admin fan-out, catalog sequencing, merges across
-// owners, hand-off. Until then `waymark serve` refuses
-// cluster.peers unless WAYMARK_CLUSTER_PREVIEW=1 is set (developers and the
-// cluster tests only).
+// arrive here and go to the local manager. Admin calls (actors/http_cluster.hpp),
+// catalog generations (the leader pushes; a member behind fetches), merges
+// across owners (actors/cluster_merge.hpp) and partition hand-off
+// (actors/cluster_handoff.hpp) travel over the same links, after the secret
+// proof (actors/cluster_auth.hpp).
 //
 //   (event_atom, vector<EventMsg>) from a peer's forwarder: each to this node's manager
 //

@@ -131,14 +131,6 @@ int serve_node(const ServeOptions& opts) {
     return 2;
   }
   spdlog::set_level(spdlog::level::from_str(ctx.config.log_level));
-  const char* preview = std::getenv("WAYMARK_CLUSTER_PREVIEW");
-  if (ctx.config.clustered() && !(preview && std::string(preview) == "1")) {
-    // PRODUCT.md §9 is not built yet (links only, actors/cluster_link.hpp):
-    // running "clustered" nodes would silently split customers.
-    spdlog::error("cluster.peers is set, but clustering is not complete in this build (no alias merges across "
-                  "owners or hand-off yet); remove the peers to run a single node");
-    return 1;
-  }
   if (auto hp = parse_host_port(ctx.config.cluster_listen); ctx.config.clustered() && !hp) {
     spdlog::error("cluster.listen {} is not a host:port", ctx.config.cluster_listen);
     return 1;
@@ -152,9 +144,6 @@ int serve_node(const ServeOptions& opts) {
       return 1;
     }
   }
-  if (ctx.config.clustered())
-    spdlog::warn("WAYMARK_CLUSTER_PREVIEW=1: links, forwarding, deploys, the clock and admin reads work across "
-                 "members, and so do alias merges across owners; hand-off does not yet (for developers and tests)");
   if (auto err = check_exposure(ctx.config)) {
     spdlog::error("{}", err->message);
     return 1;

@@ -23,7 +23,6 @@ namespace json = boost::json;
 class ClusterAdmin : public ::testing::Test {
 protected:
   void SetUp() override {
-    ::setenv("WAYMARK_CLUSTER_PREVIEW", "1", 1);
     ports_ = free_ports(3);
     for (size_t i = 0; i < 3; ++i) {
       std::vector<uint16_t> peers;
@@ -41,7 +40,6 @@ protected:
       if (addr(ports_[i]) < addr(ports_[leader_]))
         leader_ = i;
   }
-  void TearDown() override { ::unsetenv("WAYMARK_CLUSTER_PREVIEW"); }
 
   size_t follower(size_t nth = 0) const {
     for (size_t i = 0; i < 3; ++i)

@@ -31,7 +31,6 @@ std::string cid(int i) { return "grow" + std::to_string(i); }
 class ClusterGrowth : public ::testing::Test {
 protected:
   void SetUp() override {
-    ::setenv("WAYMARK_CLUSTER_PREVIEW", "1", 1);
     ports_ = free_ports(4);
     for (size_t i = 0; i < 3; ++i) {
       nodes_.push_back(std::make_unique<Node>(member(ports_[i], others(i, 3))));
@@ -53,7 +52,6 @@ protected:
     for (auto& n : nodes_)
       ASSERT_TRUE(n->wait_outbox_drained());  // every welcome mail written before the change
   }
-  void TearDown() override { ::unsetenv("WAYMARK_CLUSTER_PREVIEW"); }
 
   std::vector<uint16_t> others(size_t i, size_t members) const {
     std::vector<uint16_t> out;

@@ -2,8 +2,7 @@
 // `waymark` processes on loopback: members find each other and agree on one
 // view, a node with a different member list is refused with both views named
 // on both sides, and a killed member shows as down and comes back up after its
-// restart. The links run under WAYMARK_CLUSTER_PREVIEW=1 (NOTES.md: events are
-// not forwarded yet).
+// restart.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -30,7 +29,6 @@ namespace json = boost::json;
 class ClusterLinks : public ::testing::Test {
 protected:
   void SetUp() override {
-    ::setenv("WAYMARK_CLUSTER_PREVIEW", "1", 1);
     ports_ = free_ports(4);  // three members and a stranger
     stranger_port_ = ports_.back();
     ports_.pop_back();
@@ -43,7 +41,6 @@ protected:
       ASSERT_TRUE(nodes_.back()->start());
     }
   }
-  void TearDown() override { ::unsetenv("WAYMARK_CLUSTER_PREVIEW"); }
 
   std::vector<uint16_t> ports_;
   uint16_t stranger_port_ = 0;
@@ -198,12 +195,15 @@ TEST_F(ClusterLinks, AnOwnerDownNacksItsPartitionsWithRetryOthersFlowAndResentEv
   }
 }
 
-TEST(ClusterConfig, WithoutThePreviewSwitchAClusterConfigStillRefusesToStart) {
-  ::unsetenv("WAYMARK_CLUSTER_PREVIEW");
+TEST(ClusterConfig, AClusterConfigStartsAMemberThatWaitsForItsPeers) {
   auto ports = free_ports(2);
   Node node(member(ports[0], {ports[1]}));
-  EXPECT_FALSE(node.start());
-  EXPECT_NE(node.logs().find("clustering is not complete"), std::string::npos) << node.logs();
+  ASSERT_TRUE(node.start()) << node.logs();
+  auto view = node.get("/api/cluster").json();
+  EXPECT_EQ(at_path(view, "ready"), json::value(false)) << "a new member list takes events once every member answered";
+  auto r = node.post("/v1/track", R"({"userId":"u1","event":"Early"})");
+  EXPECT_EQ(r.status, 503) << r.describe();
+  EXPECT_EQ(r.headers["retry-after"], "1");
 }
 
 TEST_F(ClusterLinks, WaymarkClusterPrintsTheMembersAndTheirState) {
@@ -222,13 +222,11 @@ TEST_F(ClusterLinks, WaymarkClusterPrintsTheMembersAndTheirState) {
   }));
 }
 
-TEST(ClusterConfig, APreviewClusterOffLoopbackRefusesToStartWithoutASecretAndTls) {
-  ::setenv("WAYMARK_CLUSTER_PREVIEW", "1", 1);
+TEST(ClusterConfig, AClusterOffLoopbackRefusesToStartWithoutASecretAndTls) {
   NodeOptions o;  // (with both it may start: cluster_tls_test.cpp)
   o.config = json::object{{"cluster", json::object{{"listen", "0.0.0.0:0"}, {"peers", json::array{"10.9.9.9:7440"}}}}};
   Node node(o);
   EXPECT_FALSE(node.start());
-  ::unsetenv("WAYMARK_CLUSTER_PREVIEW");
   EXPECT_NE(node.logs().find("not on loopback"), std::string::npos) << node.logs();
 }
 

@@ -50,7 +50,6 @@ bool merged_into(const json::value& view, const std::string& into, const std::st
 class ClusterMerge : public ::testing::Test {
 public:
   void SetUp() override {
-    ::setenv("WAYMARK_CLUSTER_PREVIEW", "1", 1);
     ports_ = free_ports(3);
     for (size_t i = 0; i < 3; ++i) {
       std::vector<uint16_t> peers;
@@ -62,7 +61,6 @@ public:
     }
     wait_all_up();
   }
-  void TearDown() override { ::unsetenv("WAYMARK_CLUSTER_PREVIEW"); }
 
   void wait_all_up() {
     for (auto& n : nodes_)

@@ -48,10 +48,8 @@ protected:
   }
   void SetUp() override {
     ASSERT_TRUE(pki_->ok()) << pki_->error();
-    ::setenv("WAYMARK_CLUSTER_PREVIEW", "1", 1);
     ports_ = free_cluster_ports(3);  // ascending: the highest dials both others at once
   }
-  void TearDown() override { ::unsetenv("WAYMARK_CLUSTER_PREVIEW"); }
 
   struct Member {
     std::string cert = "node-a";
