@@ -24,14 +24,8 @@ class ClusterAdmin : public ::testing::Test {
 protected:
   void SetUp() override {
     ports_ = free_ports(3);
-    for (size_t i = 0; i < 3; ++i) {
-      std::vector<uint16_t> peers;
-      for (size_t j = 0; j < 3; ++j)
-        if (j != i)
-          peers.push_back(ports_[j]);
-      nodes_.push_back(std::make_unique<Node>(member(ports_[i], peers)));
-      ASSERT_TRUE(nodes_.back()->start());
-    }
+    nodes_ = start_members(ports_);
+    ASSERT_EQ(nodes_.size(), 3u);
     for (auto& n : nodes_)
       ASSERT_TRUE(eventually([&] { return all_up(*n); })) << n->logs();
     // The catalog leader numbers deploys: the member whose address sorts first.

@@ -32,14 +32,8 @@ protected:
     ports_ = free_ports(4);  // three members and a stranger
     stranger_port_ = ports_.back();
     ports_.pop_back();
-    for (size_t i = 0; i < 3; ++i) {
-      std::vector<uint16_t> peers;
-      for (size_t j = 0; j < 3; ++j)
-        if (j != i)
-          peers.push_back(ports_[j]);
-      nodes_.push_back(std::make_unique<Node>(member(ports_[i], peers)));
-      ASSERT_TRUE(nodes_.back()->start());
-    }
+    nodes_ = start_members(ports_);
+    ASSERT_EQ(nodes_.size(), 3u);
   }
 
   std::vector<uint16_t> ports_;

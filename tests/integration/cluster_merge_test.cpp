@@ -51,14 +51,8 @@ class ClusterMerge : public ::testing::Test {
 public:
   void SetUp() override {
     ports_ = free_ports(3);
-    for (size_t i = 0; i < 3; ++i) {
-      std::vector<uint16_t> peers;
-      for (size_t j = 0; j < 3; ++j)
-        if (j != i)
-          peers.push_back(ports_[j]);
-      nodes_.push_back(std::make_unique<Node>(member(ports_[i], peers)));
-      ASSERT_TRUE(nodes_.back()->start());
-    }
+    nodes_ = start_members(ports_);
+    ASSERT_EQ(nodes_.size(), 3u);
     wait_all_up();
   }
 

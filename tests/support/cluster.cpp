@@ -103,6 +103,22 @@ NodeOptions member(uint16_t self, const std::vector<uint16_t>& peers, int partit
   return o;
 }
 
+std::vector<std::unique_ptr<Node>> start_members(const std::vector<uint16_t>& ports) {
+  std::vector<std::unique_ptr<Node>> nodes;
+  for (size_t i = 0; i < ports.size(); ++i) {
+    std::vector<uint16_t> peers;
+    for (size_t j = 0; j < ports.size(); ++j)
+      if (j != i)
+        peers.push_back(ports[j]);
+    nodes.push_back(std::make_unique<Node>(member(ports[i], peers)));
+    if (!nodes.back()->start()) {
+      ADD_FAILURE() << "member " << i << " did not start: " << nodes.back()->logs();
+      return {};
+    }
+  }
+  return nodes;
+}
+
 std::map<std::string, bool> members_up(Node& node) { return cluster_members_up(node); }
 
 bool all_up(Node& node, size_t members) {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,6 +26,10 @@ inline std::string addr(uint16_t port) { return "127.0.0.1:" + std::to_string(po
 
 /// Options of a member listening on `self` with `peers` (and `partitions`).
 NodeOptions member(uint16_t self, const std::vector<uint16_t>& peers, int partitions = 32);
+
+/// Starts one member per port, each listing all the others; empty when one
+/// did not start (its logs are in the failure message of the test).
+std::vector<std::unique_ptr<Node>> start_members(const std::vector<uint16_t>& ports);
 
 /// address -> up, from GET /api/cluster.
 std::map<std::string, bool> members_up(Node& node);
@@ -73,13 +78,7 @@ std::chrono::duration<double> process_cpu(pid_t pid);
 /// Polls `fact` every 50 ms until it holds or `timeout_ms` passed.
 template <class F>
 bool eventually_true(F fact, int timeout_ms = 15000) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (!fact()) {
-    if (std::chrono::steady_clock::now() > deadline)
-      return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return true;
+  return eventually(std::move(fact), timeout_ms);
 }
 
 }  // namespace waymark::it
