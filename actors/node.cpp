@@ -173,6 +173,7 @@ int serve_node(const ServeOptions& opts) {
     return 1;
   }
   ctx.store = std::shared_ptr<Store>(std::move(*store));
+  ctx.store->set_partitions(static_cast<uint32_t>(ctx.config.partitions));
   Millis start = 0;
   if (ctx.config.clock == "manual") {
     start = Clock(false).now();

@@ -1,0 +1,102 @@
+#include "waymark/outcomes/records.hpp"
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <cmath>
+
+#include "waymark/json.hpp"
+#include "waymark/time.hpp"
+
+namespace waymark::outcomes {
+
+namespace json = boost::json;
+
+std::string touch_json(const Touch& t) {
+  return json::serialize(json::object{{"delivery_id", t.delivery_id}, {"customer", t.customer},
+                                      {"channel", t.channel},         {"journey", t.journey},
+                                      {"version", t.version},         {"step", t.step},
+                                      {"template", t.template_id},    {"variant", t.variant},
+                                      {"at", format_rfc3339(t.at)}});
+}
+
+std::string conversion_json(const Conversion& c) {
+  return json::serialize(json::object{
+    {"customer", c.customer}, {"event", c.event}, {"value", c.value}, {"at", format_rfc3339(c.at)}});
+}
+
+namespace {
+
+struct Fields {
+  const json::object* o = nullptr;
+  bool ok = true;
+  std::string str(const char* k) {
+    auto* v = o->if_contains(k);
+    if (!v || !v->is_string()) {
+      ok = false;
+      return {};
+    }
+    return std::string(v->get_string());
+  }
+  Millis at() {
+    auto t = parse_rfc3339(str("at"));
+    ok = ok && t.has_value();
+    return t.value_or(0);
+  }
+};
+
+Result<Fields> object_of(std::string_view text, json::value& holder) {
+  std::error_code ec;
+  holder = parse_stored_json(text, ec);
+  if (ec || !holder.is_object())
+    return make_error("bad_record", "unreadable outcome record");
+  return Fields{&holder.get_object()};
+}
+
+}  // namespace
+
+Result<Touch> touch_from_json(std::string_view text) {
+  json::value holder;
+  auto f = object_of(text, holder);
+  if (!f)
+    return f.error();
+  Touch t;
+  t.delivery_id = f->str("delivery_id");
+  t.customer = f->str("customer");
+  t.channel = f->str("channel");
+  t.journey = f->str("journey");
+  t.step = f->str("step");
+  t.template_id = f->str("template");
+  t.variant = f->str("variant");
+  t.at = f->at();
+  auto* v = f->o->if_contains("version");
+  t.version = v && v->is_int64() ? static_cast<int>(v->get_int64()) : 0;
+  if (!f->ok)
+    return make_error("bad_record", "touch record with a missing field");
+  return t;
+}
+
+Result<Conversion> conversion_from_json(std::string_view text) {
+  json::value holder;
+  auto f = object_of(text, holder);
+  if (!f)
+    return f.error();
+  Conversion c;
+  c.customer = f->str("customer");
+  c.event = f->str("event");
+  c.at = f->at();
+  auto* v = f->o->if_contains("value");
+  c.value = v && v->is_number() ? v->to_number<double>() : 0;
+  if (!f->ok)
+    return make_error("bad_record", "conversion record with a missing field");
+  return c;
+}
+
+int64_t to_micros(double value) {
+  if (!std::isfinite(value))
+    return 0;
+  return std::llround(std::clamp(value, -9e12, 9e12) * 1e6);
+}
+
+double from_micros(int64_t micros) { return static_cast<double>(micros) / 1e6; }
+
+}  // namespace waymark::outcomes
