@@ -8,6 +8,7 @@
 
 #include "actors/cluster_link.hpp"
 #include "actors/http_ingest.hpp"
+#include "actors/http_outcomes.hpp"
 #include "actors/messages.hpp"
 #include "waymark/journey_stats.hpp"
 #include "waymark/json.hpp"
@@ -455,6 +456,7 @@ http::Handler make_http_api(caf::actor_system& sys, NodeContext* ctx) {
     });
   });
   add_ingest_routes(*router, sys, ctx);
+  add_outcomes_routes(*router, sys, ctx);
   router->add("GET", "/metrics", Access::open, [=](Request&&, const Params&, Responder r) {
     Response resp;
     resp.content_type = "text/plain; version=0.0.4";

@@ -94,7 +94,7 @@ TEST(OpenApi, EveryRouteInTheCodeIsDocumented) {
   // router->add("GET", "/api/x", ...) and router.add("POST", "/v1/" + t, ...)
   static const std::regex add(R"re(add\("([A-Z]+)",\s*(?:std::string\()?"([^"]+)")re");
   size_t seen = 0;
-  for (auto* file : {"actors/http_api.cpp", "actors/http_ingest.cpp"}) {
+  for (auto* file : {"actors/http_api.cpp", "actors/http_ingest.cpp", "actors/http_outcomes.cpp"}) {
     std::string src = read_source(file);
     for (std::sregex_iterator i(src.begin(), src.end(), add), e; i != e; ++i, ++seen) {
       std::string method = (*i)[1], path = (*i)[2];
