@@ -294,6 +294,9 @@ std::string metrics_text(NodeContext* ctx) {
     out += "waymark_outbox_depth{channel=\"" + name + "\"} " + std::to_string(ctx->store->outbox_depth(name)) + "\n";
   counter("waymark_http_unauthorized_total", "Admin API requests refused for a missing or wrong token.",
           m.http_unauthorized.load());
+  counter("waymark_outcome_requests_refused_total",
+          "Outcome requests (results, attribution, CLV, export) refused for bad input.",
+          m.outcome_requests_refused.load());
   counter("waymark_connections_open", "Open TCP connections.", m.connections_open.load(), "gauge");
   if (ctx->config.clustered())
     counter("waymark_cluster_members_up", "Cluster members with a live link, this node included.",
