@@ -114,7 +114,9 @@ void get_customer(caf::actor_system* sys, NodeContext* ctx, const std::string& i
     auto s = ec ? Result<CustomerState>(make_error("bad_json", "")) : customer_from_json(v);
     if (!s)
       return respond(http::error_response(500, "stored state of '" + id + "' is unreadable"));
-    respond(http::json_response(200, customer_view(ctx, *s)));
+    json::object view = customer_view(ctx, *s);
+    view["value"] = customer_value_json(ctx, s->id);
+    respond(http::json_response(200, view));
   });
 }
 

@@ -2,7 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include "actors/messages.hpp"
+#include "waymark/json.hpp"
 #include "waymark/outcomes/attribution_stream.hpp"
+#include "waymark/outcomes/clv_report.hpp"
 #include "waymark/outcomes/records.hpp"
 #include "waymark/outcomes/results.hpp"
 
@@ -16,6 +19,12 @@ using http::Access;
 using http::Params;
 using http::Request;
 using http::Responder;
+
+json::value parse_stored_json_object(const std::string& text) {
+  std::error_code ec;
+  auto v = parse_stored_json(text, ec);
+  return ec ? json::value(json::object{}) : v;
+}
 
 /// Answers a bad request (counted in waymark_outcome_requests_refused_total).
 void refuse(NodeContext* ctx, const Responder& r, int status, const std::string& message) {
@@ -199,10 +208,121 @@ void get_attribution(caf::actor_system& sys, NodeContext* ctx, const Request& re
   });
 }
 
+// ---- customer value and CLV --------------------------------------------------------------
+
+constexpr size_t kConversionsPerCustomerMax = 100000;
+
+std::vector<outcomes::Conversion> conversions_of(const Store& store, const std::string& customer, Millis to) {
+  std::vector<outcomes::Conversion> out;
+  for (auto& raw :
+       store.customer_outcomes(customer, Store::OutcomeKind::conversion, kTimeMin, to, kConversionsPerCustomerMax))
+    if (auto c = outcomes::conversion_from_json(raw))
+      out.push_back(std::move(*c));
+  return out;
+}
+
+double horizon_days(NodeContext* ctx) { return double(ctx->config.clv_horizon) / double(outcomes::kDay); }
+
+/// Predicted value of a customer under `params`; nullopt without a purchase.
+std::optional<double> predicted(NodeContext* ctx, const outcomes::ClvParams& params,
+                                const std::vector<outcomes::Conversion>& conversions, Millis now) {
+  auto summary = outcomes::summarize_purchases(conversions, now);
+  if (!summary)
+    return std::nullopt;
+  auto v = outcomes::predicted_value(params, *summary, horizon_days(ctx));
+  return v ? std::optional<double>(*v) : std::nullopt;
+}
+
+std::optional<outcomes::ClvParams> fitted_params(NodeContext* ctx) {
+  auto raw = ctx->store->meta("clv_params");
+  if (!raw)
+    return std::nullopt;
+  auto p = outcomes::clv_params_from_json(*raw);
+  return p ? std::optional<outcomes::ClvParams>(*p) : std::nullopt;
+}
+
+/// Every customer with outcome records, page by page (bounded memory).
+template <class F>
+void for_each_customer(const Store& store, F&& f) {
+  std::string after;
+  while (true) {
+    auto customers = store.outcome_customers(after, kPage);
+    for (auto& c : customers)
+      f(c);
+    if (customers.size() < kPage)
+      return;
+    after = customers.back();
+  }
+}
+
+/// POST /api/clv/fit: summaries of every customer's purchases up to now, the
+/// maximum-likelihood fit, then the predicted value per journey; stored in meta.
+void fit_clv(caf::blocking_actor* self, NodeContext* ctx, Responder r) {
+  const Millis now = ctx->clock->now();
+  std::vector<outcomes::CustomerSummary> summaries;  // 32 bytes per customer with a purchase
+  for_each_customer(*ctx->store, [&](const std::string& c) {
+    if (auto s = outcomes::summarize_purchases(conversions_of(*ctx->store, c, now + 1), now))
+      summaries.push_back(*s);
+  });
+  auto params = outcomes::fit_clv(summaries);
+  if (!params)
+    return refuse(ctx, r, 422, params.error().message);
+  outcomes::ClvByJourney by_journey;
+  for_each_customer(*ctx->store, [&](const std::string& c) {
+    if (auto v = predicted(ctx, *params, conversions_of(*ctx->store, c, now + 1), now))
+      by_journey.add(touches_of(*ctx->store, c, kTimeMin, now + 1), *v);
+  });
+  json::object fit{{"fitted", true},
+                   {"at", format_rfc3339(now)},
+                   {"customers", summaries.size()},
+                   {"horizon_days", horizon_days(ctx)},
+                   {"params", parse_stored_json_object(outcomes::clv_params_json(*params))},
+                   {"by_journey", by_journey.to_json()}};
+  const std::string text = json::serialize(fit);
+  Batch b;
+  b.meta = {{"clv_params", outcomes::clv_params_json(*params)}, {"clv", text}};
+  bool stored = false;
+  self->request(ctx->store_actor, std::chrono::seconds(60), batch_atom::value, std::move(b))
+    .receive([&](bool ok) { stored = ok; }, [&](caf::error&) { stored = false; });
+  if (!stored)
+    return r(http::error_response(503, "the fit could not be stored; retry"));
+  http::Response ok;
+  ok.body = text;  // byte for byte what GET /api/clv serves
+  r(std::move(ok));
+}
+
+void get_clv(NodeContext* ctx, Responder r) {
+  auto raw = ctx->store->meta("clv");
+  if (!raw)
+    return r(http::json_response(200, json::object{{"fitted", false}}));
+  http::Response ok;
+  ok.body = *raw;
+  r(std::move(ok));
+}
+
 }  // namespace
+
+json::object customer_value_json(NodeContext* ctx, const std::string& customer) {
+  const Millis now = ctx->clock->now();
+  auto conversions = conversions_of(*ctx->store, customer, kTimeMax);
+  double realized = 0;
+  for (auto& c : conversions)
+    realized += c.value;
+  json::object v{{"realized", realized}, {"conversions", conversions.size()}};
+  v["first"] = conversions.empty() ? json::value(nullptr) : json::value(format_rfc3339(conversions.front().at));
+  v["last"] = conversions.empty() ? json::value(nullptr) : json::value(format_rfc3339(conversions.back().at));
+  auto params = fitted_params(ctx);
+  auto p = params ? predicted(ctx, *params, conversions, now) : std::nullopt;
+  v["predicted"] = p ? json::value(*p) : json::value(nullptr);
+  return v;
+}
 
 void add_outcomes_routes(http::Router& router, caf::actor_system& sys, NodeContext* ctx) {
   auto* sysp = &sys;
+  router.add("POST", "/api/clv/fit", Access::admin, [=](Request&&, const Params&, Responder r) {
+    sysp->spawn([=](caf::blocking_actor* self) { fit_clv(self, ctx, r); });
+  });
+  router.add("GET", "/api/clv", Access::admin, [=](Request&&, const Params&, Responder r) { get_clv(ctx, r); });
   router.add("GET", "/api/attribution", Access::admin,
              [=](Request&& req, const Params&, Responder r) { get_attribution(*sysp, ctx, req, r); });
   router.add("GET", "/api/journeys/{id}/results", Access::admin,

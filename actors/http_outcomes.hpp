@@ -14,4 +14,8 @@ namespace waymark {
 
 void add_outcomes_routes(http::Router& router, caf::actor_system& sys, NodeContext* ctx);
 
+/// The customer view's "value": {"realized","conversions","first","last","predicted"}
+/// (predicted null before a CLV fit, and for a customer without a purchase).
+boost::json::object customer_value_json(NodeContext* ctx, const std::string& customer);
+
 }  // namespace waymark

@@ -99,4 +99,33 @@ int64_t to_micros(double value) {
 
 double from_micros(int64_t micros) { return static_cast<double>(micros) / 1e6; }
 
+std::string clv_params_json(const ClvParams& p) {
+  return json::serialize(json::object{{"r", p.purchases.r},
+                                      {"alpha", p.purchases.alpha},
+                                      {"a", p.purchases.a},
+                                      {"b", p.purchases.b},
+                                      {"p", p.spend.p},
+                                      {"q", p.spend.q},
+                                      {"gamma", p.spend.gamma}});
+}
+
+Result<ClvParams> clv_params_from_json(std::string_view text) {
+  json::value holder;
+  auto f = object_of(text, holder);
+  if (!f)
+    return f.error();
+  ClvParams p;
+  std::pair<const char*, double*> fields[] = {{"r", &p.purchases.r}, {"alpha", &p.purchases.alpha},
+                                              {"a", &p.purchases.a}, {"b", &p.purchases.b},
+                                              {"p", &p.spend.p},     {"q", &p.spend.q},
+                                              {"gamma", &p.spend.gamma}};
+  for (auto& [name, out] : fields) {
+    auto* v = f->o->if_contains(name);
+    if (!v || !v->is_number() || !(v->to_number<double>() > 0))
+      return make_error("bad_record", std::string("CLV parameter ") + name + " missing or not positive");
+    *out = v->to_number<double>();
+  }
+  return p;
+}
+
 }  // namespace waymark::outcomes

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "waymark/outcomes/clv.hpp"
 #include "waymark/outcomes/types.hpp"
 #include "waymark/result.hpp"
 
@@ -25,5 +26,10 @@ Result<Conversion> conversion_from_json(std::string_view text);
 /// Values beyond +/-9e12 are clamped there.
 int64_t to_micros(double value);
 double from_micros(int64_t micros);
+
+/// A CLV fit as stored in meta "clv_params": {"r","alpha","a","b","p","q","gamma"}, and back
+/// (error "bad_record" when a parameter is missing or not a positive number).
+std::string clv_params_json(const ClvParams& p);
+Result<ClvParams> clv_params_from_json(std::string_view text);
 
 }  // namespace waymark::outcomes
