@@ -300,6 +300,58 @@ void get_clv(NodeContext* ctx, Responder r) {
   r(std::move(ok));
 }
 
+// ---- export ------------------------------------------------------------------------------
+
+/// A delivery line: the touch's fields with the delivery's status record
+/// ({"status","attempts","detail",...} as the store keeps it) under "delivery".
+std::string delivery_line(const Store& store, const std::string& touch_json) {
+  auto t = outcomes::touch_from_json(touch_json);
+  if (!t)
+    return "";
+  json::object o{{"id", t->delivery_id}, {"customer", t->customer}, {"channel", t->channel},
+                 {"journey", t->journey}, {"version", t->version},   {"step", t->step},
+                 {"template", t->template_id}, {"variant", t->variant}, {"at", format_rfc3339(t->at)}};
+  if (auto st = store.delivery_status(t->delivery_id)) {
+    auto v = parse_stored_json_object(*st);
+    if (v.is_object())
+      for (const char* k : {"status", "attempts", "detail"})
+        if (auto* x = v.get_object().if_contains(k))
+          o[k] = *x;
+  }
+  return json::serialize(o);
+}
+
+/// GET /api/export/{touches|conversions|deliveries}?from&to: NDJSON, streamed
+/// one page of records per chunk (deliveries: the touches of the range, each
+/// with its delivery's current status).
+void get_export(NodeContext* ctx, const std::string& kind, const Request& req, Responder r) {
+  if (kind != "touches" && kind != "conversions" && kind != "deliveries")
+    return refuse(ctx, r, 404, "no export '" + kind + "' (use touches, conversions or deliveries)");
+  auto from = time_param(req, "from");
+  auto to = from ? time_param(req, "to") : from;
+  if (!to)
+    return refuse(ctx, r, 400, to.error().message);
+  if (*from >= *to)
+    return refuse(ctx, r, 400, "from must be before to");
+  const auto records = kind == "conversions" ? Store::OutcomeKind::conversion : Store::OutcomeKind::touch;
+  const bool deliveries = kind == "deliveries";
+  auto cursor = std::make_shared<std::string>();
+  std::shared_ptr<Store> store = ctx->store;
+  http::Response res;
+  res.content_type = "application/x-ndjson";
+  res.stream = [=, from = *from, to = *to](std::string& piece) {
+    OutcomePage page = store->outcome_page(records, from, to, *cursor, kPage);
+    for (auto& line : page.records) {
+      const std::string out = deliveries ? delivery_line(*store, line) : line;
+      if (!out.empty())
+        piece.append(out).push_back('\n');
+    }
+    *cursor = page.next;
+    return !cursor->empty();
+  };
+  r(std::move(res));
+}
+
 }  // namespace
 
 json::object customer_value_json(NodeContext* ctx, const std::string& customer) {
@@ -323,6 +375,9 @@ void add_outcomes_routes(http::Router& router, caf::actor_system& sys, NodeConte
     sysp->spawn([=](caf::blocking_actor* self) { fit_clv(self, ctx, r); });
   });
   router.add("GET", "/api/clv", Access::admin, [=](Request&&, const Params&, Responder r) { get_clv(ctx, r); });
+  router.add("GET", "/api/export/{kind}", Access::admin, [=](Request&& req, const Params& p, Responder r) {
+    get_export(ctx, p.at("kind"), req, r);
+  });
   router.add("GET", "/api/attribution", Access::admin,
              [=](Request&& req, const Params&, Responder r) { get_attribution(*sysp, ctx, req, r); });
   router.add("GET", "/api/journeys/{id}/results", Access::admin,
