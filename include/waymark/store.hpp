@@ -101,12 +101,12 @@ struct OutcomePage {
   std::string next;
 };
 
-/// One stored experiment counter of a journey (one partition's share).
+/// One stored experiment counter of a journey (this node's customers; nodes'
+/// counters add up).
 struct ResultCounter {
   int version = 0;
   std::string arm;
   std::string counter;  // entered | converted | value_micros
-  uint32_t partition = 0;
   int64_t n = 0;
 };
 
@@ -264,7 +264,7 @@ public:
                                              size_t max) const;
   /// Customers with records, in id order, after `after`, at most `max`.
   std::vector<std::string> outcome_customers(const std::string& after, size_t max) const;
-  /// The experiment counters of one journey, every partition.
+  /// The experiment counters of one journey.
   std::vector<ResultCounter> result_counters(const std::string& journey) const;
 
   struct Impl;

@@ -568,7 +568,11 @@ void record_conversion(Run& r, const Event& e) {
     return;
   double value = named ? 0 : *r.goal_value;
   if (named && !r.cat.conversion_value_path.empty()) {
-    const json::value* v = json_path(r.event_json(), r.cat.conversion_value_path);
+    // "properties.x" is read from the event's properties directly (no event DOM).
+    const std::string_view path = r.cat.conversion_value_path;
+    const json::value* v = path.substr(0, 11) == "properties."
+                             ? json_path(e.properties, path.substr(11))
+                             : json_path(r.event_json(), path);
     value = v && v->is_number() ? v->to_number<double>() : 0;
   }
   r.d.conversions.push_back(outcomes::Conversion{r.s.id, e.name, value, e.timestamp});

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cmath>
+#include <cstdio>
 
 #include "waymark/json.hpp"
 #include "waymark/time.hpp"
@@ -11,17 +12,62 @@ namespace waymark::outcomes {
 
 namespace json = boost::json;
 
+namespace {
+
+/// Appends `s` as a JSON string (quotes, backslash and control characters escaped).
+void append_string(std::string& out, std::string_view s) {
+  out.push_back('"');
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(ch);
+    } else if (c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f') {
+      out.push_back('\\');
+      out.push_back(c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' : c == '\b' ? 'b' : 'f');
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out.push_back(ch);
+    }
+  }
+  out.push_back('"');
+}
+
+void append_field(std::string& out, const char* name, std::string_view value) {
+  out.append(out.size() > 1 ? ",\"" : "\"").append(name).append("\":");
+  append_string(out, value);
+}
+
+}  // namespace
+
+// Written without a DOM (one per send or conversion, in the commit path).
 std::string touch_json(const Touch& t) {
-  return json::serialize(json::object{{"delivery_id", t.delivery_id}, {"customer", t.customer},
-                                      {"channel", t.channel},         {"journey", t.journey},
-                                      {"version", t.version},         {"step", t.step},
-                                      {"template", t.template_id},    {"variant", t.variant},
-                                      {"at", format_rfc3339(t.at)}});
+  std::string out = "{";
+  out.reserve(256);
+  append_field(out, "delivery_id", t.delivery_id);
+  append_field(out, "customer", t.customer);
+  append_field(out, "channel", t.channel);
+  append_field(out, "journey", t.journey);
+  out.append(",\"version\":").append(std::to_string(t.version));
+  append_field(out, "step", t.step);
+  append_field(out, "template", t.template_id);
+  append_field(out, "variant", t.variant);
+  append_field(out, "at", format_rfc3339(t.at));
+  out.push_back('}');
+  return out;
 }
 
 std::string conversion_json(const Conversion& c) {
-  return json::serialize(json::object{
-    {"customer", c.customer}, {"event", c.event}, {"value", c.value}, {"at", format_rfc3339(c.at)}});
+  std::string out = "{";
+  append_field(out, "customer", c.customer);
+  append_field(out, "event", c.event);
+  out.append(",\"value\":").append(json::serialize(json::value(std::isfinite(c.value) ? c.value : 0.0)));
+  append_field(out, "at", format_rfc3339(c.at));
+  out.push_back('}');
+  return out;
 }
 
 namespace {

@@ -1,7 +1,7 @@
 // A journey's experiment results (PRODUCT.md §10, GET /api/journeys/{id}/results):
 // per arm entered, converted, rate, value, value per entrant and uplift.
-// Pure: built from stored counters, which are kept per partition, so the
-// counters of several partitions or nodes are simply concatenated (summed here).
+// Pure: built from stored counters; the counters of several nodes are simply
+// concatenated (summed here).
 #pragma once
 
 #include <boost/json.hpp>
@@ -14,7 +14,7 @@
 
 namespace waymark::outcomes {
 
-/// One stored counter: (version, arm, counter) in one partition. Counters:
+/// One stored counter: (version, arm, counter) of one node. Counters:
 /// "entered", "converted", "value_micros" (value in millionths, to_micros).
 struct ArmCounter {
   int version = 0;
