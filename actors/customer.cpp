@@ -119,6 +119,9 @@ void send_commit(self_ptr self, NodeContext* ctx, Decision& d, std::vector<AckTa
   auto cleared = timer_keys(st.s.id, d.timers_cleared);
   w.timers_cleared.insert(w.timers_cleared.end(), cleared.begin(), cleared.end());
   w.stats = std::move(d.stats);
+  w.touches = std::move(d.touches);
+  w.conversions = std::move(d.conversions);
+  w.arms = std::move(d.arms);
   self->send(ctx->store_actor, commit_atom::value, CommitItem{std::move(w), std::move(acks), st.epoch});
 }
 

@@ -15,6 +15,7 @@
 #include "actors/http_ingest.hpp"
 #include "actors/http_ops.hpp"
 #include "waymark/cluster_merge.hpp"
+#include "actors/http_outcomes.hpp"
 #include "actors/messages.hpp"
 #include "waymark/journey_stats.hpp"
 #include "waymark/json.hpp"
@@ -123,6 +124,7 @@ void get_customer(caf::actor_system* sys, NodeContext* ctx, const std::string& i
     if (!s)
       return respond(http::error_response(500, "stored state of '" + id + "' is unreadable"));
     auto view = customer_view(ctx, *s);
+    view["value"] = customer_value_json(ctx, s->id);
     if (ctx->view) {
       view["owner"] = ctx->config.cluster_listen;
       view["partition"] = ctx->router.partition_of(s->id);
@@ -360,6 +362,9 @@ std::string metrics_text(NodeContext* ctx) {
           m.http_unauthorized.load());
   counter("waymark_http_forbidden_total", "Admin API requests refused because the token's role or team is not enough.",
           m.http_forbidden.load());
+  counter("waymark_outcome_requests_refused_total",
+          "Outcome requests (results, attribution, CLV, export) refused for bad input.",
+          m.outcome_requests_refused.load());
   counter("waymark_connections_open", "Open TCP connections.", m.connections_open.load(), "gauge");
   if (ctx->config.clustered())
     counter("waymark_cluster_members_up", "Cluster members with a live link, this node included.",
@@ -699,6 +704,7 @@ http::Handler make_http_api(caf::actor_system& sys, NodeContext* ctx) {
   add_console_routes(*router);
   add_ops_routes(*router, sys, ctx);
   add_engagement_routes(*router, sys, ctx);
+  add_outcomes_routes(*router, sys, ctx);
   router->add("GET", "/metrics", Access::open, [=](Request&&, const Params&, Responder r) {
     Response resp;
     resp.content_type = "text/plain; version=0.0.4";

@@ -56,6 +56,7 @@ struct Metrics {
   std::atomic<uint64_t> events_acked{0};
   std::atomic<uint64_t> http_unauthorized{0};  // admin requests refused (401)
   std::atomic<uint64_t> http_forbidden{0};     // admin requests refused for their role or team (403)
+  std::atomic<uint64_t> outcome_requests_refused{0};  // outcome routes: bad query (400/404/422)
   std::atomic<uint64_t> events_nacked{0};
   std::atomic<uint64_t> events_deduplicated{0};
   std::atomic<uint64_t> commits{0};

@@ -80,6 +80,11 @@ struct Config {
   std::string log_level = "info";
   int scheduler_threads = 2;
   std::string scheduler_policy = "sharing";  // sharing | stealing
+  // Outcomes (PRODUCT.md §10): what counts as a conversion and its value, and
+  // the horizon of predicted lifetime value.
+  std::vector<std::string> conversion_events{"Order Completed"};  // attribution.conversion_events
+  std::string conversion_value_path = "properties.revenue";       // attribution.value_path
+  Millis clv_horizon = 90LL * 86400 * 1000;                       // clv.horizon
 };
 
 /// The defaults of PRODUCT.md §3 (what an empty file gives).

@@ -15,6 +15,7 @@
 #include "waymark/event.hpp"
 #include "waymark/journey.hpp"
 #include "waymark/limits.hpp"
+#include "waymark/outcomes/types.hpp"
 #include "waymark/template.hpp"
 #include "waymark/time.hpp"
 #include "waymark/vec_deque.hpp"
@@ -62,6 +63,11 @@ struct Catalog {
   // Bumped by every change (deploy, template, status) and stored with it, so
   // an input logged under this catalog replays against it (store.hpp, log).
   uint64_t generation = 0;
+  // Conversions for attribution and lifetime value (config `attribution.*`):
+  // a track event with one of these names is a conversion worth the number at
+  // `conversion_value_path` of the event (0 when absent).
+  std::vector<std::string> conversion_events{"Order Completed"};
+  std::string conversion_value_path = "properties.revenue";
 };
 using CatalogPtr = std::shared_ptr<const Catalog>;
 
@@ -83,6 +89,11 @@ struct Instance {
   std::string timeout_timer_id;  // journey `timeout`, if any
   Millis timeout_due = 0;
   uint32_t visits = 0;  // steps executed so far (feeds idempotency keys)
+  // Outcomes (PRODUCT.md §10): held out of the journey's steps (it only waits
+  // for its goal), and the variant taken at each split step passed, in order.
+  // Both are stored only when set, so states of journeys without them are unchanged.
+  bool holdout = false;
+  std::vector<std::pair<std::string, std::string>> variants;  // (split step, variant)
 };
 
 /// Remembers entries/exits per (journey, key) for re-entry modes and cooldown
@@ -172,12 +183,28 @@ struct StatDelta {
   int64_t n = 1;
 };
 
+/// A change to a journey's experiment counters (GET /api/journeys/{id}/results):
+/// arm is "treated", "holdout" or "<split step>:<variant>" ("all" is their sum at read).
+struct ArmDelta {
+  std::string journey;
+  int version = 0;
+  std::string arm;
+  int64_t entered = 0;
+  int64_t converted = 0;
+  double value = 0;  // goal value of the conversions counted
+};
+
 struct Decision {
   bool changed = false;  // state must be written (always true when anything below is non-empty)
   std::vector<Delivery> deliveries;
   std::vector<TimerRef> timers_set;
   std::vector<TimerRef> timers_cleared;
   std::vector<StatDelta> stats;
+  // Outcomes, committed with the input that caused them (never on replay):
+  // one touch per delivery, at most one conversion per event.
+  std::vector<outcomes::Touch> touches;
+  std::vector<outcomes::Conversion> conversions;
+  std::vector<ArmDelta> arms;
 };
 
 /// Applies one event (already deduplicated and routed to this customer).

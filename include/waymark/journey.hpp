@@ -84,6 +84,7 @@ struct Journey {
   std::vector<ExitCriterion> exits;
   std::optional<Goal> goal;
   Millis timeout = 0;  // 0 = none
+  double holdout_percent = 0;  // "holdout": {"percent": P}, 0-50 (PRODUCT.md §10)
   std::string start;
   std::map<std::string, Step> steps;
   boost::json::object source;  // the deployed JSON, for the API

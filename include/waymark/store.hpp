@@ -95,6 +95,27 @@ struct CustomerWrite {
   std::vector<std::pair<std::string, Millis>> dedup_ids;
   std::vector<StatDelta> stats;
   std::vector<std::string> meta_erase;  // meta names deleted with this write (EventMsg::settles)
+  // Outcomes of the input (Decision::touches/conversions/arms), stored in this
+  // write's transaction; replay recomputes state only and never carries them.
+  std::vector<outcomes::Touch> touches;
+  std::vector<outcomes::Conversion> conversions;
+  std::vector<ArmDelta> arms;
+};
+
+/// A page of outcome records (touches or conversions) in [from, to), in key
+/// order (partition, then time); `next` resumes after the last one ("" = done).
+struct OutcomePage {
+  std::vector<std::string> records;  // JSON text, one object each (the export line)
+  std::string next;
+};
+
+/// One stored experiment counter of a journey (this node's customers; nodes'
+/// counters add up).
+struct ResultCounter {
+  int version = 0;
+  std::string arm;
+  std::string counter;  // entered | converted | value_micros
+  int64_t n = 0;
 };
 
 /// A delivery outcome to record. It applies only while its outbox entry
@@ -211,8 +232,9 @@ public:
   size_t prune_dedup(Millis before, size_t max);
   /// Deletes everything stored for a customer and the ids merged into it:
   /// profile, alias links, dedup keys, timers, outbox entries, delivery
-  /// records, inbox. Returns the number of entries removed. `audit` (when
-  /// given) is the erasure's audit entry, written in the same transaction.
+  /// records, inbox, touches and conversions. Returns the number of entries
+  /// removed. `audit` (when given) is the erasure's audit entry, written in
+  /// the same transaction.
   Result<size_t> erase_customer(const std::string& id, const AuditPut* audit = nullptr);
   /// Logged inputs not covered by their customer's snapshot, in log order:
   /// every customer's (at start, after a crash), or one customer's (`only`,
@@ -309,6 +331,22 @@ public:
   /// (Alias records: see erase_moved.)
   Result<HandoffChunk> export_chunk(const KeyTest& moving, const KeyTest& stays, const std::string& cursor,
                                     size_t max) const;
+
+  // ---- outcomes (PRODUCT.md §10; src/store/outcomes_store.cpp) ---------------
+  /// Partition count the outcome keys use (cluster.partitions); call once after open.
+  void set_partitions(uint32_t partitions);
+  enum class OutcomeKind : char { touch = 't', conversion = 'c' };
+  /// Records of one kind with from <= at < to, all partitions, at most `max`,
+  /// resuming after the cursor `after` ("" = from the start).
+  OutcomePage outcome_page(OutcomeKind kind, Millis from, Millis to, const std::string& after, size_t max) const;
+  /// One customer's records of one kind with from <= at < to, in time order,
+  /// at most `max` (the newest are dropped past it).
+  std::vector<std::string> customer_outcomes(const std::string& customer, OutcomeKind kind, Millis from, Millis to,
+                                             size_t max) const;
+  /// Customers with records, in id order, after `after`, at most `max`.
+  std::vector<std::string> outcome_customers(const std::string& after, size_t max) const;
+  /// The experiment counters of one journey.
+  std::vector<ResultCounter> result_counters(const std::string& journey) const;
 
   struct Impl;
 

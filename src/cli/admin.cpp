@@ -7,6 +7,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/engagement.hpp"
+#include "cli/client.hpp"
 #include "cli/render.hpp"
 #include "http/client.hpp"
 #include "waymark/config.hpp"
@@ -190,6 +191,11 @@ int cmd_deploy(const ClientArgs& args, const std::string& file) {
   }
   std::cout << "deployed journey " << sid << " version " << version << "\n";
   return 0;
+}
+
+std::optional<json::object> get_json_object(const ClientArgs& args, const std::string& target,
+                                           const std::string& what, int& status) {
+  return get_object(args, target, what, status);
 }
 
 int cmd_journeys(const ClientArgs& args) {

@@ -94,8 +94,8 @@ int run(int argc, char** argv, const std::function<int(const ServeArgs&)>& serve
   send_cmd->add_option("--window", send_args.window, "lines in flight before waiting for acks (default 65536)")
       ->check(CLI::Range(size_t{1}, size_t{65536}));
 
-  ClientArgs deploy_args, list_args, journey_args, customer_args, cluster_args;
-  std::string url[5], token[5], config[5];
+  ClientArgs deploy_args, list_args, journey_args, customer_args, cluster_args, attribution_args;
+  std::string url[6], token[6], config[6];
   std::string deploy_file, journey_id, customer_id;
   auto* deploy_cmd = app.add_subcommand("deploy", "deploy a journey or a template (JSON file)");
   deploy_cmd->add_option("file", deploy_file, "journey or template JSON")->required();
@@ -105,6 +105,20 @@ int run(int argc, char** argv, const std::function<int(const ServeArgs&)>& serve
   auto* journey_cmd = app.add_subcommand("journey", "show a journey with per-step stats");
   journey_cmd->add_option("id", journey_id, "journey id")->required();
   add_client_options(journey_cmd, journey_args, url[2], token[2], config[2], true);
+  bool journey_results = false;
+  int results_version = 0;
+  journey_cmd->add_flag("--results", journey_results, "experiment results per arm (holdout, split variants)");
+  journey_cmd->add_option("--version", results_version, "with --results: one version (default all)")
+      ->check(CLI::Range(1, 1 << 30));
+  AttributionArgs attribution;
+  auto* attribution_cmd = app.add_subcommand("attribution", "credit conversions to journeys, channels, steps or templates");
+  attribution_cmd->add_option("--model", attribution.model, "first last linear time_decay position markov")->required();
+  attribution_cmd->add_option("--by", attribution.by, "journey channel step template (default channel)");
+  attribution_cmd->add_option("--from", attribution.from, "RFC 3339: conversions at or after")->required();
+  attribution_cmd->add_option("--to", attribution.to, "RFC 3339: conversions before")->required();
+  attribution_cmd->add_option("--lookback", attribution.lookback, "duration, e.g. 30d (default 30d)");
+  attribution_cmd->add_option("--half-life", attribution.half_life, "time_decay: duration (default 7d)");
+  add_client_options(attribution_cmd, attribution_args, url[5], token[5], config[5], true);
   auto* cluster_cmd = app.add_subcommand("cluster", "show the cluster's members, up or down, and their partitions");
   add_client_options(cluster_cmd, cluster_args, url[4], token[4], config[4], true);
   auto* customer_cmd = app.add_subcommand("customer", "show a customer: profile, instances, history, deliveries, trace");
@@ -154,7 +168,12 @@ int run(int argc, char** argv, const std::function<int(const ServeArgs&)>& serve
   }
   if (*journey_cmd) {
     finish_client_options(journey_cmd, journey_args, url[2], token[2], config[2]);
+    if (journey_results) return cmd_journey_results(journey_args, journey_id, results_version);
     return cmd_journey(journey_args, journey_id);
+  }
+  if (*attribution_cmd) {
+    finish_client_options(attribution_cmd, attribution_args, url[5], token[5], config[5]);
+    return cmd_attribution(attribution_args, attribution);
   }
   if (*cluster_cmd) {
     finish_client_options(cluster_cmd, cluster_args, url[4], token[4], config[4]);

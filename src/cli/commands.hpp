@@ -28,6 +28,13 @@ int cmd_journeys(const ClientArgs& args);
 int cmd_cluster(const ClientArgs& args);
 int cmd_journey(const ClientArgs& args, const std::string& id);
 int cmd_customer(const ClientArgs& args, const std::string& id);
+/// GET /api/journeys/{id}/results: one row per arm (src/cli/outcomes.cpp).
+int cmd_journey_results(const ClientArgs& args, const std::string& id, int version);
+struct AttributionArgs {
+  std::string model, by = "channel", from, to, lookback, half_life;
+};
+/// GET /api/attribution: unattributed count and one row per group.
+int cmd_attribution(const ClientArgs& args, const AttributionArgs& a);
 /// Offline: no server needed. `config_path` unset = config/waymark.json if present.
 int cmd_validate(const std::string& file, const std::optional<std::string>& config_path);
 

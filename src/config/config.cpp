@@ -492,6 +492,46 @@ bool is_loopback_host(const std::string& host) {
   return ::inet_pton(AF_INET, host.c_str(), &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
 }
 
+/// `attribution.conversion_events` (1-100 distinct non-empty names, each at
+/// most 256 bytes), `attribution.value_path` ("properties.*" or "context.*",
+/// or "" for no value) and `clv.horizon` (a duration, 1 day to 10 years).
+std::optional<Error> parse_outcomes(const json::object& o, Config& c) {
+  std::optional<Error> e;
+  if (auto* a = o.if_contains("attribution")) {
+    if (!a->is_object())
+      return make_error("bad_config", "attribution must be an object");
+    const auto& ao = a->get_object();
+    if ((e = unknown_keys(ao, {"conversion_events", "value_path"}, "attribution.")) ||
+        (e = read_strings(ao, "conversion_events", c.conversion_events, "attribution.")) ||
+        (e = read_string(ao, "value_path", c.conversion_value_path, "attribution.")))
+      return e;
+    const std::set<std::string> distinct(c.conversion_events.begin(), c.conversion_events.end());
+    if (c.conversion_events.empty() || c.conversion_events.size() > 100 || distinct.size() != c.conversion_events.size())
+      return make_error("bad_config", "attribution.conversion_events must hold 1-100 distinct event names");
+    for (auto& name : c.conversion_events)
+      if (name.empty() || name.size() > 256)
+        return make_error("bad_config", "attribution.conversion_events: names must be 1-256 bytes");
+    const std::string& vp = c.conversion_value_path;
+    const bool prefixed = vp.rfind("properties.", 0) == 0 || vp.rfind("context.", 0) == 0;
+    if (!vp.empty() && (!prefixed || vp.back() == '.' || vp.find("..") != std::string::npos || vp.size() > 256))
+      return make_error("bad_config", "attribution.value_path must be properties.<path> or context.<path> (or \"\")");
+  }
+  if (auto* cl = o.if_contains("clv")) {
+    if (!cl->is_object())
+      return make_error("bad_config", "clv must be an object");
+    if ((e = unknown_keys(cl->get_object(), {"horizon"}, "clv.")))
+      return e;
+    if (auto* h = cl->get_object().if_contains("horizon")) {
+      auto d = h->is_string() ? parse_duration(h->get_string()) : std::nullopt;
+      constexpr Millis day = 86400LL * 1000;
+      if (!d || *d < day || *d > 3653 * day)
+        return make_error("bad_config", "clv.horizon must be a duration from \"1d\" to \"3653d\" (e.g. \"90d\")");
+      c.clv_horizon = *d;
+    }
+  }
+  return std::nullopt;
+}
+
 Config default_config() {
   Config c;
   for (const char* ch : {"email", "sms", "push", "webhook", "inapp"})
@@ -504,7 +544,7 @@ Result<Config> config_from_json(const json::value& v) {
     return make_error("bad_config", "the config must be a JSON object");
   const auto& o = v.get_object();
   static const Fields known = {"node", "data_dir", "tcp", "http", "cluster", "auth", "journeys_dir",
-                               "channels", "limits", "clock", "log_level", "scheduler"};
+                               "channels", "limits", "clock", "log_level", "scheduler", "attribution", "clv"};
   if (auto e = unknown_keys(o, known, ""))
     return *e;
   Config c = default_config();
@@ -555,6 +595,8 @@ Result<Config> config_from_json(const json::value& v) {
     if (c.scheduler_policy != "sharing" && c.scheduler_policy != "stealing")
       return make_error("bad_config", "scheduler.policy must be \"sharing\" or \"stealing\"");
   }
+  if ((e = parse_outcomes(o, c)))
+    return *e;
   if (auto* l = o.if_contains("limits")) {
     if (!l->is_object())
       return make_error("bad_config", "limits must be an object");

@@ -80,6 +80,8 @@ CatalogPtr build_catalog_from(const std::vector<std::pair<std::string, std::stri
   auto cat = std::make_shared<Catalog>();
   cat->limits = config.limits;
   cat->links = LinkKeys{config.http_public_url, config.http_link_secret};
+  cat->conversion_events = config.conversion_events;
+  cat->conversion_value_path = config.conversion_value_path;
   for (auto& [name, ch] : config.channels)
     cat->channels[name] = ch.policy;
   for (auto& [id, raw] : templates) {

@@ -171,11 +171,12 @@ public:
   void respond(uint64_t seq, Response r) {
     if (!awaiting_ || seq != seq_ || closed_) return;  // stale or duplicate answer
     awaiting_ = false;
+    if (r.stream) return write_stream(std::move(r));
     bhttp::response<bhttp::string_body> res;
     try {
       res = build(std::move(r));
     } catch (const std::exception&) {
-      res = build(Response{500, "application/json", error_json("bad response"), {}});
+      res = build(Response{500, "application/json", error_json("bad response"), {}, {}});
     }
     write(std::move(res), !keep_alive_, false);
   }
@@ -317,9 +318,9 @@ private:
     try {
       server_->handler(std::move(r), std::move(responder));
     } catch (const std::exception& e) {
-      respond(seq_, Response{500, "application/json", error_json("internal error"), {}});
+      respond(seq_, Response{500, "application/json", error_json("internal error"), {}, {}});
     } catch (...) {
-      respond(seq_, Response{500, "application/json", error_json("internal error"), {}});
+      respond(seq_, Response{500, "application/json", error_json("internal error"), {}, {}});
     }
   }
 
@@ -351,7 +352,7 @@ private:
   }
 
   void write_error(int status, const std::string& message, bool linger) {
-    write(build(Response{status, "application/json", error_json(message), {}}), true, linger);
+    write(build(Response{status, "application/json", error_json(message), {}, {}}), true, linger);
   }
 
   void write(bhttp::response<bhttp::string_body> res, bool close_after, bool linger) {
@@ -368,6 +369,63 @@ private:
                          if (linger) return self->linger();
                          self->finish();
                        });
+  }
+
+  // A streamed response: the header, then one chunk per piece the producer
+  // fills, each written before the next is asked for, then the last chunk.
+  void write_stream(Response r) {
+    if (closed_) return;
+    stream_res_ = std::make_shared<bhttp::response<bhttp::empty_body>>();
+    auto& res = *stream_res_;
+    res.version(11);
+    res.result(static_cast<unsigned>((r.status >= 100 && r.status <= 999) ? r.status : 500));
+    for (auto& [name, value] : r.headers) res.set(name, value);
+    if (!r.content_type.empty()) res.set(bhttp::field::content_type, r.content_type);
+    res.set(bhttp::field::server, "waymark");
+    res.keep_alive(keep_alive_);
+    res.chunked(true);
+    producer_ = std::move(r.stream);
+    stream_sr_ = std::make_shared<bhttp::response_serializer<bhttp::empty_body>>(res);
+    stream_.expires_after(std::chrono::seconds(server_->options.idle_timeout_s));
+    bhttp::async_write_header(stream_, *stream_sr_, [self = shared_from_this()](error_code ec, size_t) {
+      if (ec) return self->end_stream(false);
+      self->next_piece();
+    });
+  }
+
+  void next_piece() {
+    piece_.clear();
+    bool more = false;
+    try {
+      more = producer_(piece_);
+    } catch (...) {
+      return end_stream(false);
+    }
+    auto after = [self = shared_from_this(), more](error_code ec, size_t) {
+      if (ec) return self->end_stream(false);
+      if (more) return self->next_piece();
+      self->last_chunk();
+    };
+    stream_.expires_after(std::chrono::seconds(server_->options.idle_timeout_s));
+    if (piece_.empty()) {
+      if (more) return net::post(stream_.get_executor(), [self = shared_from_this()] { self->next_piece(); });
+      return last_chunk();
+    }
+    net::async_write(stream_, bhttp::make_chunk(net::buffer(piece_)), std::move(after));
+  }
+
+  void last_chunk() {
+    net::async_write(stream_, bhttp::make_chunk_last(),
+                     [self = shared_from_this()](error_code ec, size_t) { self->end_stream(!ec); });
+  }
+
+  void end_stream(bool ok) {
+    producer_ = nullptr;
+    stream_sr_.reset();
+    stream_res_.reset();
+    std::string().swap(piece_);
+    if (!ok || !keep_alive_) return finish();
+    do_read();
   }
 
   // Half-close, then discard what the client is still sending (bounded in
@@ -400,6 +458,11 @@ private:
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::shared_ptr<bhttp::response<bhttp::string_body>> res_;
+  // a streamed response (write_stream)
+  std::shared_ptr<bhttp::response<bhttp::empty_body>> stream_res_;
+  std::shared_ptr<bhttp::response_serializer<bhttp::empty_body>> stream_sr_;
+  std::function<bool(std::string&)> producer_;
+  std::string piece_;
   std::vector<char> scratch_;
   Server::Impl* server_;
   std::shared_ptr<Control> control_;

@@ -52,6 +52,13 @@ struct Response {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+  /// A streamed body (Transfer-Encoding: chunked) instead of `body`, for
+  /// results of unbounded size: called on the connection's strand for each
+  /// next piece until it returns false (the piece it filled then is still
+  /// sent). One piece is in memory at a time, and the next is asked for only
+  /// once the previous one is written, so a slow reader slows the producer.
+  /// A producer that throws ends the connection (the body is cut short).
+  std::function<bool(std::string& piece)> stream;
 };
 
 /// Answers one request. Call exactly once, from any thread; the response is

@@ -65,6 +65,14 @@ json::object instance_json(const Instance& i) {
   o["timeout_timer_id"] = i.timeout_timer_id;
   o["timeout_due"] = i.timeout_due;
   o["visits"] = i.visits;
+  if (i.holdout)
+    o["holdout"] = true;
+  if (!i.variants.empty()) {
+    json::object vs;
+    for (const auto& [step, variant] : i.variants)
+      vs[step] = variant;
+    o["variants"] = std::move(vs);
+  }
   return o;
 }
 
@@ -377,6 +385,19 @@ void write_instance(StateWriter& w, const Instance& i) {
   w.num(i.timeout_due);
   w.lit(",\"visits\":");
   w.num(i.visits);
+  if (i.holdout)
+    w.lit(",\"holdout\":true");
+  if (!i.variants.empty()) {
+    w.lit(",\"variants\":{");
+    for (size_t n = 0; n < i.variants.size(); ++n) {
+      if (n)
+        w.lit(",");
+      w.str(i.variants[n].first);
+      w.lit(":");
+      w.str(i.variants[n].second);
+    }
+    w.lit("}");
+  }
   w.lit("}");
 }
 
@@ -649,6 +670,15 @@ void read_instance(Reader& rd, const json::object& o, Instance& i) {
   rd.str(o, "timeout_timer_id", i.timeout_timer_id);
   rd.i64(o, "timeout_due", i.timeout_due);
   rd.small_int(o, "visits", i.visits);
+  rd.boolean(o, "holdout", i.holdout);
+  if (const json::value* vs = rd.field(o, "variants")) {
+    if (!vs->is_object())
+      rd.fail("variants", "expected an object");
+    else
+      for (const auto& kv : vs->get_object())
+        if (kv.value().is_string())
+          i.variants.emplace_back(std::string(kv.key()), std::string(kv.value().get_string()));
+  }
   if (i.id.empty() || i.journey.empty())
     rd.fail("instances", "instance without id or journey");
 }

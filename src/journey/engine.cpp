@@ -32,6 +32,7 @@
 
 #include "journey/engine_internal.hpp"
 #include "waymark/engagement.hpp"
+#include "waymark/outcomes/holdout.hpp"
 
 namespace waymark {
 
@@ -79,6 +80,10 @@ void Run::trace(const std::string& journey, int version, const std::string& step
 void Run::stat(const std::string& journey, int version, const std::string& step, std::string counter,
                int64_t n) {
   d.stats.push_back(StatDelta{journey, version, step, std::move(counter), n});
+}
+
+void Run::arm(const Instance& inst, std::string arm, int64_t entered, int64_t converted, double value) {
+  d.arms.push_back(ArmDelta{inst.journey, inst.version, std::move(arm), entered, converted, value});
 }
 
 std::string Run::new_timer_id() { return "t" + std::to_string(s.next_seq++); }
@@ -271,6 +276,25 @@ std::string reentry_refusal(const CustomerState& s, const Journey& j, const std:
   return "";
 }
 
+/// A held-out entrant (PRODUCT.md §10): it follows no step and gets no
+/// message; it stays, at no step, until its goal, its timeout or the end of
+/// the goal's `within` (a step timer), and leaves at once when the journey
+/// has neither a goal nor a timeout (nothing to wait for).
+void hold_out(Run& r, const Journey& j, Instance inst) {
+  inst.step.clear();
+  r.trace(j.id, j.version, "", "holdout");
+  const std::string id = inst.id;
+  const bool waits = j.goal || j.timeout > 0;
+  if (j.goal && j.goal->within > 0) {
+    inst.timer_id = r.new_timer_id();
+    inst.timer_due = r.now + j.goal->within;
+    r.d.timers_set.push_back(TimerRef{inst.timer_due, inst.timer_id});
+  }
+  r.s.instances.push_back(std::move(inst));
+  if (!waits)
+    exit_instance(r, id, "holdout");
+}
+
 /// Enters the latest version of `journey_id` when allowed; runs its first steps.
 void try_enter(Run& r, const std::string& journey_id, const json::object& entry, EntryCause cause,
                size_t used) {
@@ -325,6 +349,10 @@ void try_enter(Run& r, const std::string& journey_id, const json::object& entry,
   m.last_entered = r.now;
   m.active = true;
   r.stat(j.id, j.version, "", "entered");
+  inst.holdout = j.holdout_percent > 0 && outcomes::held_out(r.s.id, j.id, j.holdout_percent);
+  r.arm(inst, inst.holdout ? "holdout" : "treated", 1, 0);
+  if (inst.holdout)
+    return hold_out(r, j, std::move(inst));
   r.trace(j.id, j.version, j.start, "entered");
   const std::string id = inst.id;
   r.s.instances.push_back(std::move(inst));
@@ -369,7 +397,18 @@ const std::string& choose_branch(Run& r, const Instance& inst, const Step& st) {
   return st.default_next;
 }
 
-const std::string& choose_variant(Run& r, const Instance& inst, const Step& st) {
+/// Remembers the variant the instance took at `st` and counts its entry into
+/// that arm (once per instance: a loop back through the split takes the same
+/// variant, the hash being the same).
+void take_variant(Run& r, Instance& inst, const Step& st, const std::string& variant) {
+  for (const auto& [step, v] : inst.variants)
+    if (step == st.id)
+      return;
+  inst.variants.emplace_back(st.id, variant);
+  r.arm(inst, st.id + ":" + variant, 1, 0);
+}
+
+const std::string& choose_variant(Run& r, Instance& inst, const Step& st) {
   static const std::string none;
   int64_t total = 0;
   for (const auto& v : st.variants)
@@ -382,6 +421,7 @@ const std::string& choose_variant(Run& r, const Instance& inst, const Step& st) 
     pick -= std::max(v.weight, 0);
     if (pick < 0) {
       r.trace(inst.journey, inst.version, st.id, "variant " + v.name);
+      take_variant(r, inst, st, v.name);
       return v.next;
     }
   }
@@ -464,11 +504,19 @@ bool reach_goal(Run& r, const Journey& j, const Instance& inst, const EvalContex
   if (j.goal->within > 0 && r.now - inst.entered_at > j.goal->within)
     return false;
   r.stat(inst.journey, inst.version, "", "goal");
+  double value = 0;
   if (!j.goal->value_path.empty()) {
     const json::value* v = json_path(r.event_json(), j.goal->value_path);
-    if (v && v->is_number())
-      r.stat(inst.journey, inst.version, "", "goal_value", std::llround(v->to_number<double>()));
+    if (v && v->is_number()) {
+      value = v->to_number<double>();
+      r.stat(inst.journey, inst.version, "", "goal_value", std::llround(value));
+    }
   }
+  r.arm(inst, inst.holdout ? "holdout" : "treated", 0, 1, value);
+  for (const auto& [step, variant] : inst.variants)
+    r.arm(inst, step + ":" + variant, 0, 1, value);
+  if (!r.goal_value)
+    r.goal_value = value;
   r.trace(inst.journey, inst.version, inst.step, "goal " + j.goal->event);
   return true;
 }
@@ -506,6 +554,29 @@ void handle_instance_event(Run& r, const std::string& id) {
     go_to(r, *inst, st->second.next);
     run_steps(r, id);
   }
+}
+
+/// The event's one conversion record (PRODUCT.md §10), if it is one: a
+/// conversion event (value at the configured path) or a goal reached (the
+/// first goal's value); an event that is both counts once, with the
+/// conversion event's value.
+void record_conversion(Run& r, const Event& e) {
+  if (e.type != EventType::track)
+    return;
+  const auto& names = r.cat.conversion_events;
+  const bool named = std::find(names.begin(), names.end(), e.name) != names.end();
+  if (!named && !r.goal_value)
+    return;
+  double value = named ? 0 : *r.goal_value;
+  if (named && !r.cat.conversion_value_path.empty()) {
+    // "properties.x" is read from the event's properties directly (no event DOM).
+    const std::string_view path = r.cat.conversion_value_path;
+    const json::value* v = path.substr(0, 11) == "properties."
+                             ? json_path(e.properties, path.substr(11))
+                             : json_path(r.event_json(), path);
+    value = v && v->is_number() ? v->to_number<double>() : 0;
+  }
+  r.d.conversions.push_back(outcomes::Conversion{r.s.id, e.name, value, e.timestamp});
 }
 
 std::string trigger_of(const Event& e) {
@@ -666,6 +737,7 @@ Decision on_event(CustomerState& s, const Catalog& cat, const Event& e, Millis n
   for (const std::string& id : instance_ids(s))
     handle_instance_event(r, id);
   check_event_entries(r);
+  record_conversion(r, e);
   finish(r, true);
   return std::move(r.d);
 }
@@ -687,6 +759,9 @@ Decision on_timer(CustomerState& s, const Catalog& cat, const std::string& timer
   } else if (!j) {
     it->timer_id.clear();
     exit_instance(r, id, reason);
+  } else if (it->holdout) {
+    it->timer_id.clear();  // the goal's window ended
+    exit_instance(r, id, "holdout");
   } else {
     it->timer_id.clear();
     it->timer_due = 0;

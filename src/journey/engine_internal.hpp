@@ -22,6 +22,9 @@ struct Run {
   std::string trigger;               // "event X" | "identify" | "timer t7" | "merge"
   Decision d;
   bool profile_changed = false;      // traits changed during this trigger
+  // The value of the first goal this event reached (nullopt: none); with the
+  // conversion events it makes the event's one conversion record.
+  std::optional<double> goal_value;
 
   Run(CustomerState& state, const Catalog& catalog, Millis at) : s(state), cat(catalog), now(at) {}
 
@@ -38,6 +41,8 @@ public:
   void trace(const std::string& journey, int version, const std::string& step, std::string what);
   void stat(const std::string& journey, int version, const std::string& step, std::string counter,
             int64_t n = 1);
+  /// Adds to the journey's experiment counters of `arm`.
+  void arm(const Instance& inst, std::string arm, int64_t entered, int64_t converted, double value = 0);
   std::string new_timer_id();
   /// Sets the instance's step timer (clearing a previous one first).
   void set_step_timer(Instance& inst, Millis due);

@@ -103,6 +103,10 @@ void deliver(Run& r, const Instance& inst, const Step& st, std::string to, Rende
     r.s.deliveries.pop_front();
   r.stat(inst.journey, inst.version, st.id, "sent");
   r.trace(inst.journey, inst.version, st.id, "sent " + d.id);
+  outcomes::Touch t{d.id, d.customer, d.channel, d.journey, d.version, d.step, d.template_id, "", d.at};
+  if (!inst.variants.empty())
+    t.variant = inst.variants.back().first + ":" + inst.variants.back().second;
+  r.d.touches.push_back(std::move(t));
   r.d.deliveries.push_back(std::move(d));
 }
 

@@ -160,6 +160,7 @@ private:
   void parse_reentry(const json::value& v, Journey& j);
   void parse_exits(const json::value& v, Journey& j);
   void parse_goal(const json::value& v, Journey& j);
+  void parse_holdout(const json::value& v, Journey& j);
   void parse_steps(const json::object& o, Journey& j);
   bool parse_step(const json::value& v, const std::string& path, Step& s);
   void check_jump_target(const std::string& target, const std::string& path);
@@ -187,7 +188,7 @@ JourneyPtr Parser::parse(const json::value& v) {
   }
   const json::object& o = v.get_object();
   check_fields(o, {"id", "name", "owner", "entry", "key", "reentry", "exit", "goal", "timeout",
-                   "start", "steps"},
+                   "holdout", "start", "steps"},
                "");
   auto j = std::make_shared<Journey>();
   j->source = o;
@@ -196,6 +197,7 @@ JourneyPtr Parser::parse(const json::value& v) {
   if (const json::value* r = o.if_contains("reentry")) parse_reentry(*r, *j);
   if (const json::value* e = o.if_contains("exit")) parse_exits(*e, *j);
   if (const json::value* g = o.if_contains("goal")) parse_goal(*g, *j);
+  if (const json::value* h = o.if_contains("holdout")) parse_holdout(*h, *j);
   parse_steps(o, *j);
   if (errors_.size() != before) return nullptr;
   return j;
@@ -291,6 +293,25 @@ void Parser::parse_goal(const json::value& v, Journey& j) {
     }
   }
   j.goal = std::move(goal);
+}
+
+// "holdout": {"percent": P}, P a number in 0-50 (PRODUCT.md §10).
+void Parser::parse_holdout(const json::value& v, Journey& j) {
+  const json::object* h = object_at(v, "holdout");
+  if (!h) return;
+  check_fields(*h, {"percent"}, "holdout");
+  const json::value* p = h->if_contains("percent");
+  if (!p) {
+    error("holdout.percent", "missing required field 'percent'");
+  } else if (!p->is_number()) {
+    error("holdout.percent", "expected a number (0-50)");
+  } else {
+    const double percent = p->to_number<double>();
+    if (!(percent >= 0 && percent <= 50))
+      error("holdout.percent", "must be between 0 and 50");
+    else
+      j.holdout_percent = percent;
+  }
 }
 
 void Parser::parse_steps(const json::object& o, Journey& j) {

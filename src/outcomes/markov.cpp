@@ -5,6 +5,7 @@
 #include <map>
 
 #include "waymark/outcomes/attribution.hpp"
+#include "waymark/outcomes/attribution_stream.hpp"
 
 namespace waymark::outcomes {
 namespace {
@@ -18,22 +19,21 @@ struct Chain {
   std::vector<double> to_null;
 };
 
-Chain count_transitions(const std::vector<Path>& paths, const std::map<std::string, size_t>& index) {
+Chain chain_of(const MarkovCounts& counts, const std::map<std::string, size_t>& index) {
   Chain c;
   c.states = index.size() + 1;
   c.to_state.assign(c.states, std::vector<double>(c.states, 0.0));
   c.to_conv.assign(c.states, 0.0);
   c.to_null.assign(c.states, 0.0);
-  for (const auto& p : paths) {
-    if (p.groups.empty())
-      continue;
-    size_t from = 0;
-    for (const auto& g : p.groups) {
-      const size_t to = index.at(g);
-      c.to_state[from][to] += 1;
-      from = to;
-    }
-    (p.converted ? c.to_conv : c.to_null)[from] += 1;
+  auto state = [&](const std::string& g) { return g.empty() ? size_t{0} : index.at(g); };
+  for (const auto& [edge, n] : counts) {
+    const size_t from = state(edge.first);
+    if (edge.second == kMarkovConversion)
+      c.to_conv[from] += n;
+    else if (edge.second == kMarkovNull)
+      c.to_null[from] += n;
+    else
+      c.to_state[from][state(edge.second)] += n;
   }
   return c;
 }
@@ -88,17 +88,25 @@ double conversion_probability(const Chain& c, size_t removed) {
 }  // namespace
 
 Result<std::vector<std::pair<std::string, double>>> markov_shares(const std::vector<Path>& paths) {
-  std::map<std::string, size_t> index;
+  MarkovCounts counts;
   for (const auto& p : paths)
-    for (const auto& g : p.groups)
-      index.emplace(g, 0);
+    add_path(counts, p.groups, p.converted);
+  return markov_shares(counts);
+}
+
+Result<std::vector<std::pair<std::string, double>>> markov_shares(const MarkovCounts& counts) {
+  std::map<std::string, size_t> index;
+  for (const auto& [edge, n] : counts)
+    for (const std::string* g : {&edge.first, &edge.second})
+      if (!g->empty() && *g != kMarkovConversion && *g != kMarkovNull)
+        index.emplace(*g, 0);
   if (index.size() > kMarkovGroupsMax)
     return make_error("too_many_groups", "markov attribution takes at most " + std::to_string(kMarkovGroupsMax) +
                                              " groups; got " + std::to_string(index.size()));
   size_t next = 1;
   for (auto& [g, i] : index)
     i = next++;
-  const Chain chain = count_transitions(paths, index);
+  const Chain chain = chain_of(counts, index);
   const double base = conversion_probability(chain, 0);
   std::vector<std::pair<std::string, double>> shares;
   if (base <= 0)

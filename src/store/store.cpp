@@ -4,6 +4,7 @@
 #include "waymark/store.hpp"
 #include "waymark/json.hpp"
 #include "waymark/cluster.hpp"
+#include "waymark/outcomes/records.hpp"
 
 #include <lmdb.h>
 #include <sys/stat.h>
@@ -151,9 +152,13 @@ struct Store::Impl {
   std::string fault_customer;
   bool take_fault(const Batch& b);
   MDB_dbi customers, aliases, dedup, timers, outbox, deliveries, journeys, journey_meta, templates, stats, inbox, meta,
-    log, snapseq, journey_versions, audit;
+    log, snapseq, journey_versions, audit, touches, conversions, outcome_index, results;
   uint64_t outbox_seq = 0;
   uint64_t audit_seq = 0;  // the last audit entry's seq (meta "audit_seq")
+  // Outcomes (store_outcomes.cpp): records numbered by one sequence (meta
+  // "outcome_seq"), keyed by the customer's partition of `partitions`.
+  uint64_t outcome_seq = 0;
+  uint32_t partitions = 256;
   // The input log (store.hpp). Writer thread only, except the atomics. The
   // last seq appended; the dirty map: each customer with logged inputs after
   // its stored state, with the first such seq and whether it has a stored
@@ -239,7 +244,9 @@ struct Store::Impl {
              {"journeys", &this->journeys},   {"journey_meta", &this->journey_meta}, {"templates", &this->templates},
              {"stats", &this->stats},         {"inbox", &this->inbox},           {"meta", &this->meta},
              {"log", &this->log},             {"snapseq", &this->snapseq},
-             {"journey_versions", &this->journey_versions}, {"audit", &this->audit}};
+             {"journey_versions", &this->journey_versions}, {"audit", &this->audit},
+             {"touches", &this->touches},     {"conversions", &this->conversions},
+             {"outcome_index", &this->outcome_index}, {"results", &this->results}};
   for (auto& d : dbs)
     if ((rc = mdb_dbi_open(txn, d.name, MDB_CREATE, d.dbi))) {
       mdb_txn_abort(txn);
@@ -254,6 +261,9 @@ struct Store::Impl {
   k = val("log_seq");
   if (mdb_get(txn, this->meta, &k, &v) == 0 && v.mv_size == 8)
     this->log_seq = from_be64(static_cast<const char*>(v.mv_data));
+  k = val("outcome_seq");
+  if (mdb_get(txn, this->meta, &k, &v) == 0 && v.mv_size == 8)
+    this->outcome_seq = from_be64(static_cast<const char*>(v.mv_data));
   MDB_cursor* cur = nullptr;
   if (mdb_cursor_open(txn, this->log, &cur) == 0) {
     if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0 && k.mv_size == 8)
@@ -304,6 +314,8 @@ struct Store::Impl {
     return str(v);
   }
 };
+
+#include "store/store_outcomes.inc"
 
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Store::~Store() = default;
@@ -363,6 +375,8 @@ Result<CommitResult> Store::commit(const Batch& b) {
     return r == MDB_NOTFOUND ? 0 : r;
   };
   std::map<std::string, int64_t> stat_add;
+  std::map<std::string, int64_t> result_add;    // results key -> amount
+  uint64_t oseq = d.outcome_seq;
   std::map<std::string, int64_t> outbox_delta;  // channel -> entries put minus deleted
   // A customer written more than once in a batch (several events in one group
   // commit) gets its last state only: the puts before it would be overwritten
@@ -478,6 +492,8 @@ Result<CommitResult> Store::commit(const Batch& b) {
     }
     for (auto& s : w.stats)
       stat_add[s.journey + '\0' + std::to_string(s.version) + '\0' + s.step + '\0' + s.counter] += s.n;
+    if ((rc = put_outcomes(txn, d, w, oseq, result_add)))
+      return fail("put outcomes", rc);
   }
   for (auto& u : b.deliveries) {
     // An update whose outbox entry is gone (its customer was erased while the
@@ -519,6 +535,9 @@ Result<CommitResult> Store::commit(const Batch& b) {
     if ((rc = put(d.stats, key, be64(static_cast<uint64_t>(cur + n)))))
       return fail("put stats", rc);
   }
+  for (auto& [key, n] : result_add)
+    if ((rc = add_counter(txn, d.results, key, n)))
+      return fail("put results", rc);
   for (auto& j : b.journeys) {
     if (j.version > 0 && !j.json.empty() && (rc = put(d.journeys, j.id + '\0' + be32(j.version), j.json)))
       return fail("put journey", rc);
@@ -553,11 +572,14 @@ Result<CommitResult> Store::commit(const Batch& b) {
     return fail("put outbox_seq", rc);
   if (lseq != d.log_seq && (rc = put(d.meta, "log_seq", be64(lseq))))
     return fail("put log_seq", rc);
+  if (oseq != d.outcome_seq && (rc = put(d.meta, "outcome_seq", be64(oseq))))
+    return fail("put outcome_seq", rc);
   std::lock_guard<std::mutex> counting(d.count_mu);
   if ((rc = mdb_txn_commit(txn)))
     return lmdb_error("mdb_txn_commit", rc);
   d.outbox_seq = seq;
   d.audit_seq = aseq;
+  d.outcome_seq = oseq;
   d.outbox_add(outbox_delta);
   d.log_entries.fetch_add(lseq - d.log_seq, std::memory_order_relaxed);
   d.log_entries.fetch_sub(std::min<uint64_t>(trimmed, d.log_entries.load()), std::memory_order_relaxed);
@@ -1181,6 +1203,8 @@ Result<size_t> Store::erase_customer(const std::string& id, const AuditPut* audi
     if (!rc)
       rc = mdb_put(txn, d.meta, &sk, &sv, 0);
   }
+  for (auto it = ids.begin(); !rc && it != ids.end(); ++it)
+    rc = erase_outcomes(txn, d, *it, removed);
   if (rc) {
     mdb_txn_abort(txn);
     return lmdb_error("erase", rc);

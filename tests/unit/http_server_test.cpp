@@ -426,3 +426,40 @@ TEST(HttpClient, ConnectionRefusedIsAnError) {
 }
 
 }  // namespace
+
+// A streamed body (Response::stream): chunked, every piece in order, the
+// producer asked for one piece at a time until it says it is done.
+TEST(HttpServerStream, AStreamedBodyArrivesChunkedWholeAndInOrder) {
+  std::atomic<int> calls{0};
+  wh::Server server(wh::ServerOptions{}, [&](wh::Request&& req, wh::Responder r) {
+    if (req.path != "/stream") return r(wh::Response{200, "text/plain", "plain", {}, {}});
+    wh::Response res;
+    res.content_type = "application/x-ndjson";
+    auto n = std::make_shared<int>(0);
+    res.stream = [&calls, n](std::string& piece) {
+      ++calls;
+      if (*n % 7 != 3)  // some pieces are empty: nothing is written for them
+        piece = "line " + std::to_string(*n) + "\n" + std::string(1000, 'x') + "\n";
+      return ++*n < 300;
+    };
+    r(std::move(res));
+  });
+  auto port = server.start();
+  ASSERT_TRUE(port.ok());
+  auto r = wh::request("127.0.0.1", *port, "GET", "/stream");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->status, 200);
+  std::string want;
+  for (int i = 0; i < 300; ++i)
+    if (i % 7 != 3) want += "line " + std::to_string(i) + "\n" + std::string(1000, 'x') + "\n";
+  EXPECT_EQ(r->body, want);
+  EXPECT_EQ(calls.load(), 300);
+  bool chunked = false;
+  for (auto& [name, value] : r->headers)
+    chunked |= boost::beast::iequals(name, "transfer-encoding") && value == "chunked";
+  EXPECT_TRUE(chunked);
+  EXPECT_EQ(r->content_type, "application/x-ndjson");
+  auto other = wh::request("127.0.0.1", *port, "GET", "/other");
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(other->body, "plain");
+}

@@ -1,0 +1,21 @@
+// Outcome routes (PRODUCT.md §10): experiment results per journey,
+// attribution, customer value and CLV, warehouse export. Reads only: every
+// figure comes from records and counters committed with the inputs that
+// caused them (include/waymark/store.hpp, src/store/store_outcomes.inc);
+// the figures are computed by the pure code of include/waymark/outcomes/.
+#pragma once
+
+#include <caf/all.hpp>
+
+#include "actors/node_context.hpp"
+#include "http/router.hpp"
+
+namespace waymark {
+
+void add_outcomes_routes(http::Router& router, caf::actor_system& sys, NodeContext* ctx);
+
+/// The customer view's "value": {"realized","conversions","first","last","predicted"}
+/// (predicted null before a CLV fit, and for a customer without a purchase).
+boost::json::object customer_value_json(NodeContext* ctx, const std::string& customer);
+
+}  // namespace waymark
