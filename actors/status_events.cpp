@@ -26,7 +26,7 @@ struct status_events_state {
   bool committing = false;
   bool retry_pending = false;
   bool started = false;  // the router is set: events can be routed
-  bool more = false;     // the last scan was full: marks may be left past it
+  bool more = false;     // the last scan left marks unsent: past the page read, or skipped with in_flight full
   static constexpr const char* name = "status_events";
 };
 
@@ -61,10 +61,15 @@ void scan(self_ptr self, NodeContext* ctx) {
   auto me = caf::actor_cast<caf::actor>(self);
   const Millis now = ctx->clock->now();
   auto marks = ctx->store->meta_prefixed(kPrefix, in_flight_max);
+  size_t sent = 0;
   st.more = marks.size() == in_flight_max;
   for (auto& [key, status] : marks) {
-    if (st.in_flight.size() >= in_flight_max || st.in_flight.count(key))
+    if (st.in_flight.count(key))
       continue;
+    if (st.in_flight.size() >= in_flight_max) {
+      st.more = true;  // left for the scan once the events on their way are recorded
+      continue;
+    }
     const std::string id = key.substr(kPrefix.size());
     auto record = ctx->store->delivery_status(id);
     auto info = record ? engagement::delivery_info(id, *record) : Result<engagement::DeliveryInfo>(Error{});
@@ -73,11 +78,14 @@ void scan(self_ptr self, NodeContext* ctx) {
       continue;
     }
     st.in_flight.insert(key);
+    ++sent;
     record_event(
         self->system(), ctx, engagement::reaction_event(*info, status, now),
         [me, key](int code, const std::string& why) { caf::anon_send(me, recorded_atom::value, key, code, why); },
         key);
   }
+  spdlog::debug("[status_events] scan: {} marks read, {} sent, {} on their way, more: {}", marks.size(), sent,
+                st.in_flight.size(), st.more);
   commit_done(self, ctx);
 }
 

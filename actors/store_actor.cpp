@@ -120,6 +120,8 @@ void flush(caf::stateful_actor<store_state>* self, NodeContext* ctx) {
       b.meta.push_back(std::move(m));
     for (auto& a : extra.audit)
       b.audit.push_back(std::move(a));
+    for (auto& k : extra.meta_erase)
+      b.meta_erase.push_back(std::move(k));
   }
   auto t0 = std::chrono::steady_clock::now();
   auto res = b.empty() ? Result<CommitResult>(CommitResult{}) : ctx->store->commit(b);
