@@ -109,6 +109,18 @@ void get_audit(NodeContext* ctx, const Request& req, Responder respond) {
                                                 {"next", page.next.empty() ? json::value(nullptr) : json::value(page.next)}}));
 }
 
+/// Who the caller is (PRODUCT.md §11): the console hides what the role may
+/// not do. With no admin tokens configured (loopback only) it is "anonymous",
+/// an admin.
+Response whoami(const Request& req) {
+  json::array teams;
+  for (const auto& t : req.caller.teams)
+    teams.emplace_back(t);
+  return http::json_response(200, json::object{{"name", req.caller.name},
+                                               {"role", to_string(req.caller.role)},
+                                               {"teams", std::move(teams)}});
+}
+
 }  // namespace
 
 http::Responder count_forbidden(NodeContext* ctx, http::Responder respond) {
@@ -154,6 +166,8 @@ void add_ops_routes(http::Router& router, caf::actor_system& sys, NodeContext* c
                      [=](caf::error& err) { respond(http::error_response(503, self->system().render(err))); });
                });
              });
+  router.add("GET", "/api/whoami", Access::viewer,
+             [](Request&& req, const Params&, Responder r) { r(whoami(req)); });
   router.add("GET", "/api/audit", Access::viewer, [=](Request&& req, const Params&, Responder r) {
     if (!relay_to_leader(*sysp, ctx, req, r))
       get_audit(ctx, req, r);

@@ -115,6 +115,8 @@ function route() {
 
 whenUnauthorized(() => {
   session.token = null;
+  roleKnown = false;  // the next token may be someone else's
+  delete document.body.dataset.role;
   newPage();
   loginView('Your token was refused: log in again.');
 });

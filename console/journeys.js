@@ -166,11 +166,12 @@ async function versionsTab(body, page, id) {
   if (!page.alive()) return;
   const list = Array.isArray(r) ? r : r.versions || [];
   const detail = h('div', { class: 'version-detail' });
-  const reload = () => versionsTab(body, page, id);
+  const redraw = () => window.dispatchEvent(new HashChangeEvent('hashchange'));
   const rows = list.map((v) => {
     const times = Object.entries(v).filter(([k]) => k.endsWith('_at') || k === 'at').map(([k, t]) => `${k}: ${t}`);
     const approve = v.status === 'draft' ? h('button', { type: 'button', class: 'approve needs-approver', onclick: async () => {
-      try { await api('POST', `/api/journeys/${enc(id)}/versions/${enc(v.version)}/approve`); reload(); } catch (err) {
+      // Done, the whole page is drawn again: the title's live version changed too.
+      try { await api('POST', `/api/journeys/${enc(id)}/versions/${enc(v.version)}/approve`); redraw(); } catch (err) {
         replace(detail, errorBox(err));
       }
     } }, 'Approve') : null;

@@ -2,12 +2,17 @@
 // its binary, open without a token (the page holds no data), with strict
 // security headers; and driven in Debian's headless Chromium by
 // tests/console/console.mjs (playwright-core, installed into tests/console by
-// scripts/test.sh, or by this test when missing).
+// scripts/test.sh, or by this test when missing), on a node with four people
+// (admin, editor, approver, viewer) and auth.require_approval: the 403 display,
+// versions and approval, the audit log and the viewer's view all run against
+// the real node (only results and attribution are still made up in the
+// browser, until the outcomes routes land).
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "support/events.hpp"
 #include "support/node.hpp"
@@ -119,16 +124,67 @@ const char* kOnboarding = R"({"id":"onboarding","name":"Onboarding","owner":"lif
   "nudge":{"type":"send","channel":"email","template":"nudge","next":"done"},
   "done":{"type":"exit"}}})";
 
+/// The people of the browser test (PRODUCT.md §11 roles), with
+/// auth.require_approval: every deploy is a draft until another person approves it.
+struct Person { const char* role; const char* name; const char* token; };
+const Person kPeople[] = {{"admin", "ada", "console-ada-token"},
+                          {"editor", "ed", "console-ed-token"},
+                          {"approver", "april", "console-april-token"},
+                          {"viewer", "vic", "console-vic-token"}};
+
+NodeOptions with_people() {
+  json::array tokens;
+  for (const auto& p : kPeople)
+    tokens.push_back(json::object{{"token", p.token}, {"name", p.name}, {"role", p.role}});
+  NodeOptions o;
+  o.config = json::object{{"auth", json::object{{"admin_tokens", tokens}, {"require_approval", true}}}};
+  o.admin_token = kPeople[0].token;
+  return o;
+}
+
+std::string people_json() {
+  json::object people;
+  for (const auto& p : kPeople)
+    people[p.role] = json::object{{"name", p.name}, {"token", p.token}};
+  return json::serialize(people);
+}
+
+HttpResponse as_person(const Node& node, const Person& who, const std::string& method, const std::string& path) {
+  HttpRequest req;
+  req.method = method;
+  req.path = path;
+  req.headers.emplace_back("Authorization", std::string("Bearer ") + who.token);
+  return http_request(node.http_port(), req);
+}
+
+/// The audit log as "action:who:object:before>after" lines, oldest first
+/// (before/after as "-" for templates and the clock: whole bodies, times).
+std::vector<std::string> audit_lines(Node& node) {
+  std::vector<std::string> out;
+  for (auto& e : array_at(node.get("/api/audit?limit=1000").json(), "entries")) {
+    auto field = [&](const char* k) {
+      auto v = at_path(e, k);
+      return v.is_string() ? std::string(v.get_string()) : v.is_null() ? "null" : json::serialize(v);
+    };
+    out.push_back(field("action") + ":" + field("who") + ":" + field("object") + ":" +
+                  (field("action") == "template" || field("action") == "clock" ? "-" : field("before") + ">" + field("after")));
+  }
+  return out;
+}
+
 TEST(ConsoleBrowser, LoginJourneysLiveGraphDeployErrorAndCustomerInChromium) {
   if (!std::filesystem::exists(kChromium))
     GTEST_SKIP() << kChromium << " missing (Debian package chromium; scripts/install-deps.sh installs it)";
   if (!playwright_installed())
     GTEST_SKIP() << "playwright-core could not be installed (`npm ci` in " << kClientDir << " failed)";
-  Node node(with_token());
+  Node node(with_people());
   ASSERT_TRUE(node.start());
   ASSERT_EQ(node.deploy_template(kWelcome).status, 201);
   ASSERT_EQ(node.deploy_template(kNudge).status, 201);
+  // ada's deploy is a draft; april makes it live.
   ASSERT_EQ(node.deploy_journey(kOnboarding).status, 201);
+  auto approved = as_person(node, kPeople[2], "POST", "/api/journeys/onboarding/versions/1/approve");
+  ASSERT_EQ(approved.status, 200) << approved.describe();
   for (const char* u : {"u1", "u2"})
     ASSERT_EQ(node.post("/v1/identify", identify(u, {{"email", std::string(u) + "@example.com"}})).status, 200);
   for (const char* u : {"u1", "u2", "u3"})
@@ -147,19 +203,34 @@ TEST(ConsoleBrowser, LoginJourneysLiveGraphDeployErrorAndCustomerInChromium) {
   const char* shots_env = std::getenv("WAYMARK_CONSOLE_SCREENSHOTS");
   const std::string shots = shots_env && *shots_env ? shots_env : node.root();
   std::string cmd = "timeout 90 node " + kClientDir + "/console.mjs http://127.0.0.1:" +
-                    std::to_string(node.http_port()) + " " + kToken + " " + shots + " > " + log + " 2>&1";
+                    std::to_string(node.http_port()) + " " + shots + " '" + people_json() + "' > " + log + " 2>&1";
   int rc = std::system(cmd.c_str());
   EXPECT_EQ(rc, 0) << "the browser checks failed:\n" << read_file(log);
   if (rc == 0 && shots_env)
     std::printf("%s", read_file(log).c_str());
 
   // What the browser did through the node, by hand: u4 signed up (4 entered),
-  // the clock moved 1d (all 4 finished), "broken" was refused once, then
-  // deployed fixed (one version).
+  // the clock moved 1d (all 4 finished); ada paused and resumed onboarding;
+  // "broken" was refused once, then stored as ada's draft 1, which she could
+  // not approve herself; ed drafted onboarding 2, april approved it.
   j = node.get("/api/journeys/onboarding").json();
   EXPECT_EQ(at_path(j, "stats.entered"), json::value(4));
   EXPECT_EQ(at_path(j, "stats.steps.nudge.sent"), json::value(3));
-  EXPECT_EQ(at_path(node.get("/api/journeys/broken").json(), "version"), json::value(1));
+  EXPECT_EQ(at_path(j, "status"), json::value("active"));
+  EXPECT_EQ(at_path(j, "version"), json::value(2));
+  auto versions = node.get("/api/journeys/onboarding/versions").json();
+  EXPECT_EQ(at_path(versions, "live"), json::value(2));
+  auto v2 = array_at(versions, "versions").at(1);
+  EXPECT_EQ(str_at(v2, "author") + "/" + str_at(v2, "approver") + "/" + str_at(v2, "status"), "ed/april/live");
+  auto broken = node.get("/api/journeys/broken/versions").json();
+  EXPECT_EQ(at_path(broken, "live"), json::value(nullptr));
+  EXPECT_EQ(str_at(array_at(broken, "versions").at(0), "status"), "draft");
+  EXPECT_EQ(audit_lines(node), (std::vector<std::string>{
+    "template:ada:template:welcome:-", "template:ada:template:nudge:-", "draft:ada:journey:onboarding:null>1",
+    "approve:april:journey:onboarding:null>1", "clock:ada:clock:-", "pause:ada:journey:onboarding:active>paused",
+    "resume:ada:journey:onboarding:paused>active", "draft:ada:journey:broken:null>1",
+    "draft:ed:journey:onboarding:1>2", "approve:april:journey:onboarding:1>2"}))
+    << "the refused approval and the viewer's refused calls left no entry";
 }
 
 }  // namespace
