@@ -3,7 +3,8 @@
 #include "waymark/simulate/simulator.hpp"
 
 #include <algorithm>
-#include <limits>
+
+#include "waymark/outcomes/records.hpp"
 
 namespace waymark::simulate {
 
@@ -37,18 +38,11 @@ std::string_view trimmed(std::string_view line) {
   return line;
 }
 
-/// The catalog the simulator runs: the given one with an unbounded trace, since
-/// the trace is read after each trigger (tally_arms) and then cleared.
-CatalogPtr with_open_trace(const CatalogPtr& given) {
-  auto cat = std::make_shared<Catalog>(*given);
-  cat->limits.trace_entries_max = std::numeric_limits<uint32_t>::max();
-  return cat;
-}
 
 }  // namespace
 
 Simulator::Simulator(CatalogPtr catalog, Options options, DeliverySink sink)
-    : catalog_(with_open_trace(catalog)), options_(options), sink_(std::move(sink)) {
+    : catalog_(std::move(catalog)), options_(options), sink_(std::move(sink)) {
   if (options_.start)
     start_at(*options_.start);
 }
@@ -144,7 +138,6 @@ void Simulator::merge_into(Customer& into, const std::string& other) {
     // The handover: its timers go (merge_customer re-sets those of moved
     // instances under `into`), its redirects follow it, its dedup ids go.
     CustomerState from = std::move(it->second.s);
-    auto open = std::move(it->second.open);
     customers_.erase(it);
     for (const auto& inst : from.instances) {
       live_timers_.erase(timer_key(from.id, inst.timer_id));
@@ -153,7 +146,6 @@ void Simulator::merge_into(Customer& into, const std::string& other) {
     for (const auto& m : from.merged_ids)
       redirects_[m] = into.s.id;
     merged = merge_customer(into.s, std::move(from), *catalog_, clock_);
-    into.open.insert(into.open.end(), open.begin(), open.end());
   }
   redirects_[other] = into.s.id;
   if (std::find(into.s.merged_ids.begin(), into.s.merged_ids.end(), other) == into.s.merged_ids.end())
@@ -213,18 +205,15 @@ void Simulator::commit(Customer& c, Decision& d) {
   }
   for (const auto& t : d.timers_cleared)
     live_timers_.erase(timer_key(c.s.id, t.id));
-  for (const auto& st : d.stats) {
-    auto& j = tally_[st.journey];
-    j.counters[std::to_string(st.version) + '\0' + st.step + '\0' + st.counter] += st.n;
-    if (st.step.empty() && st.counter == "entered")
-      j.entered += st.n;
-    else if (st.step.empty() && st.counter == "goal")
-      j.converted += st.n;
-    else if (st.step.empty() && st.counter == "goal_value")
-      j.value += st.n;
+  for (const auto& st : d.stats)
+    tally_[st.journey].counters[std::to_string(st.version) + '\0' + st.step + '\0' + st.counter] += st.n;
+  for (const auto& a : d.arms) {
+    auto& arms = tally_[a.journey].arms;
+    arms[{a.version, a.arm, "entered"}] += a.entered;
+    arms[{a.version, a.arm, "converted"}] += a.converted;
+    arms[{a.version, a.arm, "value_micros"}] += outcomes::to_micros(a.value);
   }
-  tally_arms(c, d);
-  c.s.trace.clear();  // read; a trace is for the node's customer view
+  c.s.trace.clear();  // a trace is for the node's customer view
   c.s.trace.shrink_to_fit();
 }
 

@@ -104,7 +104,8 @@ TEST(SimulateCli, PrintsEachDeliveryAsAFileProviderRecordThenTheCountsOnTheLastL
   EXPECT_EQ(at_path(summary, "journeys.onboarding.steps.reminder.sent"), json::value(1));
   EXPECT_EQ(at_path(summary, "journeys.onboarding.results.arms"),
             parse_json(R"([{"arm":"all","entered":1,"converted":0,"rate":0.0,"value":0.0,"value_per_entrant":0.0,)"
-                       R"("uplift":null}])"));
+                       R"("uplift":null},{"arm":"treated","entered":1,"converted":0,"rate":0.0,"value":0.0,)"
+                       R"("value_per_entrant":0.0,"uplift":null}])"));
   EXPECT_EQ(r.err, "");
 
   // --json says the same; --until before the reminder leaves it pending.
@@ -246,6 +247,8 @@ TEST(SimulateCli, GivesTheSameDeliveriesAndCountsAsALiveNodeOnItsManualClock) {
   for (const char* id : {"onboarding", "promo"}) {
     auto live = parse_json(node.get(std::string("/api/journeys/") + id).body);
     auto sim = at_path(summary, std::string("journeys.") + id);
+    auto results = parse_json(node.get(std::string("/api/journeys/") + id + "/results").body);
+    EXPECT_EQ(sim.as_object()["results"], results) << id;
     sim.as_object().erase("results");
     EXPECT_EQ(sim, without_delivery_outcomes(at_path(live, "stats"))) << id << "\nlive " << json::serialize(live);
   }

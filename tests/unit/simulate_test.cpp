@@ -256,34 +256,78 @@ TEST(Simulate, ASplitSendsEachCustomersVariantAndCountsItsArms) {
 
   const auto results = s.journey("promo").at("results").as_object();
   const auto& arms = results.at("arms").as_array();
-  ASSERT_EQ(arms.size(), 3u);
+  ASSERT_EQ(arms.size(), 4u);
   auto num = [](const json::value& v) { return v.to_number<double>(); };
-  // all: 5 entered, 3 converted (c1, c3, c7), value 90.
+  // all (= treated, no holdout): 5 entered, 3 converted (c1, c3, c7), value 90.
   EXPECT_EQ(arms[0].at("arm"), json::value("all"));
   EXPECT_EQ(arms[0].at("entered"), json::value(5));
   EXPECT_EQ(arms[0].at("converted"), json::value(3));
   EXPECT_DOUBLE_EQ(num(arms[0].at("rate")), 0.6);
   EXPECT_DOUBLE_EQ(num(arms[0].at("value_per_entrant")), 18.0);
+  EXPECT_EQ(arms[1].at("arm"), json::value("treated"));
+  EXPECT_EQ(arms[1].at("entered"), json::value(5));
   // a: c1 c2 c4, only c1 converted in time (10); b: c3 c7 both (30 + 50).
-  EXPECT_EQ(arms[1].at("arm"), json::value("ab:a"));
-  EXPECT_EQ(arms[1].at("entered"), json::value(3));
-  EXPECT_EQ(arms[1].at("converted"), json::value(1));
-  EXPECT_DOUBLE_EQ(num(arms[1].at("value")), 10.0);
-  EXPECT_TRUE(arms[1].at("uplift").is_null());  // the control
-  EXPECT_EQ(arms[2].at("arm"), json::value("ab:b"));
-  EXPECT_EQ(arms[2].at("entered"), json::value(2));
-  EXPECT_EQ(arms[2].at("converted"), json::value(2));
-  EXPECT_DOUBLE_EQ(num(arms[2].at("value")), 80.0);
-  EXPECT_DOUBLE_EQ(num(arms[2].at("value_per_entrant")), 40.0);
+  EXPECT_EQ(arms[2].at("arm"), json::value("ab:a"));
+  EXPECT_EQ(arms[2].at("entered"), json::value(3));
+  EXPECT_EQ(arms[2].at("converted"), json::value(1));
+  EXPECT_DOUBLE_EQ(num(arms[2].at("value")), 10.0);
+  EXPECT_TRUE(arms[2].at("uplift").is_null());  // the control
+  EXPECT_EQ(arms[3].at("arm"), json::value("ab:b"));
+  EXPECT_EQ(arms[3].at("entered"), json::value(2));
+  EXPECT_EQ(arms[3].at("converted"), json::value(2));
+  EXPECT_DOUBLE_EQ(num(arms[3].at("value")), 80.0);
+  EXPECT_DOUBLE_EQ(num(arms[3].at("value_per_entrant")), 40.0);
   // b vs a: diff 1 - 1/3; unpooled se sqrt((1/3)(2/3)/3) = 0.27217 -> ci
   // [0.13323, 1.20010]; pooled p 3/5, se sqrt(0.6*0.4*(1/3+1/2)) = 0.44721,
   // z = 1.49071, two-sided p = 0.13604.
-  const auto& u = arms[2].at("uplift").as_object();
+  const auto& u = arms[3].at("uplift").as_object();
   EXPECT_EQ(u.at("vs"), json::value("ab:a"));
   EXPECT_NEAR(num(u.at("diff")), 0.666667, 1e-5);
   EXPECT_NEAR(num(u.at("ci").at(0)), 0.133232, 1e-5);
   EXPECT_NEAR(num(u.at("ci").at(1)), 1.200101, 1e-5);
   EXPECT_NEAR(num(u.at("p")), 0.136037, 1e-5);
+}
+
+TEST(Simulate, AHoldoutGetsNoMessageAndIsTheControlOfTreatedAndVariants) {
+  std::string promo = kPromo;
+  promo.replace(promo.find(R"("start":"ab",)"), 13, R"("start":"ab","holdout":{"percent":50},)");
+  Sim s(load({kTemplateA, kTemplateB, promo.c_str()}));
+  // Held out at 50 % when XXH3-64("holdout\x1f<customer>\x1fpromo", seed
+  // 0x686f6c646f7574) % 10000 < 5000 (computed outside the code under test):
+  // c1 1536 and c4 1695 held out; c2 9559, c3 8596, c7 7177 treated, and of
+  // those c2 takes a, c3 and c7 take b (see the test above).
+  for (const char* c : {"c1", "c2", "c3", "c4", "c7"}) {
+    s.feed(identify(c, "2026-04-01T09:00:00Z", std::string(R"({"email":")") + c + R"(@x.org"})"));
+    s.feed(track(c, "Signed Up", "2026-04-01T10:00:00Z"));
+  }
+  s.feed(track("c1", "Order Completed", "2026-04-01T12:00:00Z", R"({"revenue":10})"));
+  s.feed(track("c3", "Order Completed", "2026-04-01T13:00:00Z", R"({"revenue":30})"));
+  s.feed(track("c7", "Order Completed", "2026-04-01T14:00:00Z", R"({"revenue":50})"));
+  s.sim.run_out();
+  std::map<std::string, std::string> templates;
+  for (const auto& d : s.out)
+    templates[d.customer] = d.template_id;
+  EXPECT_EQ(templates, (std::map<std::string, std::string>{{"c2", "ta"}, {"c3", "tb"}, {"c7", "tb"}}));
+
+  const auto arms = s.journey("promo").at("results").at("arms").as_array();
+  auto num = [](const json::value& v) { return v.to_number<double>(); };
+  std::map<std::string, std::tuple<int64_t, int64_t, double>> got;
+  for (const auto& a : arms)
+    got[std::string(a.at("arm").as_string())] = {a.at("entered").as_int64(), a.at("converted").as_int64(),
+                                                  num(a.at("value"))};
+  const std::map<std::string, std::tuple<int64_t, int64_t, double>> want = {
+    {"all", {5, 3, 90}}, {"treated", {3, 2, 80}}, {"holdout", {2, 1, 10}}, {"ab:a", {1, 0, 0}}, {"ab:b", {2, 2, 80}}};
+  EXPECT_EQ(got, want);
+  // treated vs holdout: diff 2/3 - 1/2 = 0.166667; unpooled se
+  // sqrt((2/3)(1/3)/3 + (1/2)(1/2)/2) = 0.446178 -> ci [-0.707825, 1.041158];
+  // pooled 3/5, se 0.447214, z 0.372678, p 0.709388.
+  const auto& u = arms[1].at("uplift").as_object();
+  EXPECT_EQ(u.at("vs"), json::value("holdout"));
+  EXPECT_NEAR(num(u.at("diff")), 0.166667, 1e-5);
+  EXPECT_NEAR(num(u.at("ci").at(0)), -0.707825, 1e-5);
+  EXPECT_NEAR(num(u.at("ci").at(1)), 1.041158, 1e-5);
+  EXPECT_NEAR(num(u.at("p")), 0.709388, 1e-5);
+  EXPECT_EQ(arms.back().at("uplift").at("vs"), json::value("holdout"));  // variants too, with a holdout
 }
 
 TEST(Simulate, CompareMatchesDeliveriesAndShowsTheCountersThatDiffer) {

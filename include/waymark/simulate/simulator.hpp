@@ -25,7 +25,7 @@
 // Memory: one CustomerState per customer ever seen (bounded per customer by
 // the limits: history, recent deliveries, instances) plus one heap entry per
 // pending timer and the messageIds of the dedup window; the trace is cleared
-// after every trigger (only the arms tally reads it). Deliveries are not kept.
+// after every trigger (nothing reads it here). Deliveries are not kept.
 #pragma once
 
 #include <boost/json.hpp>
@@ -65,14 +65,12 @@ struct LineCounts {
   int64_t after_until = 0;  // not applied: past `until`
 };
 
-/// Per-journey counts: the store's counters and the §10 result arms.
+/// Per-journey counts: the store's counters and the §10 experiment counters.
 struct JourneyTally {
   std::map<std::string, int64_t> counters;  // "version\0step\0counter" -> n, as Store::journey_stats
-  int64_t entered = 0, converted = 0, value = 0;  // arm "all" (value: goal values as the engine rounds them)
-  struct Arm {
-    int64_t entered = 0, converted = 0, value = 0;
-  };
-  std::map<std::string, Arm> variants;  // "<split step>:<variant>"
+  /// The engine's ArmDelta summed as the store keeps them: (version, arm, counter)
+  /// -> n, counters "entered", "converted", "value_micros" (outcomes/results.hpp).
+  std::map<std::tuple<int, std::string, std::string>, int64_t> arms;
 };
 
 class Simulator {
@@ -121,7 +119,6 @@ private:
     CustomerState s;
     std::unordered_map<std::string, Millis> seen;      // messageId -> when applied
     size_t seen_prune_at = 64;                          // prune the window when seen grows past this
-    std::vector<std::pair<std::string, int64_t>> open;  // "journey\x1fstep:variant" -> split visits not yet ended
   };
   struct Timer {
     Millis due = 0;
@@ -138,7 +135,6 @@ private:
   void merge_into(Customer& into, const std::string& other);
   void fire(const Timer& t);
   void commit(Customer& c, Decision& d);
-  void tally_arms(Customer& c, const Decision& d);
 
   CatalogPtr catalog_;
   Options options_;
