@@ -8,6 +8,8 @@
 #include "waymark/outcomes/clv_report.hpp"
 #include "waymark/outcomes/records.hpp"
 #include "waymark/outcomes/results.hpp"
+#include "actors/http_cluster.hpp"
+#include "http/client.hpp"
 
 namespace json = boost::json;
 
@@ -62,7 +64,42 @@ outcomes::ResultsShape results_shape(const JourneyEntry& entry, int version) {
   return shape;
 }
 
-void get_results(NodeContext* ctx, const std::string& id, const Request& req, Responder r) {
+/// This node's experiment counters of a journey as JSON (what a cluster member
+/// sums: GET /api/internal/result-counters, relayed calls only).
+json::array counters_json(NodeContext* ctx, const std::string& id) {
+  json::array out;
+  for (auto& c : ctx->store->result_counters(id))
+    out.push_back(json::array{c.version, json::string(c.arm), json::string(c.counter), c.n});
+  return out;
+}
+
+/// Adds counters made by counters_json; false when `v` is not such an array.
+bool add_counters(std::vector<outcomes::ArmCounter>& out, const json::value& v) {
+  if (!v.is_array())
+    return false;
+  for (auto& c : v.get_array()) {
+    auto* a = c.if_array();
+    if (!a || a->size() != 4 || !(*a)[0].is_int64() || !(*a)[1].is_string() || !(*a)[2].is_string() ||
+        !(*a)[3].is_int64())
+      return false;
+    out.push_back(outcomes::ArmCounter{static_cast<int>((*a)[0].get_int64()), std::string((*a)[1].get_string()),
+                                       std::string((*a)[2].get_string()), (*a)[3].get_int64()});
+  }
+  return true;
+}
+
+void answer_results(const std::string& id, const JourneyEntry& entry, int version,
+                    const std::vector<outcomes::ArmCounter>& counters, Responder r) {
+  const auto shape = results_shape(entry, version);
+  json::object out{{"journey", id}};
+  out["version"] = version ? json::value(version) : json::value(nullptr);
+  out["arms"] = outcomes::arms_json(outcomes::sum_arms(counters, version, shape), shape);
+  r(http::json_response(200, out));
+}
+
+/// GET /api/journeys/{id}/results; in a cluster the members' counters are
+/// summed (each customer is counted at its owner only).
+void get_results(caf::actor_system& sys, NodeContext* ctx, const std::string& id, const Request& req, Responder r) {
   CatalogPtr cat = ctx->catalog.get();
   auto it = cat->journeys.find(id);
   if (it == cat->journeys.end() || it->second.versions.empty())
@@ -76,13 +113,22 @@ void get_results(NodeContext* ctx, const std::string& id, const Request& req, Re
     version = static_cast<int>(*v);
   }
   std::vector<outcomes::ArmCounter> counters;
-  for (auto& c : ctx->store->result_counters(id))
-    counters.push_back(outcomes::ArmCounter{c.version, std::move(c.arm), std::move(c.counter), c.n});
-  const auto shape = results_shape(it->second, version);
-  json::object out{{"journey", id}};
-  out["version"] = version ? json::value(version) : json::value(nullptr);
-  out["arms"] = outcomes::arms_json(outcomes::sum_arms(counters, version, shape), shape);
-  r(http::json_response(200, out));
+  add_counters(counters, counters_json(ctx, id));
+  auto entry = it->second;
+  if (!ctx->view || req.internal)
+    return answer_results(id, entry, version, counters, r);
+  Request call;
+  call.method = "GET";
+  call.target = "/api/internal/result-counters?journey=" + http::percent_encode(id);
+  call_peers(sys, ctx, call, std::chrono::seconds(10), [=](std::map<std::string, http::Response> replies) mutable {
+    for (auto& [address, reply] : replies) {
+      std::error_code ec;
+      auto v = parse_stored_json(reply.body, ec);
+      if (reply.status != 200 || ec || !add_counters(counters, v))
+        return r(http::error_response(503, "cluster member " + address + " did not answer its counters; retry"));
+    }
+    answer_results(id, entry, version, counters, r);
+  });
 }
 
 // ---- attribution ----------------------------------------------------------------------
@@ -374,14 +420,21 @@ void add_outcomes_routes(http::Router& router, caf::actor_system& sys, NodeConte
   router.add("POST", "/api/clv/fit", Access::admin, [=](Request&&, const Params&, Responder r) {
     sysp->spawn([=](caf::blocking_actor* self) { fit_clv(self, ctx, r); });
   });
-  router.add("GET", "/api/clv", Access::admin, [=](Request&&, const Params&, Responder r) { get_clv(ctx, r); });
-  router.add("GET", "/api/export/{kind}", Access::admin, [=](Request&& req, const Params& p, Responder r) {
+  router.add("GET", "/api/clv", Access::viewer, [=](Request&&, const Params&, Responder r) { get_clv(ctx, r); });
+  router.add("GET", "/api/export/{kind}", Access::viewer, [=](Request&& req, const Params& p, Responder r) {
     get_export(ctx, p.at("kind"), req, r);
   });
-  router.add("GET", "/api/attribution", Access::admin,
+  router.add("GET", "/api/attribution", Access::viewer,
              [=](Request&& req, const Params&, Responder r) { get_attribution(*sysp, ctx, req, r); });
-  router.add("GET", "/api/journeys/{id}/results", Access::admin,
-             [=](Request&& req, const Params& p, Responder r) { get_results(ctx, p.at("id"), req, r); });
+  router.add("GET", "/api/journeys/{id}/results", Access::viewer, [=](Request&& req, const Params& p, Responder r) {
+    get_results(*sysp, ctx, p.at("id"), req, r);
+  });
+  router.add("GET", "/api/internal/result-counters", Access::viewer, [=](Request&& req, const Params&, Responder r) {
+    auto it = req.query.find("journey");
+    if (!req.internal || it == req.query.end())
+      return r(http::error_response(404, "no route"));
+    r(http::json_response(200, counters_json(ctx, it->second)));
+  });
 }
 
 }  // namespace waymark

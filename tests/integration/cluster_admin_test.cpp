@@ -207,6 +207,38 @@ TEST_F(ClusterAdmin, ReadsAnswerForTheWholeClusterFromAnyMember) {
   EXPECT_EQ(at_path(node(asker).get("/api/stats").json(), "customers_known").as_int64(), customers - 1);
 }
 
+TEST_F(ClusterAdmin, JourneyResultsCountEveryMembersCustomersOnce) {
+  ASSERT_EQ(node(0).deploy_template(fixtures::kWelcomeTemplate).status, 201);
+  ASSERT_EQ(node(0).deploy_template(fixtures::kReminderTemplate).status, 201);
+  std::string journey = fixtures::kOnboardingJourney;
+  journey.replace(journey.find("\"entry\""), 0,
+                  R"("goal": {"event": "Upgraded"}, "holdout": {"percent": 50}, )");
+  ASSERT_EQ(node(0).deploy_journey(journey).status, 201);
+  const int customers = 40;
+  ASSERT_TRUE(sign_up(2, "res", customers));
+  TcpClient c;  // the first 10 upgrade: a goal reached at each one's owner
+  ASSERT_TRUE(c.connect(node(1).tcp_port()));
+  for (int i = 0; i < 10; ++i)
+    ASSERT_TRUE(c.send_line(track("res" + std::to_string(i), "Upgraded", {}, "res-up" + std::to_string(i))));
+  ASSERT_TRUE(c.wait_ack(10)) << c.transcript();
+  for (auto& n : nodes_) {
+    auto r = n->get("/api/journeys/onboarding/results");
+    ASSERT_EQ(r.status, 200) << r.describe();
+    int64_t entered = -1, converted = -1, split = 0;
+    for (auto& arm : array_at(r.json(), "arms")) {
+      if (str_at(arm, "arm") == "all") {
+        entered = at_path(arm, "entered").as_int64();
+        converted = at_path(arm, "converted").as_int64();
+      }
+      if (str_at(arm, "arm") == "treated" || str_at(arm, "arm") == "holdout")
+        split += at_path(arm, "entered").as_int64();
+    }
+    EXPECT_EQ(entered, customers) << r.body;
+    EXPECT_EQ(converted, 10) << r.body;
+    EXPECT_EQ(split, customers) << "treated + holdout = all: " << r.body;
+  }
+}
+
 TEST_F(ClusterAdmin, WithTheLeaderDownDeploysAreRefusedWithRetryAndReadsOfItsCustomersToo) {
   node(leader_).kill9();
   size_t f = follower();
