@@ -60,15 +60,15 @@ const page = context.pages()[0] || await context.newPage();
 
 // Every request must go to the node; every console error is a failure except
 // the browser's own line for an API answer the test provokes on purpose
-// (401 for the wrong token, 403 for the approval refused on purpose, 404 for a
-// route this node lacks, 422 for the invalid journey).
+// (401 for the wrong token, 403 for the approval refused on purpose, 422 for
+// the invalid journey).
 const foreign = [];
 const errors = [];
 page.on('request', (r) => { if (!r.url().startsWith(origin + '/') && !r.url().startsWith('data:')) foreign.push(r.url()); });
 page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
 page.on('console', (m) => {
   if (m.type() !== 'error') return;
-  if (/^Failed to load resource: the server responded with a status of (401|403|404|422)\b/.test(m.text())) return;
+  if (/^Failed to load resource: the server responded with a status of (401|403|422)\b/.test(m.text())) return;
   errors.push(`console error: ${m.text()}`);
 });
 
