@@ -1,11 +1,11 @@
 // Drives the node's web console in Debian's headless Chromium (playwright-core,
 // no downloaded browser). Started by tests/integration/console_test.cpp
-// (ConsoleBrowser) after it deployed the "onboarding" journey and sent the events below:
+// (ConsoleBrowser) after it deployed the "onboarding" journey and sent the events below
+// (and the "promo" journey of the results step):
 //   usage: node console.mjs <base url> <screenshot dir> <people JSON>
 // people: {"admin"|"editor"|"approver"|"viewer": {"name","token"}}, the node's
 // auth.admin_tokens, with auth.require_approval (every deploy is a draft until
-// another person approves it). Everything runs against that real node, except
-// the results and attribution pages (see their step).
+// another person approves it). Everything runs against that real node.
 // Exit 0 when every check passed; otherwise the failed check on stderr.
 //
 // Figures worked out by hand from the scenario (see the C++ test):
@@ -20,7 +20,7 @@
 // 1 and is refused approving it herself (403, role approver); the editor drafts
 // onboarding 2 (wait 2d); the approver approves it (live 2); the viewer sees no
 // action and is refused a pause and a deploy over the API (403). The audit log
-// then holds exactly the 10 entries listed in the audit step.
+// then holds exactly the 12 entries listed in the audit step.
 import { chromium } from 'playwright-core';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -60,15 +60,15 @@ const page = context.pages()[0] || await context.newPage();
 
 // Every request must go to the node; every console error is a failure except
 // the browser's own line for an API answer the test provokes on purpose
-// (401 for the wrong token, 403 for the approval refused on purpose, 404 for a
-// route this node lacks, 422 for the invalid journey).
+// (401 for the wrong token, 403 for the approval refused on purpose, 422 for
+// the invalid journey).
 const foreign = [];
 const errors = [];
 page.on('request', (r) => { if (!r.url().startsWith(origin + '/') && !r.url().startsWith('data:')) foreign.push(r.url()); });
 page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
 page.on('console', (m) => {
   if (m.type() !== 'error') return;
-  if (/^Failed to load resource: the server responded with a status of (401|403|404|422)\b/.test(m.text())) return;
+  if (/^Failed to load resource: the server responded with a status of (401|403|422)\b/.test(m.text())) return;
   errors.push(`console error: ${m.text()}`);
 });
 
@@ -169,22 +169,76 @@ try {
     await page.screenshot({ path: join(shots, 'console-journey.png'), fullPage: true });
   });
 
-  // Results and attribution come from routes another slice is wiring (PRODUCT.md
-  // §10): until then this node answers the router's 404 ("not available"), and
-  // the step further down checks their pages on answers made up in the browser.
-  // TODO: switch both to real data (figures from events this script sends) when
-  // the outcomes routes land, and drop their page.route stubs.
-  for (const [name, click, sel] of [
-    ['results', 'nav.tabs a:has-text("Results")', 'table.results'],
-    ['attribution', '#nav a[href="#/attribution"]', 'table.attribution'],
-  ]) {
-    await step(`${name}: a table, or "not available on this node"`, async () => {
-      await page.click(click);
-      await page.locator(`${sel}, .unavailable`).first().waitFor();
-      const shown = await page.locator('.unavailable').count() ? 'unavailable' : 'table';
-      console.log(`     (${name}: ${shown})`);
-    });
+  // Results and attribution of "promo", which the C++ test deployed with a 30 %
+  // holdout and the goal "Order Completed" within 7d (value properties.revenue):
+  // of its entrants c1..c6, c1, c4, c5 are held out and c2, c3, c6 got one email
+  // each, a day before now. Here c1 orders for 20, c2 for 100 and c3 for 50.
+  // By hand, results (rates as the page shows them):
+  //   all      6 entered, 3 converted (50.0 %), value 170, 28.33 per entrant
+  //   treated  3, 2 (66.7 %), 150, 50.00; vs holdout: 2/3 - 1/3 = 33.3 %, pooled
+  //            rate 1/2, z = (1/3) / sqrt(1/2 * 1/2 * (1/3 + 1/3)) = 0.8165, p = 0.414
+  //   holdout  3, 1 (33.3 %), 20, 6.67
+  // attribution by channel, `last` and `linear` alike (each buyer who had a touch
+  // had one, an email): 3 conversions, 1 unattributed (c1, held out, no touch),
+  // email credited with 2 conversions worth 150.
+  const orders = [['c1', 20], ['c2', 100], ['c3', 50]];
+  const pct = (x) => (Number.isFinite(x) ? `${(x * 100).toFixed(1)} %` : '–');  // as dom.js fmtPct
+  const two = (x) => String(Number(x.toFixed(2)));  // as reports.js
+  const armCells = (a) => [a.arm, String(a.entered), String(a.converted), pct(a.rate), String(a.value),
+    a.value_per_entrant.toFixed(2), ...(a.uplift ? [a.uplift.vs, pct(a.uplift.diff),
+      `[${pct(a.uplift.ci[0])}, ${pct(a.uplift.ci[1])}]`, a.uplift.p.toFixed(3)] : ['', '', '', ''])];
+  /** Polls `f` until it answers something truthy (deadline 5 s), then returns it. */
+  async function until(what, f) {
+    for (const end = Date.now() + 5000; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) {
+      const v = await f();
+      if (v) return v;
+    }
+    throw new Error(`timed out waiting for ${what}`);
   }
+
+  await step('the results tab shows what GET /api/journeys/promo/results answers, and the figures by hand', async () => {
+    for (const [c, revenue] of orders)
+      await ingest('track', { userId: c, event: 'Order Completed', properties: { revenue } });
+    // Polled on a figure that cannot be true before the third order is counted.
+    const api = await until('3 conversions in the results', async () => {
+      const r = (await adminApi('GET', '/api/journeys/promo/results')).json;
+      return r.arms && r.arms[0].converted === 3 && r;
+    });
+    await go('#/journey/promo');
+    await page.click('nav.tabs a:has-text("Results")');
+    const rows = page.locator('table.results tbody tr');
+    await rows.nth(2).waitFor();
+    assert.equal(await rows.count(), api.arms.length);
+    assert.deepEqual((await rows.allInnerTexts()).map(cells), api.arms.map(armCells));
+    assert.equal(await text('section:has(table.results) p.meta'), 'version: all');
+    assert.deepEqual((await rows.allInnerTexts()).map((r) => cells(r).slice(0, 8).join('|')), [
+      'all|6|3|50.0 %|170|28.33||', 'treated|3|2|66.7 %|150|50.00|holdout|33.3 %',
+      'holdout|3|1|33.3 %|20|6.67||']);
+    assert.equal(cells(await rows.nth(1).innerText())[9], '0.414');
+    await page.screenshot({ path: join(shots, 'console-results.png'), fullPage: true });
+  });
+
+  await step('the attribution page shows what GET /api/attribution answers (last, then linear), and the figures by hand', async () => {
+    const now = new Date((await adminApi('GET', '/api/stats')).json.now);
+    const from = new Date(now - 7 * 864e5).toISOString();
+    const to = new Date(now.getTime() + 864e5).toISOString();
+    await go(`#/attribution?${new URLSearchParams({ model: 'last', by: 'channel', from, to })}`);
+    for (const model of ['last', 'linear']) {
+      if (model !== 'last') {
+        await page.selectOption('form.filters select[name="model"]', model);
+        await page.click('form.filters button[type="submit"]');
+      }
+      await page.locator('main h2', { hasText: `Credit by channel (${model})` }).waitFor();
+      const q = new URLSearchParams({ model, by: 'channel', from, to });
+      const api = (await adminApi('GET', `/api/attribution?${q}`)).json;
+      const rows = (await page.locator('table.attribution tbody tr').allInnerTexts()).map(cells);
+      assert.deepEqual(rows, api.groups.map((g) => [g.group, two(g.conversions), two(g.value)]), model);
+      assert.deepEqual(rows, [['email', '2', '150']], model);
+      assert.equal(await text('main p.meta'), `${api.conversions} conversions, ${api.unattributed} unattributed`);
+      assert.equal(await text('main p.meta'), '3 conversions, 1 unattributed');
+    }
+    await page.screenshot({ path: join(shots, 'console-attribution.png'), fullPage: true });
+  });
 
   await step('pause and resume from the journey page', async () => {
     await go('#/journey/onboarding');
@@ -194,30 +248,6 @@ try {
     await page.click('.title-row button:has-text("resume")');
     await page.locator('.title-row .badge', { hasText: 'active' }).waitFor();
     assert.equal((await adminApi('GET', '/api/journeys/onboarding')).json.status, 'active');
-  });
-
-  await step('results and attribution render the shapes of PRODUCT.md §10 (answers made up in the browser)', async () => {
-    // TODO: real data once the outcomes routes land (see above).
-    const fixtures = {
-      '/api/journeys/onboarding/results': { journey: 'onboarding', version: null, arms: [
-        { arm: 'treated', entered: 180, converted: 29, rate: 0.16111, value: 2900, value_per_entrant: 16.111,
-          uplift: { vs: 'holdout', diff: 0.11111, ci: [-0.02, 0.24], p: 0.2104 } },
-        { arm: 'holdout', entered: 20, converted: 1, rate: 0.05, value: 100, value_per_entrant: 5 }] },
-      '/api/attribution': { model: 'linear', by: 'channel', from: '2026-11-01T00:00:00Z', to: '2026-12-01T00:00:00Z',
-        conversions: 3, unattributed: 1, groups: [{ group: 'email', conversions: 1.5, value: 206.666 },
-          { group: 'sms', conversions: 0.5, value: 43.333 }] },
-    };
-    const fake = (url) => url.origin === origin && Boolean(fixtures[url.pathname]);
-    await page.route(fake, (r) => r.fulfill({ status: 200, contentType: 'application/json',
-      body: JSON.stringify(fixtures[new URL(r.request().url()).pathname]) }));
-    await go('#/journey/onboarding/results');
-    const treated = page.locator('table.results tbody tr', { hasText: 'treated' });
-    assert.equal((await treated.innerText()).split('\t').map((c) => c.trim()).join('|'),
-      'treated|180|29|16.1 %|2900|16.11|holdout|11.1 %|[-2.0 %, 24.0 %]|0.210');
-    await page.click('#nav a[href="#/attribution"]');
-    assert.match(await text('table.attribution'), /email\s+1\.5\s+206\.67\s+sms\s+0\.5\s+43\.33/);
-    assert.match(await text('main'), /3 conversions, 1 unattributed/);
-    await page.unroute(fake);
   });
 
   await step('an invalid journey in the editor shows the error on its line', async () => {
@@ -323,19 +353,21 @@ try {
   });
 
   await step('the audit log shows what was done, by whom, as the API has it', async () => {
-    // By hand: the C++ test's 2 templates, draft 1 and its approval, then this
+    // By hand: the C++ test's 2 templates, onboarding's and promo's drafts 1 and
+    // their approvals, then this
     // script's clock, pause, resume, the "broken" draft, ed's draft and april's
     // approval. The refused approval (403) left nothing.
     const expected = [
       [admin.name, 'template', 'template:welcome'], [admin.name, 'template', 'template:nudge'],
       [admin.name, 'draft', 'journey:onboarding'], [approver.name, 'approve', 'journey:onboarding'],
+      [admin.name, 'draft', 'journey:promo'], [approver.name, 'approve', 'journey:promo'],
       [admin.name, 'clock', 'clock'], [admin.name, 'pause', 'journey:onboarding'],
       [admin.name, 'resume', 'journey:onboarding'], [admin.name, 'draft', 'journey:broken'],
       [editor.name, 'draft', 'journey:onboarding'], [approver.name, 'approve', 'journey:onboarding']];
     const api = (await apiAs(approver, 'GET', '/api/audit')).json.entries;
     assert.deepEqual(api.map((e) => [e.who, e.action, e.object]), expected);
-    assert.deepEqual(api.slice(5, 7).map((e) => [e.before, e.after]), [['active', 'paused'], ['paused', 'active']]);
-    assert.deepEqual(api.slice(8).map((e) => [e.before, e.after]), [[1, 2], [1, 2]]);
+    assert.deepEqual(api.slice(7, 9).map((e) => [e.before, e.after]), [['active', 'paused'], ['paused', 'active']]);
+    assert.deepEqual(api.slice(10).map((e) => [e.before, e.after]), [[1, 2], [1, 2]]);
     await page.click('#nav a[href="#/audit"]');
     const rows = page.locator('table.audit tbody tr');
     await rows.nth(expected.length - 1).waitFor();
@@ -343,8 +375,8 @@ try {
     const shown = (await rows.allInnerTexts()).map((r) => cells(r));
     assert.deepEqual(shown.map((c) => c.slice(1, 4)), expected);
     assert.deepEqual(shown.map((c) => c[0]), api.map((e) => e.at));
-    assert.deepEqual(shown[5].slice(4), ['active', 'paused']);
-    assert.deepEqual(shown[9].slice(4), ['1', '2']);
+    assert.deepEqual(shown[7].slice(4), ['active', 'paused']);
+    assert.deepEqual(shown[11].slice(4), ['1', '2']);
     await page.screenshot({ path: join(shots, 'console-audit.png'), fullPage: true });
   });
 
@@ -368,7 +400,7 @@ try {
     const approve = await apiAs(viewer, 'POST', '/api/journeys/broken/versions/1/approve');
     assert.deepEqual([approve.status, approve.json.role_needed], [403, 'approver']);
     assert.equal((await adminApi('GET', '/api/journeys/onboarding')).json.status, 'active');
-    assert.equal((await adminApi('GET', '/api/audit')).json.entries.length, 10);
+    assert.equal((await adminApi('GET', '/api/audit')).json.entries.length, 12);
     const me = await apiAs(viewer, 'GET', '/api/whoami');
     assert.deepEqual(me.json, { name: viewer.name, role: 'viewer', teams: [] });
   });

@@ -5,10 +5,11 @@
 // scripts/test.sh, or by this test when missing), on a node with four people
 // (admin, editor, approver, viewer) and auth.require_approval: the 403 display,
 // versions and approval, the audit log and the viewer's view all run against
-// the real node (only results and attribution are still made up in the
-// browser, until the outcomes routes land).
+// the real node, and so do the results of a journey with a holdout and the
+// attribution of its conversions.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -123,6 +124,17 @@ const char* kOnboarding = R"({"id":"onboarding","name":"Onboarding","owner":"lif
   "wait":{"type":"wait","duration":"1d","next":"nudge"},
   "nudge":{"type":"send","channel":"email","template":"nudge","next":"done"},
   "done":{"type":"exit"}}})";
+/// 30 % held out; the goal is an order within 7d (also a conversion event for
+/// attribution). Entrants c1..c6: XXH3 buckets (src/outcomes/holdout.cpp) of
+/// (customer, "promo") are c1 1536, c2 9559, c3 8596, c4 1695, c5 1804, c6 4190
+/// of 10000, so c1, c4, c5 (< 3000) are held out and c2, c3, c6 get the email.
+const char* kPromo = R"({"id":"promo","name":"Promo","owner":"growth-team",
+  "entry":{"event":"Cart Abandoned"},"holdout":{"percent":30},
+  "goal":{"event":"Order Completed","within":"7d","value":"properties.revenue"},
+  "start":"remind","steps":{
+  "remind":{"type":"send","channel":"email","template":"nudge","next":"wait"},
+  "wait":{"type":"wait","duration":"3d","next":"done"},
+  "done":{"type":"exit"}}})";
 
 /// The people of the browser test (PRODUCT.md §11 roles), with
 /// auth.require_approval: every deploy is a draft until another person approves it.
@@ -185,10 +197,21 @@ TEST(ConsoleBrowser, LoginJourneysLiveGraphDeployErrorAndCustomerInChromium) {
   ASSERT_EQ(node.deploy_journey(kOnboarding).status, 201);
   auto approved = as_person(node, kPeople[2], "POST", "/api/journeys/onboarding/versions/1/approve");
   ASSERT_EQ(approved.status, 200) << approved.describe();
+  ASSERT_EQ(node.deploy_journey(kPromo).status, 201);
+  approved = as_person(node, kPeople[2], "POST", "/api/journeys/promo/versions/1/approve");
+  ASSERT_EQ(approved.status, 200) << approved.describe();
   for (const char* u : {"u1", "u2"})
     ASSERT_EQ(node.post("/v1/identify", identify(u, {{"email", std::string(u) + "@example.com"}})).status, 200);
   for (const char* u : {"u1", "u2", "u3"})
     ASSERT_EQ(node.post("/v1/track", track(u, "Signed Up")).status, 200);
+  for (const char* c : {"c1", "c2", "c3", "c4", "c5", "c6"}) {
+    ASSERT_EQ(node.post("/v1/identify", identify(c, {{"email", std::string(c) + "@example.com"}})).status, 200);
+    ASSERT_EQ(node.post("/v1/track", track(c, "Cart Abandoned")).status, 200);
+  }
+  // By hand (see kPromo): 6 entered, 3 held out, the 3 others got the email.
+  auto promo = node.get("/api/journeys/promo").json();
+  EXPECT_EQ(at_path(promo, "stats.entered"), json::value(6));
+  EXPECT_EQ(at_path(promo, "stats.steps.remind.sent"), json::value(3));
   // By hand: 3 entered and all wait; welcome sent to the two with an email,
   // suppressed for u3 (no_address).
   auto j = node.get("/api/journeys/onboarding").json();
@@ -212,7 +235,8 @@ TEST(ConsoleBrowser, LoginJourneysLiveGraphDeployErrorAndCustomerInChromium) {
   // What the browser did through the node, by hand: u4 signed up (4 entered),
   // the clock moved 1d (all 4 finished); ada paused and resumed onboarding;
   // "broken" was refused once, then stored as ada's draft 1, which she could
-  // not approve herself; ed drafted onboarding 2, april approved it.
+  // not approve herself; ed drafted onboarding 2, april approved it; c1 (held
+  // out) ordered for 20, c2 for 100 and c3 for 50 (treated).
   j = node.get("/api/journeys/onboarding").json();
   EXPECT_EQ(at_path(j, "stats.entered"), json::value(4));
   EXPECT_EQ(at_path(j, "stats.steps.nudge.sent"), json::value(3));
@@ -227,10 +251,18 @@ TEST(ConsoleBrowser, LoginJourneysLiveGraphDeployErrorAndCustomerInChromium) {
   EXPECT_EQ(str_at(array_at(broken, "versions").at(0), "status"), "draft");
   EXPECT_EQ(audit_lines(node), (std::vector<std::string>{
     "template:ada:template:welcome:-", "template:ada:template:nudge:-", "draft:ada:journey:onboarding:null>1",
-    "approve:april:journey:onboarding:null>1", "clock:ada:clock:-", "pause:ada:journey:onboarding:active>paused",
+    "approve:april:journey:onboarding:null>1", "draft:ada:journey:promo:null>1",
+    "approve:april:journey:promo:null>1", "clock:ada:clock:-", "pause:ada:journey:onboarding:active>paused",
     "resume:ada:journey:onboarding:paused>active", "draft:ada:journey:broken:null>1",
     "draft:ed:journey:onboarding:1>2", "approve:april:journey:onboarding:1>2"}))
     << "the refused approval and the viewer's refused calls left no entry";
+  // Results by hand: treated 3 entered, 2 converted, value 150; holdout 3, 1, 20.
+  std::vector<std::string> arms;
+  for (auto& a : array_at(node.get("/api/journeys/promo/results").json(), "arms"))
+    arms.push_back(str_at(a, "arm") + ":" + json::serialize(at_path(a, "entered")) + ":" +
+                   json::serialize(at_path(a, "converted")) + ":" +
+                   std::to_string(std::llround(at_path(a, "value").to_number<double>())));
+  EXPECT_EQ(arms, (std::vector<std::string>{"all:6:3:170", "treated:3:2:150", "holdout:3:1:20"}));
 }
 
 }  // namespace
