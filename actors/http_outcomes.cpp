@@ -415,6 +415,27 @@ json::object customer_value_json(NodeContext* ctx, const std::string& customer) 
   return v;
 }
 
+void start_daily_clv_fit(caf::actor_system& sys, NodeContext* ctx) {
+  using fit_atom = caf::atom_constant<caf::atom("clvfit")>;
+  sys.spawn([ctx](caf::event_based_actor* self) -> caf::behavior {
+    self->delayed_send(self, std::chrono::hours(24), fit_atom::value);
+    return {
+      [=](fit_atom) {
+        self->system().spawn([ctx](caf::blocking_actor* fitter) {
+          fit_clv(fitter, ctx, [](http::Response r) {
+            if (r.status == 200)
+              spdlog::info("[clv] daily fit stored");
+            else
+              spdlog::debug("[clv] daily fit: {} {}", r.status, r.body);
+          });
+        });
+        self->delayed_send(self, std::chrono::hours(24), fit_atom::value);
+      },
+      [=](shutdown_atom) { self->quit(); },
+    };
+  });
+}
+
 void add_outcomes_routes(http::Router& router, caf::actor_system& sys, NodeContext* ctx) {
   auto* sysp = &sys;
   router.add("POST", "/api/clv/fit", Access::admin, [=](Request&&, const Params&, Responder r) {

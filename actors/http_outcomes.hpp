@@ -14,6 +14,12 @@ namespace waymark {
 
 void add_outcomes_routes(http::Router& router, caf::actor_system& sys, NodeContext* ctx);
 
+/// Fits the lifetime-value model once a day (PRODUCT.md §10: "on POST
+/// /api/clv/fit (and daily)"): an actor wakes every 24 h and runs the fit on a
+/// blocking actor of its own;
+/// a fit refused for too few repeat buyers is logged at debug level.
+void start_daily_clv_fit(caf::actor_system& sys, NodeContext* ctx);
+
 /// The customer view's "value": {"realized","conversions","first","last","predicted"}
 /// (predicted null before a CLV fit, and for a customer without a purchase).
 boost::json::object customer_value_json(NodeContext* ctx, const std::string& customer);

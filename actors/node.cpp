@@ -20,6 +20,7 @@
 #include "actors/journey_manager.hpp"
 #include "actors/messages.hpp"
 #include "actors/http_api.hpp"
+#include "actors/http_outcomes.hpp"
 #include "actors/node_context.hpp"
 #include "actors/status_events.hpp"
 #include "actors/store_actor.hpp"
@@ -278,6 +279,7 @@ int serve_node(const ServeOptions& opts) {
     }
     ctx.timer_service = spawn_timer_service(sys, &ctx);
     start_status_events(&ctx);
+    start_daily_clv_fit(sys, &ctx);
     ctx.catalog_actor = sys.spawn(catalog_actor, &ctx);
     auto tcp = start_tcp_gateway(sys, &ctx, tcp_addr->host, tcp_addr->port);
     http::ServerOptions hopts;
