@@ -9,6 +9,7 @@
 #include "waymark/outcomes/records.hpp"
 #include "waymark/outcomes/results.hpp"
 #include "actors/http_cluster.hpp"
+#include "waymark/cluster_merge.hpp"
 #include "http/client.hpp"
 
 namespace json = boost::json;
@@ -244,13 +245,34 @@ void get_attribution(caf::actor_system& sys, NodeContext* ctx, const Request& re
     return refuse(ctx, r, 400, q.error().message);
   }
   // The reads may take a while over a long range: off the HTTP thread.
+  const bool across = ctx->view && !req.internal;
+  if (across && req.query.at("model") == "markov")  // the shares need the members' summed transition counts
+    return r(http::error_response(501, "markov attribution across cluster members is not built yet; the other "
+                                       "models answer for the whole cluster"));
+  auto* sysp = &sys;
   sys.spawn([=, q = *q](caf::blocking_actor*) {
     outcomes::AttributionStream stream(q);
     accumulate(*ctx->store, stream);
     auto report = stream.report();
     if (!report)
       return refuse(ctx, r, 400, report.error().message);
-    r(http::json_response(200, attribution_json(req, q, *report)));
+    auto mine = attribution_json(req, q, *report);
+    if (!across)
+      return r(http::json_response(200, mine));
+    // Credits are per conversion and a customer's records are at its owner:
+    // the members' answers add up group by group.
+    Request call;
+    call.method = "GET";
+    call.target = req.target;
+    call_peers(*sysp, ctx, call, std::chrono::seconds(60), [=](std::map<std::string, http::Response> replies) mutable {
+      for (auto& [address, reply] : replies) {
+        std::error_code ec;
+        auto v = parse_stored_json(reply.body, ec);
+        if (reply.status != 200 || ec || !cluster::add_attribution(mine, v))
+          return r(http::error_response(503, "cluster member " + address + " did not answer; retry"));
+      }
+      r(http::json_response(200, mine));
+    });
   });
 }
 

@@ -239,6 +239,49 @@ TEST_F(ClusterAdmin, JourneyResultsCountEveryMembersCustomersOnce) {
   }
 }
 
+TEST_F(ClusterAdmin, AttributionAddsUpTheMembersConversions) {
+  ASSERT_EQ(node(0).deploy_template(fixtures::kWelcomeTemplate).status, 201);
+  ASSERT_EQ(node(0).deploy_template(fixtures::kReminderTemplate).status, 201);
+  ASSERT_EQ(node(0).deploy_journey(fixtures::kOnboardingJourney).status, 201);
+  // 12 customers each get the welcome mail (one email touch); customers 0..5
+  // order for 10 * (i + 1): 6 conversions worth 10+20+...+60 = 210, all credited
+  // to email by `last` (one touch each).
+  TcpClient c;
+  ASSERT_TRUE(c.connect(node(2).tcp_port()));
+  const int customers = 12;
+  for (int i = 0; i < customers; ++i) {
+    auto id = "at" + std::to_string(i);
+    ASSERT_TRUE(c.send_line(identify(id, json::object{{"email", id + "@example.com"}}, id + "-id")));
+    ASSERT_TRUE(c.send_line(track(id, "Signed Up", {}, id + "-su")));
+  }
+  ASSERT_TRUE(c.wait_ack(2 * customers)) << c.transcript();
+  ASSERT_EQ(node(0).advance_clock("1h").status, 200);  // the orders come after the touches
+  for (int i = 0; i < 6; ++i)
+    ASSERT_TRUE(c.send_line(track("at" + std::to_string(i), "Order Completed",
+                                  json::object{{"revenue", 10 * (i + 1)}}, "at-o" + std::to_string(i))));
+  ASSERT_TRUE(c.wait_ack(2 * customers + 6)) << c.transcript();
+  ASSERT_TRUE(c.nacks().empty()) << c.transcript();
+  std::set<std::string> owners;
+  for (int i = 0; i < 6; ++i)
+    owners.insert(owner_of(node(0), "at" + std::to_string(i)));
+  ASSERT_GE(owners.size(), 2u) << "the conversions are spread over members";
+  const std::string range = "&by=channel&from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z";
+  for (auto& n : nodes_) {
+    auto r = n->get("/api/attribution?model=last" + range);
+    ASSERT_EQ(r.status, 200) << r.describe();
+    auto v = r.json();
+    EXPECT_EQ(at_path(v, "conversions").as_int64(), 6) << r.body;
+    EXPECT_EQ(at_path(v, "unattributed").as_int64(), 0) << r.body;
+    auto groups = array_at(v, "groups");
+    ASSERT_EQ(groups.size(), 1u) << r.body;
+    EXPECT_EQ(str_at(groups[0], "group"), "email");
+    EXPECT_DOUBLE_EQ(at_path(groups[0], "conversions").to_number<double>(), 6.0);
+    EXPECT_DOUBLE_EQ(at_path(groups[0], "value").to_number<double>(), 210.0);
+  }
+  auto markov = node(1).get("/api/attribution?model=markov" + range);
+  EXPECT_EQ(markov.status, 501) << markov.describe();
+}
+
 TEST_F(ClusterAdmin, WithTheLeaderDownDeploysAreRefusedWithRetryAndReadsOfItsCustomersToo) {
   node(leader_).kill9();
   size_t f = follower();
