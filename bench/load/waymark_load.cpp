@@ -1243,15 +1243,18 @@ TimerResult timer_run(const Options& o, unsigned index) {
   TimerResult res;
   std::string tag = "t" + std::to_string(index) + "-" + std::to_string(::getpid()) + "-";
   Workload w = make_timer_workload(o, tag);
-  NodeHandle node;
-  if (!spawn_node(o, node, res.error) || !deploy_one(node.http_port, "journeys", kTimerJourney, res.error)) {
-    stop_node(node);
+  std::vector<NodeHandle> nodes;  // one node, or --cluster N members (the load, stats and clock go to member 1)
+  bool up = o.cluster > 0 ? spawn_cluster(o, o.cluster, nodes, res.error)
+                          : spawn_node(o, nodes.emplace_back(), res.error);
+  if (!up || !deploy_one(nodes.front().http_port, "journeys", kTimerJourney, res.error)) {
+    stop_nodes(nodes);
     return res;
   }
+  NodeHandle& node = nodes.front();
   RunResult enter;
   if (!drive(o, w, node, 0, enter)) {
     res.error = "entering: " + enter.error;
-    stop_node(node);
+    stop_nodes(nodes);
     return res;
   }
   res.enter_per_s = enter.events_per_s;
@@ -1260,7 +1263,7 @@ TimerResult timer_run(const Options& o, unsigned index) {
   if (res.pending < static_cast<int64_t>(o.customers)) {
     res.error = "only " + std::to_string(res.pending) + " timers pending after " + std::to_string(o.customers) +
                 " entries";
-    stop_node(node);
+    stop_nodes(nodes);
     return res;
   }
   std::printf("  entered: %s Go events at %s events/s, %s timers pending\n",
@@ -1298,11 +1301,13 @@ TimerResult timer_run(const Options& o, unsigned index) {
   }
   if (r.status != 200)
     res.commit_s = seconds_between(t0, Clock::now());
-  res.rss_mb = peak_rss_mb(node.pid);
-  res.anon_mb = status_mb(node.pid, "RssAnon");
-  res.file_mb = status_mb(node.pid, "RssFile");
+  for (auto& n : nodes) {  // summed over the members in a cluster
+    res.rss_mb += peak_rss_mb(n.pid);
+    res.anon_mb += status_mb(n.pid, "RssAnon");
+    res.file_mb += status_mb(n.pid, "RssFile");
+  }
   res.live = stats_field(node.http_port, "customers_live");
-  stop_node(node);
+  stop_nodes(nodes);
   if (fired < res.pending || left != 0) {
     res.error = std::to_string(fired) + " of " + std::to_string(res.pending) + " timers fired, " +
                 std::to_string(left) + " still pending after the advance returned" +
@@ -1323,8 +1328,11 @@ TimerResult timer_run(const Options& o, unsigned index) {
 
 int run_timers(const Options& o) {
   std::printf("waymark-load --timers: %s customers each enter a 1 h wait over %u connections, then one "
-              "POST /api/clock {\"advance\":\"2h\"} on a spawned manual-clock node\n",
-              fmt_int(static_cast<double>(o.customers)).c_str(), o.connections);
+              "POST /api/clock {\"advance\":\"2h\"} on %s\n",
+              fmt_int(static_cast<double>(o.customers)).c_str(), o.connections,
+              o.cluster > 0 ? (std::to_string(o.cluster) + " spawned manual-clock members (load, clock and the "
+                               "cluster-wide /api/stats through member 1; RSS summed)").c_str()
+                            : "a spawned manual-clock node");
   std::fflush(stdout);
   std::vector<double> rate, commit_rate, p50, p99, rss;
   for (unsigned i = 1; i <= o.runs; ++i) {
@@ -1525,11 +1533,6 @@ int main(int argc, char** argv) {
   }
   if (o.cluster > 0 && !o.spawn) {
     std::fprintf(stderr, "--cluster needs --spawn (it starts the members on loopback)\n");
-    return 2;
-  }
-  if (o.cluster > 0 && o.timers) {
-    std::fprintf(stderr, "--timers is single-node only: skipped with --cluster (the manual clock moves every member, "
-                         "but this mode reads one node's timer counters while it fires)\n");
     return 2;
   }
   if (o.compare_single && o.cluster == 0) {
