@@ -93,6 +93,7 @@ struct Options {
   std::string tmp_dir = "/tmp";          // parent of the spawned node's data dir and the bare loop's LMDB
   unsigned cluster = 0;                  // > 1: spawn this many members, connect every client to the first
   bool compare_single = false;           // with --cluster: alternate single-node and cluster runs
+  std::string entry = "first";           // with --cluster: "first" member, or the one owning the fewest events
 };
 
 // ---- small helpers -------------------------------------------------------------
@@ -316,6 +317,7 @@ struct NodeHandle {
   std::string root;      // temp root when spawned
   uint16_t tcp_port = 0;
   uint16_t http_port = 0;
+  std::string cluster_addr;  // "127.0.0.1:port" of a spawned cluster member
 };
 
 std::optional<json::object> read_ready(const std::string& data_dir) {
@@ -524,7 +526,7 @@ bool spawn_cluster(const Options& o, unsigned n, std::vector<NodeHandle>& nodes,
       if (j != i)
         peers.push_back(json::value(loopback(ports[j])));
     json::object cluster{{"listen", loopback(ports[i])}, {"peers", std::move(peers)}};
-    nodes.emplace_back();
+    nodes.emplace_back().cluster_addr = loopback(ports[i]);
     if (!spawn_node(o, nodes.back(), error, "bench-" + std::to_string(i + 1), &cluster)) {
       error = "member " + std::to_string(i + 1) + ": " + error;
       return false;
@@ -1008,6 +1010,25 @@ void stop_nodes(std::vector<NodeHandle>& nodes) {
     stop_node(n);
 }
 
+// --entry most-forwarded: moves to the front the member that owns the fewest of the
+// workload's lines (for one hot customer: a member that forwards all of them).
+bool pick_entry(const Workload& w, std::vector<NodeHandle>& nodes, std::string& error) {
+  std::vector<std::vector<bool>> owned(nodes.size());
+  for (size_t i = 0; i < nodes.size(); ++i)
+    if (!entry_partitions(nodes[i].http_port, owned[i], error))
+      return false;
+  std::vector<uint64_t> lines(nodes.size(), 0);
+  for (const auto& l : w.per_conn)
+    for (uint32_t c : l.customer) {
+      uint32_t p = waymark::cluster::partition_of("c" + std::to_string(c), static_cast<uint32_t>(owned[0].size()));
+      for (size_t i = 0; i < nodes.size(); ++i)
+        lines[i] += owned[i][p];
+    }
+  auto best = std::min_element(lines.begin(), lines.end()) - lines.begin();
+  std::swap(nodes[0], nodes[static_cast<size_t>(best)]);
+  return true;
+}
+
 // The tail of every spawned member's log, and how it exited if it did.
 std::string node_logs(std::vector<NodeHandle>& nodes) {
   std::string out;
@@ -1065,6 +1086,10 @@ RunResult one_run(const Options& o, unsigned index, double rate, bool with_basel
     nodes.back().http_port = o.http_port;
     if (auto ready = read_ready(o.data_dir))
       nodes.back().pid = static_cast<pid_t>(int_field(*ready, "pid"));
+  }
+  if (members > 0 && o.entry == "most-forwarded" && !pick_entry(make_workload(o, tag), nodes, res.error)) {
+    stop_nodes(nodes);
+    return res;
   }
   NodeHandle& node = nodes.front();
   std::vector<bool> owned;
@@ -1517,6 +1542,10 @@ int main(int argc, char** argv) {
   app.add_option("--cluster", o.cluster,
                  "spawn this many members on loopback (needs --spawn) and connect every client to the first")
       ->check(CLI::Range(2, 9));
+  app.add_option("--entry", o.entry,
+                 "with --cluster: the member every connection goes to: first (member 1), or most-forwarded (the "
+                 "member owning the fewest of the workload's lines, e.g. not the hot customer's owner)")
+      ->check(CLI::IsMember({"first", "most-forwarded"}));
   app.add_flag("--compare-single", o.compare_single,
                "with --cluster: alternate single-node and cluster runs and print both, with their ratio");
   app.add_option("--set", o.node_sets,
