@@ -1401,6 +1401,7 @@ int run_timers(const Options& o) {
 struct Series {
   unsigned members = 0;
   std::vector<double> eps, p50, p99, p999, rss, base, ratio, cpu_us;
+  std::vector<double> local_p50, local_p99, fwd_p50, fwd_p99;  // cluster runs split by owner (--rate)
   int64_t live = 0;
   int journeys = 0;
   std::optional<RunResult> paced;
@@ -1416,6 +1417,12 @@ struct Series {
       cpu_us.push_back((r.cpu_user_s + r.cpu_sys_s) * 1e6 / static_cast<double>(r.events));
     live = std::max(live, r.customers_live);
     journeys = r.journeys;
+    if (r.local_n && r.forwarded_n) {
+      local_p50.push_back(r.local_p50_ms);
+      local_p99.push_back(r.local_p99_ms);
+      fwd_p50.push_back(r.forwarded_p50_ms);
+      fwd_p99.push_back(r.forwarded_p99_ms);
+    }
     if (r.baseline_per_s > 0) {
       base.push_back(r.baseline_per_s);
       ratio.push_back(r.events_per_s / r.baseline_per_s);
@@ -1436,6 +1443,11 @@ void print_summary(const Options& o, const Series& s) {
     std::printf("  %s CPU    %s µs per event (user + sys%s; 2 cores give 2 s of CPU per s)\n",
                 s.members ? "members'" : "node", range(s.cpu_us, false, 1).c_str(),
                 s.members ? ", summed over the members" : "");
+  if (o.rate > 0 && !s.local_p50.empty())
+    std::printf("  entry-owned customers' ack p50 %s ms, p99 %s ms; forwarded p50 %s ms, p99 %s ms (separate "
+                "connections)\n",
+                range(s.local_p50, false).c_str(), range(s.local_p99, false).c_str(), range(s.fwd_p50, false).c_str(),
+                range(s.fwd_p99, false).c_str());
   if (!s.base.empty()) {
     std::printf("  bare loop   %s events/s\n", range(s.base, true).c_str());
     std::printf("  ratio engine/bare loop %s\n", range(s.ratio, false, 3).c_str());
@@ -1472,7 +1484,8 @@ int run_all(const Options& o) {
   std::fflush(stdout);
   for (unsigned i = 1; i <= o.runs; ++i)
     for (auto& s : series) {
-      RunResult r = one_run(o, i, o.rate, o.baseline && s.members == 0, s.members);
+      // paced (--rate): entry-owned and forwarded customers on separate connections, as in --paced-half
+      RunResult r = one_run(o, i, o.rate, o.baseline && s.members == 0, s.members, o.rate > 0);
       if (!r.ok) {
         std::fprintf(stderr, "%s run %u failed: %s\n", s.name().c_str(), i, r.error.c_str());
         return 1;
