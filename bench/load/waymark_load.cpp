@@ -10,6 +10,9 @@
 // own `waymark serve` (fresh temp data dir per run, manual clock) and stops it.
 // --timers: N customers enter a journey with a 1 h wait, then one manual-clock
 // advance fires all N timers; reports the fire rate and how late they fired.
+// --cluster N (with --spawn): N members on loopback, every connection to the
+// first one (so about (N-1)/N of the events are forwarded to their owners);
+// --compare-single alternates single-node and cluster runs in one invocation.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <lmdb.h>
@@ -42,6 +45,8 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
+
+#include "waymark/cluster.hpp"
 
 namespace {
 
@@ -86,6 +91,9 @@ struct Options {
   double zipf = 0;                       // > 0: customers drawn from Zipf(s) over N instead of round-robin
   std::vector<std::string> node_sets;  // "section.key=value" written into the spawned node's config
   std::string tmp_dir = "/tmp";          // parent of the spawned node's data dir and the bare loop's LMDB
+  unsigned cluster = 0;                  // > 1: spawn this many members, connect every client to the first
+  bool compare_single = false;           // with --cluster: alternate single-node and cluster runs
+  std::string entry = "first";           // with --cluster: "first" member, or the one owning the fewest events
 };
 
 // ---- small helpers -------------------------------------------------------------
@@ -121,6 +129,7 @@ double median(std::vector<double> v) {
 struct Lines {
   std::string bytes;          // all lines of one connection, '\n'-terminated
   std::vector<uint64_t> end;  // end offset (after '\n') of each line
+  std::vector<uint32_t> customer;  // customer index of each line (its key is "c<index>")
   size_t count() const { return end.size(); }
 };
 
@@ -160,10 +169,27 @@ void append_event(std::string& out, uint64_t i, uint64_t customer, uint64_t roun
   }
 }
 
+// The connection of `customer`: customer mod C; or, with `owned` (partition ->
+// owned by the entry member), entry-owned customers on the first max(1, C/3)
+// connections and forwarded ones on the rest, so that cumulative acks never make
+// a line of one kind wait for a line of the other (the forward hop's own latency).
+struct ConnOf {
+  unsigned connections = 1;
+  const std::vector<bool>* owned = nullptr;
+  unsigned operator()(uint64_t customer) const {
+    if (!owned || connections < 2)
+      return static_cast<unsigned>(customer % connections);
+    unsigned local = std::max(1u, (connections + 1) / 3), forwarded = connections - local;
+    auto parts = static_cast<uint32_t>(owned->size());
+    bool mine = (*owned)[waymark::cluster::partition_of("c" + std::to_string(customer), parts)];
+    return mine ? static_cast<unsigned>(customer % local) : local + static_cast<unsigned>(customer % forwarded);
+  }
+};
+
 // --zipf s: event i goes to customer k (0-based rank) with probability
 // proportional to 1/(k+1)^s, drawn with a fixed seed; a customer's first event
 // is its identify (round 0), as in the round-robin workload.
-Workload make_zipf_workload(const Options& o, const std::string& run_tag) {
+Workload make_zipf_workload(const Options& o, const std::string& run_tag, ConnOf conn_of) {
   Workload w;
   w.per_conn.resize(o.connections);
   std::vector<double> cdf(o.customers);
@@ -176,9 +202,10 @@ Workload make_zipf_workload(const Options& o, const std::string& run_tag) {
   for (uint64_t i = 0; i < o.events; ++i) {
     auto customer = static_cast<uint64_t>(std::lower_bound(cdf.begin(), cdf.end(), uniform(rng)) - cdf.begin());
     customer = std::min(customer, o.customers - 1);
-    Lines& l = w.per_conn[customer % o.connections];
+    Lines& l = w.per_conn[conn_of(customer)];
     append_event(l.bytes, i, customer, seen[customer]++, run_tag);
     l.end.push_back(l.bytes.size());
+    l.customer.push_back(static_cast<uint32_t>(customer));
   }
   w.total = o.events;
   return w;
@@ -187,9 +214,10 @@ Workload make_zipf_workload(const Options& o, const std::string& run_tag) {
 // Event i goes to customer perm(i mod N) in round i / N: every round touches each
 // customer once in a shuffled order; a customer always uses the same connection,
 // so its events stay in order.
-Workload make_workload(const Options& o, const std::string& run_tag) {
+Workload make_workload(const Options& o, const std::string& run_tag, const std::vector<bool>* owned = nullptr) {
+  ConnOf conn_of{o.connections, owned};
   if (o.zipf > 0)
-    return make_zipf_workload(o, run_tag);
+    return make_zipf_workload(o, run_tag, conn_of);
   Workload w;
   w.per_conn.resize(o.connections);
   uint64_t n = o.customers, stride = 1000003;
@@ -201,9 +229,10 @@ Workload make_workload(const Options& o, const std::string& run_tag) {
   }
   for (uint64_t i = 0; i < o.events; ++i) {
     uint64_t round = i / n, customer = ((i % n) * stride + round * 7919) % n;
-    Lines& l = w.per_conn[customer % o.connections];
+    Lines& l = w.per_conn[conn_of(customer)];
     append_event(l.bytes, i, customer, round, run_tag);
     l.end.push_back(l.bytes.size());
+    l.customer.push_back(static_cast<uint32_t>(customer));
   }
   w.total = o.events;
   return w;
@@ -288,6 +317,7 @@ struct NodeHandle {
   std::string root;      // temp root when spawned
   uint16_t tcp_port = 0;
   uint16_t http_port = 0;
+  std::string cluster_addr;  // "127.0.0.1:port" of a spawned cluster member
 };
 
 std::optional<json::object> read_ready(const std::string& data_dir) {
@@ -329,7 +359,8 @@ std::string make_temp_dir(const std::string& parent, const char* prefix, std::st
   return tmpl;
 }
 
-bool spawn_node(const Options& o, NodeHandle& h, std::string& error) {
+bool spawn_node(const Options& o, NodeHandle& h, std::string& error, const std::string& id = "bench",
+                const json::object* cluster = nullptr) {
   h.root = make_temp_dir(o.tmp_dir, "waymark-load-", error);
   if (h.root.empty())
     return false;
@@ -340,13 +371,15 @@ bool spawn_node(const Options& o, NodeHandle& h, std::string& error) {
     error = "cannot create " + h.root + ": " + fs_ec.message();
     return false;
   }
-  json::object cfg{{"node", json::object{{"id", "bench"}}},
+  json::object cfg{{"node", json::object{{"id", id}}},
                    {"data_dir", h.root + "/data"},
                    {"journeys_dir", h.root + "/journeys"},
                    {"tcp", json::object{{"listen", "127.0.0.1:0"}}},
                    {"http", json::object{{"listen", "127.0.0.1:0"}}},
                    {"cluster", json::object{{"listen", "127.0.0.1:0"}}},
                    {"log_level", "warn"}};
+  if (cluster)
+    cfg["cluster"] = *cluster;
   for (const auto& kv : o.node_sets) {
     auto eq = kv.find('=');
     if (eq == std::string::npos || eq == 0) {
@@ -420,6 +453,118 @@ void stop_node(NodeHandle& h) {
     std::error_code ec;
     fs::remove_all(h.root, ec);
   }
+}
+
+// ---- a cluster of spawned members on loopback (--cluster N) ----------------------------
+
+// `n` distinct loopback ports free when asked (members must know each other's
+// addresses before they start, so the cluster port cannot be 0). Drawn below the
+// kernel's ephemeral range, so no node binding port 0 takes one first; all held
+// until all are picked, so none is handed out twice.
+std::vector<uint16_t> free_cluster_ports(size_t n) {
+  std::mt19937 rng(std::random_device{}());
+  std::uniform_int_distribution<int> pick(20000, 32000);
+  std::vector<int> fds;
+  std::vector<uint16_t> out;
+  for (int tries = 0; out.size() < n && tries < 1000; ++tries) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<uint16_t>(pick(rng)));
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      if (fd >= 0)
+        ::close(fd);
+      continue;
+    }
+    fds.push_back(fd);
+    out.push_back(ntohs(a.sin_port));
+  }
+  for (int fd : fds)
+    ::close(fd);
+  return out;
+}
+
+std::string loopback(uint16_t port) { return "127.0.0.1:" + std::to_string(port); }
+
+std::optional<json::object> cluster_status(uint16_t http_port) {
+  auto r = http(http_port, "GET", "/api/cluster", "", 5);
+  boost::system::error_code ec;
+  auto v = json::parse(r.body, ec);
+  if (r.status != 200 || ec || !v.is_object())
+    return std::nullopt;
+  return v.get_object();
+}
+
+// The member says "ready" (its catalog in step, its partitions taken in) and sees all `n` members up.
+bool member_ready(uint16_t http_port, size_t n) {
+  auto st = cluster_status(http_port);
+  if (!st || !st->if_contains("ready") || st->at("ready") != json::value(true))
+    return false;
+  auto* members = st->if_contains("members");
+  if (!members || !members->is_array() || members->as_array().size() != n)
+    return false;
+  for (auto& m : members->as_array())
+    if (!m.is_object() || !m.as_object().if_contains("up") || m.as_object().at("up") != json::value(true))
+      return false;
+  return true;
+}
+
+void stop_nodes(std::vector<NodeHandle>& nodes);
+
+// Starts `n` members (own temp data dir each, same partition count, manual clock)
+// and waits until every member is ready with all members up.
+bool spawn_cluster(const Options& o, unsigned n, std::vector<NodeHandle>& nodes, std::string& error) {
+  auto ports = free_cluster_ports(n);
+  if (ports.size() != n) {
+    error = "cannot find " + std::to_string(n) + " free loopback ports for the cluster";
+    return false;
+  }
+  for (unsigned i = 0; i < n; ++i) {
+    json::array peers;
+    for (unsigned j = 0; j < n; ++j)
+      if (j != i)
+        peers.push_back(json::value(loopback(ports[j])));
+    json::object cluster{{"listen", loopback(ports[i])}, {"peers", std::move(peers)}};
+    nodes.emplace_back().cluster_addr = loopback(ports[i]);
+    if (!spawn_node(o, nodes.back(), error, "bench-" + std::to_string(i + 1), &cluster)) {
+      error = "member " + std::to_string(i + 1) + ": " + error;
+      return false;
+    }
+  }
+  auto deadline = Clock::now() + std::chrono::seconds(30);
+  for (auto& m : nodes)
+    while (!member_ready(m.http_port, n)) {
+      if (Clock::now() > deadline) {
+        auto st = cluster_status(m.http_port);
+        error = "member on HTTP port " + std::to_string(m.http_port) + " not ready with all " + std::to_string(n) +
+                " members up within 30 s: " + (st ? json::serialize(*st) : "no answer") + "\nits log:\n" +
+                read_text(m.root + "/node.log");
+        return false;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling a fact that cannot be true early
+    }
+  return true;
+}
+
+// Which partitions the member answering on `http_port` owns (index = partition), by its GET /api/cluster.
+bool entry_partitions(uint16_t http_port, std::vector<bool>& owned, std::string& error) {
+  auto st = cluster_status(http_port);
+  if (!st || !st->if_contains("this") || !st->at("this").is_string()) {
+    error = "GET /api/cluster on the entry member gave no view";
+    return false;
+  }
+  owned.assign(static_cast<size_t>(int_field(*st, "partitions")), false);
+  for (auto& m : st->at("members").as_array())
+    if (m.as_object().at("address") == st->at("this"))
+      for (auto& p : m.as_object().at("partitions").as_array())
+        if (p.is_number() && p.to_number<uint64_t>() < owned.size())
+          owned[p.to_number<uint64_t>()] = true;
+  if (owned.empty()) {
+    error = "GET /api/cluster on the entry member gave 0 partitions";
+    return false;
+  }
+  return true;
 }
 
 // utime + stime of a process in seconds (/proc/<pid>/stat fields 14 and 15), or {0, 0}.
@@ -637,6 +782,10 @@ struct RunResult {
   uint64_t nacks = 0;
   int journeys = 0;
   double baseline_per_s = 0;
+  unsigned members = 0;              // 0 = single node
+  // cluster: lines whose customer the entry member owns vs. forwarded to another member
+  uint64_t local_n = 0, forwarded_n = 0;
+  double local_p50_ms = 0, local_p99_ms = 0, forwarded_p50_ms = 0, forwarded_p99_ms = 0;
 };
 
 double percentile_ms(const std::vector<uint32_t>& sorted, double q) {
@@ -646,7 +795,31 @@ double percentile_ms(const std::vector<uint32_t>& sorted, double q) {
   return sorted[i] / 1000.0;
 }
 
-bool drive(const Options& o, const Workload& w, const NodeHandle& node, double rate, RunResult& res) {
+// Splits the acked lines' latencies by whether the entry member owns the line's customer
+// (`owned`: partition -> owned by the entry member). Acks are cumulative, so
+// latency_us[k] belongs to line k of its connection.
+void split_latency(const Workload& w, const std::vector<ConnResult>& results, const std::vector<bool>& owned,
+                   RunResult& res) {
+  std::vector<uint32_t> local, forwarded;
+  auto parts = static_cast<uint32_t>(owned.size());
+  for (size_t c = 0; c < results.size(); ++c) {
+    const auto& lat = results[c].latency_us;
+    const auto& cust = w.per_conn[c].customer;
+    for (size_t k = 0; k < lat.size() && k < cust.size(); ++k)
+      (owned[waymark::cluster::partition_of("c" + std::to_string(cust[k]), parts)] ? local : forwarded).push_back(lat[k]);
+  }
+  std::sort(local.begin(), local.end());
+  std::sort(forwarded.begin(), forwarded.end());
+  res.local_n = local.size();
+  res.forwarded_n = forwarded.size();
+  res.local_p50_ms = percentile_ms(local, 0.50);
+  res.local_p99_ms = percentile_ms(local, 0.99);
+  res.forwarded_p50_ms = percentile_ms(forwarded, 0.50);
+  res.forwarded_p99_ms = percentile_ms(forwarded, 0.99);
+}
+
+bool drive(const Options& o, const Workload& w, const NodeHandle& node, double rate, RunResult& res,
+           const std::vector<bool>* owned = nullptr) {
   std::vector<int> fds;
   for (unsigned c = 0; c < o.connections; ++c) {
     int fd = connect_loopback(node.tcp_port);
@@ -692,6 +865,8 @@ bool drive(const Options& o, const Workload& w, const NodeHandle& node, double r
   res.p50_ms = percentile_ms(lat, 0.50);
   res.p99_ms = percentile_ms(lat, 0.99);
   res.p999_ms = percentile_ms(lat, 0.999);
+  if (owned)
+    split_latency(w, results, *owned, res);
   return res.nacks == 0;
 }
 
@@ -830,24 +1005,101 @@ double run_baseline(const Workload& w, const std::string& tmp_dir, std::string& 
 
 // ---- a whole run: node, deploy, load, stats, baseline --------------------------------
 
-RunResult one_run(const Options& o, unsigned index, double rate, bool with_baseline) {
+void stop_nodes(std::vector<NodeHandle>& nodes) {
+  for (auto& n : nodes)
+    stop_node(n);
+}
+
+// --entry most-forwarded: moves to the front the member that owns the fewest of the
+// workload's lines (for one hot customer: a member that forwards all of them).
+bool pick_entry(const Workload& w, std::vector<NodeHandle>& nodes, std::string& error) {
+  std::vector<std::vector<bool>> owned(nodes.size());
+  for (size_t i = 0; i < nodes.size(); ++i)
+    if (!entry_partitions(nodes[i].http_port, owned[i], error))
+      return false;
+  std::vector<uint64_t> lines(nodes.size(), 0);
+  for (const auto& l : w.per_conn)
+    for (uint32_t c : l.customer) {
+      uint32_t p = waymark::cluster::partition_of("c" + std::to_string(c), static_cast<uint32_t>(owned[0].size()));
+      for (size_t i = 0; i < nodes.size(); ++i)
+        lines[i] += owned[i][p];
+    }
+  auto best = std::min_element(lines.begin(), lines.end()) - lines.begin();
+  std::swap(nodes[0], nodes[static_cast<size_t>(best)]);
+  return true;
+}
+
+// The tail of every spawned member's log, and how it exited if it did.
+std::string node_logs(std::vector<NodeHandle>& nodes) {
+  std::string out;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    NodeHandle& node = nodes[i];
+    if (!node.owned)
+      continue;
+    std::string log = read_text(node.root + "/node.log"), who = nodes.size() > 1 ? " " + std::to_string(i + 1) : "";
+    int status = 0;
+    if (node.pid > 0 && ::waitpid(node.pid, &status, WNOHANG) == node.pid) {
+      out += "\nnode" + who + " exited: " +
+             (WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
+                                  : "status " + std::to_string(WEXITSTATUS(status)));
+      node.pid = -1;
+    }
+    out += "\nnode" + who + " log (tail):\n" + (log.size() > 4000 ? log.substr(log.size() - 4000) : log);
+  }
+  return out;
+}
+
+std::pair<double, double> cpu_sum(const std::vector<NodeHandle>& nodes) {
+  std::pair<double, double> sum{0, 0};
+  for (auto& n : nodes)
+    if (n.pid > 0) {
+      auto c = cpu_seconds(n.pid);
+      sum.first += c.first;
+      sum.second += c.second;
+    }
+  return sum;
+}
+
+// One run against a single node (`members` = 0) or a spawned cluster of `members`,
+// every connection to the first member; `split_by_owner`: entry-owned and forwarded
+// customers on separate connections (ConnOf).
+RunResult one_run(const Options& o, unsigned index, double rate, bool with_baseline, unsigned members = 0,
+                  bool split_by_owner = false) {
   RunResult res;
+  res.members = members;
   std::string tag = "r" + std::to_string(index) + "-" + std::to_string(::getpid()) + "-";
-  Workload w = make_workload(o, tag);
-  NodeHandle node;
-  if (o.spawn) {
-    if (!spawn_node(o, node, res.error)) {
-      stop_node(node);
+  std::vector<NodeHandle> nodes;
+  if (members > 0) {
+    if (!spawn_cluster(o, members, nodes, res.error)) {
+      stop_nodes(nodes);
+      return res;
+    }
+  } else if (o.spawn) {
+    nodes.emplace_back();
+    if (!spawn_node(o, nodes.back(), res.error)) {
+      stop_nodes(nodes);
       return res;
     }
   } else {
-    node.tcp_port = o.tcp_port;
-    node.http_port = o.http_port;
+    nodes.emplace_back();
+    nodes.back().tcp_port = o.tcp_port;
+    nodes.back().http_port = o.http_port;
     if (auto ready = read_ready(o.data_dir))
-      node.pid = static_cast<pid_t>(int_field(*ready, "pid"));
+      nodes.back().pid = static_cast<pid_t>(int_field(*ready, "pid"));
   }
+  if (members > 0 && o.entry == "most-forwarded" && !pick_entry(make_workload(o, tag), nodes, res.error)) {
+    stop_nodes(nodes);
+    return res;
+  }
+  NodeHandle& node = nodes.front();
+  std::vector<bool> owned;
+  if (members > 0 && !entry_partitions(node.http_port, owned, res.error)) {
+    stop_nodes(nodes);
+    return res;
+  }
+  Workload w = make_workload(o, tag, split_by_owner && members > 0 ? &owned : nullptr);
   if (o.deploy && (res.journeys = deploy_mix(o, node.http_port, res.error)) < 0) {
-    stop_node(node);
+    stop_nodes(nodes);
     return res;
   }
   pid_t hook = -1;
@@ -862,29 +1114,28 @@ RunResult one_run(const Options& o, unsigned index, double rate, bool with_basel
     if (hook > 0)
       ::setpgid(hook, hook);
   }
-  auto cpu0 = node.pid > 0 ? cpu_seconds(node.pid) : std::pair<double, double>{0, 0};
-  res.ok = drive(o, w, node, rate, res);
-  if (node.pid > 0) {
-    auto cpu1 = cpu_seconds(node.pid);
-    res.cpu_user_s = cpu1.first - cpu0.first;
-    res.cpu_sys_s = cpu1.second - cpu0.second;
-  }
+  auto cpu0 = cpu_sum(nodes);
+  res.ok = drive(o, w, node, rate, res, members > 0 ? &owned : nullptr);
+  auto cpu1 = cpu_sum(nodes);
+  res.cpu_user_s = cpu1.first - cpu0.first;
+  res.cpu_sys_s = cpu1.second - cpu0.second;
   if (hook > 0) {
     ::kill(-hook, SIGINT);
     ::waitpid(hook, nullptr, 0);
   }
-  read_node_stats(node, res);
-  if (!res.ok && node.owned) {
-    std::string log = read_text(node.root + "/node.log");
-    int status = 0;
-    if (node.pid > 0 && ::waitpid(node.pid, &status, WNOHANG) == node.pid) {
-      res.error += "\nnode exited: " + std::string(WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
-                                                                       : "status " + std::to_string(WEXITSTATUS(status)));
-      node.pid = -1;
-    }
-    res.error += "\nnode log (tail):\n" + (log.size() > 4000 ? log.substr(log.size() - 4000) : log);
+  read_node_stats(node, res);  // /api/stats answers for the whole cluster
+  if (members > 0) {           // RSS: the sum over the members
+    res.rss_mb = res.anon_mb = res.file_mb = 0;
+    for (auto& n : nodes)
+      if (n.pid > 0) {
+        res.rss_mb += peak_rss_mb(n.pid);
+        res.anon_mb += status_mb(n.pid, "RssAnon");
+        res.file_mb += status_mb(n.pid, "RssFile");
+      }
   }
-  stop_node(node);  // before the baseline, so it does not compete for the cores
+  if (!res.ok)
+    res.error += node_logs(nodes);
+  stop_nodes(nodes);  // before the baseline, so it does not compete for the cores
   if (res.ok && with_baseline) {
     res.baseline_per_s = run_baseline(w, o.tmp_dir, res.error);
     res.ok = res.baseline_per_s > 0;
@@ -909,6 +1160,11 @@ void print_run(const char* label, unsigned i, const RunResult& r) {
   if (r.baseline_per_s > 0)
     std::printf("  | bare loop %s events/s, ratio %.3f", fmt_int(r.baseline_per_s).c_str(),
                 r.events_per_s / r.baseline_per_s);
+  if (r.members > 0)
+    std::printf("  | %u members: entry-owned customers %s lines ack p50 %.2f p99 %.2f ms, forwarded %s lines ack p50 %.2f p99 "
+                "%.2f ms",
+                r.members, fmt_int(static_cast<double>(r.local_n)).c_str(), r.local_p50_ms, r.local_p99_ms,
+                fmt_int(static_cast<double>(r.forwarded_n)).c_str(), r.forwarded_p50_ms, r.forwarded_p99_ms);
   std::printf("\n");
   std::fflush(stdout);
 }
@@ -1012,15 +1268,18 @@ TimerResult timer_run(const Options& o, unsigned index) {
   TimerResult res;
   std::string tag = "t" + std::to_string(index) + "-" + std::to_string(::getpid()) + "-";
   Workload w = make_timer_workload(o, tag);
-  NodeHandle node;
-  if (!spawn_node(o, node, res.error) || !deploy_one(node.http_port, "journeys", kTimerJourney, res.error)) {
-    stop_node(node);
+  std::vector<NodeHandle> nodes;  // one node, or --cluster N members (the load, stats and clock go to member 1)
+  bool up = o.cluster > 0 ? spawn_cluster(o, o.cluster, nodes, res.error)
+                          : spawn_node(o, nodes.emplace_back(), res.error);
+  if (!up || !deploy_one(nodes.front().http_port, "journeys", kTimerJourney, res.error)) {
+    stop_nodes(nodes);
     return res;
   }
+  NodeHandle& node = nodes.front();
   RunResult enter;
   if (!drive(o, w, node, 0, enter)) {
     res.error = "entering: " + enter.error;
-    stop_node(node);
+    stop_nodes(nodes);
     return res;
   }
   res.enter_per_s = enter.events_per_s;
@@ -1029,7 +1288,7 @@ TimerResult timer_run(const Options& o, unsigned index) {
   if (res.pending < static_cast<int64_t>(o.customers)) {
     res.error = "only " + std::to_string(res.pending) + " timers pending after " + std::to_string(o.customers) +
                 " entries";
-    stop_node(node);
+    stop_nodes(nodes);
     return res;
   }
   std::printf("  entered: %s Go events at %s events/s, %s timers pending\n",
@@ -1067,11 +1326,13 @@ TimerResult timer_run(const Options& o, unsigned index) {
   }
   if (r.status != 200)
     res.commit_s = seconds_between(t0, Clock::now());
-  res.rss_mb = peak_rss_mb(node.pid);
-  res.anon_mb = status_mb(node.pid, "RssAnon");
-  res.file_mb = status_mb(node.pid, "RssFile");
+  for (auto& n : nodes) {  // summed over the members in a cluster
+    res.rss_mb += peak_rss_mb(n.pid);
+    res.anon_mb += status_mb(n.pid, "RssAnon");
+    res.file_mb += status_mb(n.pid, "RssFile");
+  }
   res.live = stats_field(node.http_port, "customers_live");
-  stop_node(node);
+  stop_nodes(nodes);
   if (fired < res.pending || left != 0) {
     res.error = std::to_string(fired) + " of " + std::to_string(res.pending) + " timers fired, " +
                 std::to_string(left) + " still pending after the advance returned" +
@@ -1092,8 +1353,11 @@ TimerResult timer_run(const Options& o, unsigned index) {
 
 int run_timers(const Options& o) {
   std::printf("waymark-load --timers: %s customers each enter a 1 h wait over %u connections, then one "
-              "POST /api/clock {\"advance\":\"2h\"} on a spawned manual-clock node\n",
-              fmt_int(static_cast<double>(o.customers)).c_str(), o.connections);
+              "POST /api/clock {\"advance\":\"2h\"} on %s\n",
+              fmt_int(static_cast<double>(o.customers)).c_str(), o.connections,
+              o.cluster > 0 ? (std::to_string(o.cluster) + " spawned manual-clock members (load, clock and the "
+                               "cluster-wide /api/stats through member 1; RSS summed)").c_str()
+                            : "a spawned manual-clock node");
   std::fflush(stdout);
   std::vector<double> rate, commit_rate, p50, p99, rss;
   for (unsigned i = 1; i <= o.runs; ++i) {
@@ -1133,25 +1397,17 @@ int run_timers(const Options& o) {
   return 0;
 }
 
-int run_all(const Options& o) {
-  std::printf("waymark-load: %s events, %s customers%s, %u connections, window %s/connection, %s, node %s\n",
-              fmt_int(static_cast<double>(o.events)).c_str(), fmt_int(static_cast<double>(o.customers)).c_str(),
-              o.zipf > 0 ? (" drawn from Zipf(s=" + std::to_string(o.zipf).substr(0, 4) + ")").c_str() : "",
-              o.connections, fmt_int(static_cast<double>(o.window)).c_str(),
-              o.rate > 0 ? ("paced at " + fmt_int(o.rate) + " events/s").c_str() : "max rate",
-              o.spawn ? ("spawned (" + o.waymark_bin + ", manual clock, fresh data dir per run)").c_str()
-                      : ("127.0.0.1:" + std::to_string(o.tcp_port)).c_str());
-  std::fflush(stdout);
+// The runs of one setup (single node, or a cluster of `members`).
+struct Series {
+  unsigned members = 0;
   std::vector<double> eps, p50, p99, p999, rss, base, ratio, cpu_us;
+  std::vector<double> local_p50, local_p99, fwd_p50, fwd_p99;  // cluster runs split by owner (--rate)
   int64_t live = 0;
   int journeys = 0;
-  for (unsigned i = 1; i <= o.runs; ++i) {
-    RunResult r = one_run(o, i, o.rate, o.baseline);
-    if (!r.ok) {
-      std::fprintf(stderr, "run %u failed: %s\n", i, r.error.c_str());
-      return 1;
-    }
-    print_run("run", i, r);
+  std::optional<RunResult> paced;
+
+  std::string name() const { return members ? std::to_string(members) + " members" : "single node"; }
+  void add(const RunResult& r) {
     eps.push_back(r.events_per_s);
     p50.push_back(r.p50_ms);
     p99.push_back(r.p99_ms);
@@ -1161,38 +1417,108 @@ int run_all(const Options& o) {
       cpu_us.push_back((r.cpu_user_s + r.cpu_sys_s) * 1e6 / static_cast<double>(r.events));
     live = std::max(live, r.customers_live);
     journeys = r.journeys;
+    if (r.local_n && r.forwarded_n) {
+      local_p50.push_back(r.local_p50_ms);
+      local_p99.push_back(r.local_p99_ms);
+      fwd_p50.push_back(r.forwarded_p50_ms);
+      fwd_p99.push_back(r.forwarded_p99_ms);
+    }
     if (r.baseline_per_s > 0) {
       base.push_back(r.baseline_per_s);
       ratio.push_back(r.events_per_s / r.baseline_per_s);
     }
   }
-  std::optional<RunResult> paced;
-  if (o.paced_half && o.rate == 0) {
-    double half = median(eps) / 2;
-    paced = one_run(o, o.runs + 1, half, false);
-    if (!paced->ok) {
-      std::fprintf(stderr, "paced run failed: %s\n", paced->error.c_str());
-      return 1;
+};
+
+void print_summary(const Options& o, const Series& s) {
+  std::printf("\n%s: summary over %zu run(s), median (min–max), %d journeys deployed:\n", s.name().c_str(),
+              s.eps.size(), s.journeys);
+  std::printf("  engine      %s events/s%s\n", range(s.eps, true).c_str(),
+              s.members ? " (every connection to member 1)" : "");
+  std::printf("  ack latency p50 %s ms, p99 %s ms, p99.9 %s ms%s\n", range(s.p50, false).c_str(),
+              range(s.p99, false).c_str(), range(s.p999, false).c_str(),
+              o.rate > 0 ? "" : " (at max rate: a full window queued)");
+  std::printf("  peak RSS    %s MB%s\n", range(s.rss, true).c_str(), s.members ? " (sum over the members)" : "");
+  if (!s.cpu_us.empty())
+    std::printf("  %s CPU    %s µs per event (user + sys%s; 2 cores give 2 s of CPU per s)\n",
+                s.members ? "members'" : "node", range(s.cpu_us, false, 1).c_str(),
+                s.members ? ", summed over the members" : "");
+  if (o.rate > 0 && !s.local_p50.empty())
+    std::printf("  entry-owned customers' ack p50 %s ms, p99 %s ms; forwarded p50 %s ms, p99 %s ms (separate "
+                "connections)\n",
+                range(s.local_p50, false).c_str(), range(s.local_p99, false).c_str(), range(s.fwd_p50, false).c_str(),
+                range(s.fwd_p99, false).c_str());
+  if (!s.base.empty()) {
+    std::printf("  bare loop   %s events/s\n", range(s.base, true).c_str());
+    std::printf("  ratio engine/bare loop %s\n", range(s.ratio, false, 3).c_str());
+  }
+  if (const auto& p = s.paced) {
+    std::printf("  paced at %s events/s: ack p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms\n", fmt_int(p->events_per_s).c_str(),
+                p->p50_ms, p->p99_ms, p->p999_ms);
+    if (s.members)
+      std::printf("    (entry-owned and forwarded customers on separate connections, acks being cumulative per "
+                  "connection)\n    entry-owned customers (%s lines): p50 %.2f ms, p99 %.2f ms; forwarded (%s lines): p50 %.2f ms, "
+                  "p99 %.2f ms -> the forward hop adds p50 %+.2f ms, p99 %+.2f ms\n",
+                  fmt_int(static_cast<double>(p->local_n)).c_str(), p->local_p50_ms, p->local_p99_ms,
+                  fmt_int(static_cast<double>(p->forwarded_n)).c_str(), p->forwarded_p50_ms, p->forwarded_p99_ms,
+                  p->forwarded_p50_ms - p->local_p50_ms, p->forwarded_p99_ms - p->local_p99_ms);
+  }
+}
+
+int run_all(const Options& o) {
+  std::vector<Series> series;
+  if (o.cluster == 0 || o.compare_single)
+    series.emplace_back();
+  if (o.cluster > 0)
+    series.emplace_back().members = o.cluster;
+  std::string setup = o.cluster == 0      ? ""
+                      : o.compare_single ? "single node and " + std::to_string(o.cluster) + " members (runs alternate), "
+                                         : std::to_string(o.cluster) + " members, every connection to member 1, ";
+  std::printf("waymark-load: %s events, %s customers%s, %u connections, window %s/connection, %s, %snode %s\n",
+              fmt_int(static_cast<double>(o.events)).c_str(), fmt_int(static_cast<double>(o.customers)).c_str(),
+              o.zipf > 0 ? (" drawn from Zipf(s=" + std::to_string(o.zipf).substr(0, 4) + ")").c_str() : "",
+              o.connections, fmt_int(static_cast<double>(o.window)).c_str(),
+              o.rate > 0 ? ("paced at " + fmt_int(o.rate) + " events/s").c_str() : "max rate", setup.c_str(),
+              o.spawn ? ("spawned (" + o.waymark_bin + ", manual clock, fresh data dir per run)").c_str()
+                      : ("127.0.0.1:" + std::to_string(o.tcp_port)).c_str());
+  std::fflush(stdout);
+  for (unsigned i = 1; i <= o.runs; ++i)
+    for (auto& s : series) {
+      // paced (--rate): entry-owned and forwarded customers on separate connections, as in --paced-half
+      RunResult r = one_run(o, i, o.rate, o.baseline && s.members == 0, s.members, o.rate > 0);
+      if (!r.ok) {
+        std::fprintf(stderr, "%s run %u failed: %s\n", s.name().c_str(), i, r.error.c_str());
+        return 1;
+      }
+      print_run(s.members ? "cluster run" : "run", i, r);
+      s.add(r);
     }
-    paced->events_per_s = half;  // report the offered rate
-    print_run("paced run at half the median max rate, offered", 1, *paced);
+  if (o.paced_half && o.rate == 0)
+    for (auto& s : series) {
+      double half = median(s.eps) / 2;
+      s.paced = one_run(o, o.runs + 1, half, false, s.members, true);
+      if (!s.paced->ok) {
+        std::fprintf(stderr, "%s paced run failed: %s\n", s.name().c_str(), s.paced->error.c_str());
+        return 1;
+      }
+      s.paced->events_per_s = half;  // report the offered rate
+      print_run(s.members ? "cluster paced run at half the median max rate, offered"
+                          : "paced run at half the median max rate, offered",
+                1, *s.paced);
+    }
+  for (auto& s : series)
+    print_summary(o, s);
+  if (series.size() == 2) {
+    std::vector<double> ratios;
+    for (size_t i = 0; i < series[0].eps.size(); ++i)
+      ratios.push_back(series[1].eps[i] / series[0].eps[i]);
+    std::printf("\n%s / single node events/s, run by run (runs alternate): %s (goal >= 0.6 with about %.0f %% of "
+                "events forwarded)\n",
+                series[1].name().c_str(), range(ratios, false, 3).c_str(), 100.0 * (o.cluster - 1) / o.cluster);
   }
-  std::printf("\nsummary over %zu run(s), median (min–max), %d journeys deployed:\n", eps.size(), journeys);
-  std::printf("  engine      %s events/s\n", range(eps, true).c_str());
-  std::printf("  ack latency p50 %s ms, p99 %s ms, p99.9 %s ms%s\n", range(p50, false).c_str(), range(p99, false).c_str(),
-              range(p999, false).c_str(), o.rate > 0 ? "" : " (at max rate: a full window queued)");
-  std::printf("  peak RSS    %s MB\n", range(rss, true).c_str());
-  if (!cpu_us.empty())
-    std::printf("  node CPU    %s µs per event (user + sys; 2 cores give 2 s of CPU per s)\n",
-                range(cpu_us, false, 1).c_str());
-  if (!base.empty()) {
-    std::printf("  bare loop   %s events/s\n", range(base, true).c_str());
-    std::printf("  ratio engine/bare loop %s\n", range(ratio, false, 3).c_str());
-  }
-  if (paced)
-    std::printf("  paced at %s events/s: ack p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms\n",
-                fmt_int(paced->events_per_s).c_str(), paced->p50_ms, paced->p99_ms, paced->p999_ms);
-  print_targets(o, o.rate > 0 ? 0 : median(eps), median(rss), live, paced);
+  if (series.front().members == 0)
+    print_targets(o, o.rate > 0 ? 0 : median(series.front().eps), median(series.front().rss), series.front().live,
+                  series.front().paced);
   return 0;
 }
 
@@ -1226,6 +1552,15 @@ int main(int argc, char** argv) {
   app.add_option("--stall-timeout", o.stall_timeout_s, "fail when no progress for this many seconds");
   app.add_flag("--timers", o.timers,
                "timers mode (needs --spawn): --customers enter a 1 h wait, then one clock advance; fire rate");
+  app.add_option("--cluster", o.cluster,
+                 "spawn this many members on loopback (needs --spawn) and connect every client to the first")
+      ->check(CLI::Range(2, 9));
+  app.add_option("--entry", o.entry,
+                 "with --cluster: the member every connection goes to: first (member 1), or most-forwarded (the "
+                 "member owning the fewest of the workload's lines, e.g. not the hot customer's owner)")
+      ->check(CLI::IsMember({"first", "most-forwarded"}));
+  app.add_flag("--compare-single", o.compare_single,
+               "with --cluster: alternate single-node and cluster runs and print both, with their ratio");
   app.add_option("--set", o.node_sets,
                  "section.key=value in the spawned node's config, e.g. limits.live_customers_max=100000 (repeatable)");
   CLI11_PARSE(app, argc, argv);
@@ -1236,6 +1571,14 @@ int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
   if (o.timers && !o.spawn) {
     std::fprintf(stderr, "--timers needs --spawn (it advances a manual clock)\n");
+    return 2;
+  }
+  if (o.cluster > 0 && !o.spawn) {
+    std::fprintf(stderr, "--cluster needs --spawn (it starts the members on loopback)\n");
+    return 2;
+  }
+  if (o.compare_single && o.cluster == 0) {
+    std::fprintf(stderr, "--compare-single needs --cluster N\n");
     return 2;
   }
   return o.timers ? run_timers(o) : run_all(o);
