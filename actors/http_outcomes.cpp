@@ -8,6 +8,7 @@
 #include "waymark/outcomes/clv_report.hpp"
 #include "waymark/outcomes/records.hpp"
 #include "waymark/outcomes/results.hpp"
+#include "waymark/journey_results.hpp"
 #include "actors/http_cluster.hpp"
 #include "waymark/cluster_merge.hpp"
 #include "http/client.hpp"
@@ -43,27 +44,6 @@ std::optional<int64_t> whole(const std::string& text, int64_t lo, int64_t hi) {
   return n >= lo && n <= hi ? std::optional<int64_t>(n) : std::nullopt;
 }
 
-/// Holdout and split variants of the versions asked for (0 = all), latest first.
-outcomes::ResultsShape results_shape(const JourneyEntry& entry, int version) {
-  outcomes::ResultsShape shape;
-  for (auto it = entry.versions.rbegin(); it != entry.versions.rend(); ++it) {
-    const Journey& j = **it;
-    if (version != 0 && j.version != version)
-      continue;
-    shape.holdout = shape.holdout || j.holdout_percent > 0;
-    for (const auto& [id, step] : j.steps) {
-      if (step.type != StepType::split)
-        continue;
-      auto known = std::find_if(shape.splits.begin(), shape.splits.end(), [&](auto& s) { return s.first == id; });
-      if (known == shape.splits.end())
-        known = shape.splits.insert(shape.splits.end(), {id, {}});
-      for (const auto& v : step.variants)
-        if (std::find(known->second.begin(), known->second.end(), v.name) == known->second.end())
-          known->second.push_back(v.name);
-    }
-  }
-  return shape;
-}
 
 /// This node's experiment counters of a journey as JSON (what a cluster member
 /// sums: GET /api/internal/result-counters, relayed calls only).

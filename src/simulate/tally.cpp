@@ -5,6 +5,7 @@
 
 #include "waymark/journey_stats.hpp"
 #include "waymark/outcomes/results.hpp"
+#include "waymark/journey_results.hpp"
 #include "waymark/simulate/simulator.hpp"
 
 namespace json = boost::json;
@@ -13,29 +14,6 @@ namespace waymark::simulate {
 
 namespace {
 
-/// The arms a journey's definitions name (as GET /api/journeys/{id}/results
-/// shapes them, actors/http_outcomes.cpp): a holdout in any version, and every
-/// split step's variants, newest version first.
-outcomes::ResultsShape results_shape(const JourneyEntry& entry) {
-  outcomes::ResultsShape shape;
-  for (auto it = entry.versions.rbegin(); it != entry.versions.rend(); ++it) {
-    if (!*it)
-      continue;
-    const Journey& j = **it;
-    shape.holdout = shape.holdout || j.holdout_percent > 0;
-    for (const auto& [id, step] : j.steps) {
-      if (step.type != StepType::split)
-        continue;
-      auto known = std::find_if(shape.splits.begin(), shape.splits.end(), [&](auto& s) { return s.first == id; });
-      if (known == shape.splits.end())
-        known = shape.splits.insert(shape.splits.end(), {id, {}});
-      for (const auto& v : step.variants)
-        if (std::find(known->second.begin(), known->second.end(), v.name) == known->second.end())
-          known->second.push_back(v.name);
-    }
-  }
-  return shape;
-}
 
 /// GET /api/journeys/{id}/results for all versions.
 json::object results_json(const std::string& id, const JourneyEntry& entry, const JourneyTally& t) {
