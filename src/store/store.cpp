@@ -304,6 +304,24 @@ struct Store::Impl {
     }
   };
 
+  /// Calls fn(key after prefix, value) for every key of `dbi` starting with
+  /// `prefix`, in key order, in one read transaction.
+  void scan_prefix(MDB_dbi dbi, const std::string& prefix,
+                   const std::function<void(const std::string&, const MDB_val&)>& fn) const {
+    Read r(*this);
+    MDB_cursor* cur;
+    if (!r.txn || mdb_cursor_open(r.txn, dbi, &cur))
+      return;
+    MDB_val k = val(prefix), v;
+    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+      std::string key = str(k);
+      if (key.compare(0, prefix.size(), prefix) != 0)
+        break;
+      fn(key.substr(prefix.size()), v);
+    }
+    mdb_cursor_close(cur);
+  }
+
   std::optional<std::string> get(MDB_dbi dbi, const std::string& key) const {
     Read r(*this);
     if (!r.txn)
@@ -932,19 +950,10 @@ std::vector<JourneyRecord> Store::journeys() const {
 
 std::map<int, std::string> Store::journey_versions(const std::string& id) const {
   std::map<int, std::string> out;
-  Impl::Read r(*impl_);
-  MDB_cursor* cur;
-  if (!r.txn || mdb_cursor_open(r.txn, impl_->journey_versions, &cur))
-    return out;
-  std::string prefix = id + '\0';
-  MDB_val k = val(prefix), v;
-  for (int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-    std::string key = str(k);
-    if (key.size() != prefix.size() + 4 || key.compare(0, prefix.size(), prefix) != 0)
-      break;
-    out[static_cast<int>(from_be64((std::string(4, '\0') + key.substr(prefix.size())).data()))] = str(v);
-  }
-  mdb_cursor_close(cur);
+  impl_->scan_prefix(impl_->journey_versions, id + '\0', [&](const std::string& rest, const MDB_val& v) {
+    if (rest.size() == 4)  // version(4B)
+      out[static_cast<int>(from_be64((std::string(4, '\0') + rest).data()))] = str(v);
+  });
   return out;
 }
 
@@ -1027,20 +1036,10 @@ std::vector<std::pair<std::string, std::string>> Store::templates() const {
 
 std::map<std::string, int64_t> Store::journey_stats(const std::string& journey) const {
   std::map<std::string, int64_t> out;
-  Impl::Read r(*impl_);
-  MDB_cursor* cur;
-  if (!r.txn || mdb_cursor_open(r.txn, impl_->stats, &cur))
-    return out;
-  std::string prefix = journey + '\0';
-  MDB_val k = val(prefix), v;
-  for (int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-    std::string key = str(k);
-    if (key.compare(0, prefix.size(), prefix) != 0)
-      break;
+  impl_->scan_prefix(impl_->stats, journey + '\0', [&](const std::string& rest, const MDB_val& v) {
     if (v.mv_size == 8)
-      out[key.substr(prefix.size())] = static_cast<int64_t>(from_be64(static_cast<const char*>(v.mv_data)));
-  }
-  mdb_cursor_close(cur);
+      out[rest] = static_cast<int64_t>(from_be64(static_cast<const char*>(v.mv_data)));
+  });
   return out;
 }
 
