@@ -9,6 +9,8 @@
 #include <optional>
 
 #include "actors/messages.hpp"
+#include "waymark/engagement.hpp"
+#include "waymark/event_interest.hpp"
 #include "waymark/json.hpp"
 #include "channel/delivery_policy.hpp"
 #include "channel/provider.hpp"
@@ -64,6 +66,10 @@ struct gateway_state {
   bool broken = false;                    // no provider: entries stay on disk
   int64_t wake_at = 0;                    // steady ms of the scheduled tick, 0 = none
   size_t window_max = 0;                  // entries held in memory at most
+  // The events the catalog's journeys react to, as of catalog `interest_of`
+  // (a final status owes its "Message <Status>" event only when wanted).
+  uint64_t interest_of = ~uint64_t{0};
+  EventInterest interest;
   static constexpr const char* name = "channel_gateway";
 
   size_t in_memory() const {
@@ -76,6 +82,19 @@ namespace {
 using self_ptr = caf::stateful_actor<gateway_state>*;
 
 void pump(self_ptr self, NodeContext* ctx);
+
+/// Whether some journey of the current catalog reacts to this final status's event.
+bool wants_status_event(gateway_state& st, NodeContext* ctx, const std::string& status) {
+  auto name = engagement::event_name(status);
+  if (!name)
+    return false;
+  CatalogPtr cat = ctx->catalog.get();
+  if (cat->generation != st.interest_of) {
+    st.interest = event_interest(*cat);
+    st.interest_of = cat->generation;
+  }
+  return st.interest.wants(*name);
+}
 
 DeliveryUpdate update_for(const gateway_state& st, const Entry& e, std::string status, std::string detail) {
   DeliveryUpdate u;
@@ -236,6 +255,7 @@ void apply_outcome(self_ptr self, NodeContext* ctx, uint64_t seq, DeliveryOutcom
   };
   u.journey = text_of("journey");
   u.step = text_of("step");
+  u.owes_event = wants_status_event(st, ctx, status);
   if (auto* v = e.record.if_contains("version"); v && v->is_int64())
     u.version = static_cast<int>(v->get_int64());
   if (!o.inbox_json.empty()) {

@@ -102,8 +102,8 @@ struct CustomerWrite {
   std::vector<ArmDelta> arms;
 };
 
-/// A page of outcome records (touches or conversions) in [from, to), in key
-/// order (partition, then time); `next` resumes after the last one ("" = done).
+/// A page of outcome records (touches or conversions) in [from, to), in time
+/// order; `next` resumes after the last one ("" = done).
 struct OutcomePage {
   std::vector<std::string> records;  // JSON text, one object each (the export line)
   std::string next;
@@ -135,13 +135,17 @@ struct DeliveryUpdate {
   // When set on a final update, the store counts "delivery:<status>" for that
   // journey step (per-step sends by outcome in GET /api/journeys/{id}). A final
   // delivered / failed / dead also stores meta "status_event\0<id>" in the same
-  // transaction: its "Message <Status>" event is owed (actors/status_events.cpp).
+  // transaction: its "Message <Status>" event is owed (actors/status_events.cpp),
+  // unless `owes_event` (below) is false.
   std::string journey;
   int version = 0;
   std::string step;
   // A waiting retry (not final): when it is due on the node clock, stored
   // with the status as "retry_at" so a restart keeps the wait (0 = none).
   Millis retry_at = 0;
+  // False when no journey reacts to this final status's event
+  // (waymark/event_interest.hpp): then none is owed.
+  bool owes_event = true;
 };
 
 struct JourneyPut {
@@ -204,7 +208,8 @@ struct AuditPage {
 /// One record of a partition hand-off (PRODUCT.md §9): a key and value of one
 /// of the named databases, as stored (a customer's value is its state JSON).
 struct HandoffRecord {
-  enum Db : uint8_t { customers, aliases, dedup, timers, inbox, deliveries, outbox, end };
+  enum Db : uint8_t { customers, aliases, dedup, timers, inbox, deliveries, outbox, touches, conversions,
+                      outcome_index, end };
   uint8_t db = customers;
   std::string key;    // outbox: the channel only (the receiver numbers its own entries)
   std::string value;
@@ -265,7 +270,8 @@ public:
   Result<CommitResult> import_chunk(const HandoffChunk& chunk);
   /// Hand-off, sending side (writer thread): deletes every record export_chunk
   /// gives for `moving` (customers, aliases, dedup keys, timers, inbox,
-  /// delivery records, outbox entries, and their logged inputs). One transaction.
+  /// delivery records, outbox entries, touches and conversions, and their
+  /// logged inputs). One transaction.
   /// An alias record (old id -> customer) moves, and is erased, only when
   /// neither id `stays` (it serves this node as a route or as the proof of a
   /// merge across members: actors/cluster_merge.cpp) and either is `moving`.
@@ -333,10 +339,8 @@ public:
                                     size_t max) const;
 
   // ---- outcomes (PRODUCT.md §10; src/store/outcomes_store.cpp) ---------------
-  /// Partition count the outcome keys use (cluster.partitions); call once after open.
-  void set_partitions(uint32_t partitions);
   enum class OutcomeKind : char { touch = 't', conversion = 'c' };
-  /// Records of one kind with from <= at < to, all partitions, at most `max`,
+  /// Records of one kind with from <= at < to, in time order, at most `max`,
   /// resuming after the cursor `after` ("" = from the start).
   OutcomePage outcome_page(OutcomeKind kind, Millis from, Millis to, const std::string& after, size_t max) const;
   /// One customer's records of one kind with from <= at < to, in time order,
@@ -345,6 +349,8 @@ public:
                                              size_t max) const;
   /// Customers with records, in id order, after `after`, at most `max`.
   std::vector<std::string> outcome_customers(const std::string& after, size_t max) const;
+  /// How many records of one kind this store holds.
+  size_t outcome_count(OutcomeKind kind) const;
   /// The experiment counters of one journey.
   std::vector<ResultCounter> result_counters(const std::string& journey) const;
 

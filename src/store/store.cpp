@@ -141,6 +141,9 @@ Error lmdb_error(const char* what, int rc) {
   return make_error(rc == MDB_MAP_FULL ? "map_full" : "store_error", std::string(what) + ": " + mdb_strerror(rc));
 }
 
+// Defined in store_outcomes.inc (after Impl).
+int upgrade_outcome_layout(MDB_txn* txn, Store::Impl& d);
+
 }  // namespace
 
 struct Store::Impl {
@@ -155,10 +158,9 @@ struct Store::Impl {
     log, snapseq, journey_versions, audit, touches, conversions, outcome_index, results;
   uint64_t outbox_seq = 0;
   uint64_t audit_seq = 0;  // the last audit entry's seq (meta "audit_seq")
-  // Outcomes (store_outcomes.cpp): records numbered by one sequence (meta
-  // "outcome_seq"), keyed by the customer's partition of `partitions`.
+  // Outcomes (store_outcomes.inc): records numbered by one sequence (meta
+  // "outcome_seq").
   uint64_t outcome_seq = 0;
-  uint32_t partitions = 256;
   // The input log (store.hpp). Writer thread only, except the atomics. The
   // last seq appended; the dirty map: each customer with logged inputs after
   // its stored state, with the first such seq and whether it has a stored
@@ -279,6 +281,10 @@ struct Store::Impl {
   {
     std::lock_guard<std::mutex> g(this->outbox_mu);
     this->outbox_entries = std::move(per_channel);
+  }
+  if ((rc = upgrade_outcome_layout(txn, *this))) {
+    mdb_txn_abort(txn);
+    return lmdb_error("outcome layout", rc);
   }
   MDB_stat ms;
   if (mdb_stat(txn, this->log, &ms) == 0)
@@ -527,7 +533,7 @@ Result<CommitResult> Store::commit(const Batch& b) {
       --outbox_delta[u.channel];
     if (u.final && !u.journey.empty())
       stat_add[u.journey + '\0' + std::to_string(u.version) + '\0' + u.step + '\0' + "delivery:" + u.status] += 1;
-    if (u.final && (u.status == "delivered" || u.status == "failed" || u.status == "dead") &&
+    if (u.final && u.owes_event && (u.status == "delivered" || u.status == "failed" || u.status == "dead") &&
         (rc = put(d.meta, status_event_key(u.id), u.status)))
       return fail("put status event", rc);
     json::object st = read_object(txn, d.deliveries, u.id);
@@ -748,6 +754,10 @@ size_t Store::customer_count() const {
   std::lock_guard<std::mutex> counting(impl_->count_mu);
   auto unstored = impl_->dirty_unstored.load(std::memory_order_relaxed);
   return entries(*impl_, impl_->customers) + static_cast<size_t>(std::max<int64_t>(0, unstored));
+}
+
+size_t Store::outcome_count(OutcomeKind kind) const {
+  return entries(*impl_, kind == OutcomeKind::touch ? impl_->touches : impl_->conversions);
 }
 
 uint64_t Store::log_records() const { return impl_->log_entries.load(std::memory_order_relaxed); }
@@ -1267,6 +1277,11 @@ std::string handoff_owner(uint8_t db, const MDB_val& k, const MDB_val& v) {
       return key.substr(0, key.find('\0'));
     case HandoffRecord::timers:
       return key.size() > 8 ? key.substr(8, key.find('\0', 8) - 8) : std::string();
+    case HandoffRecord::touches:
+    case HandoffRecord::conversions:  // at(8B) seq(8B) customer
+      return key.size() > 16 ? key.substr(16) : std::string();
+    case HandoffRecord::outcome_index:  // customer \0 kind at seq
+      return key.substr(0, key.find('\0'));
     default:
       return customer_field(v);
   }
@@ -1280,6 +1295,9 @@ MDB_dbi handoff_dbi(const Store::Impl& d, uint8_t db) {
     case HandoffRecord::timers: return d.timers;
     case HandoffRecord::inbox: return d.inbox;
     case HandoffRecord::deliveries: return d.deliveries;
+    case HandoffRecord::touches: return d.touches;
+    case HandoffRecord::conversions: return d.conversions;
+    case HandoffRecord::outcome_index: return d.outcome_index;
     default: return d.outbox;
   }
 }
@@ -1292,6 +1310,8 @@ std::set<uint32_t> Store::held_partitions(uint32_t partitions, const std::functi
   if (!r.txn)
     return out;
   for (uint8_t db = 0; db < HandoffRecord::end; ++db) {
+    if (db == HandoffRecord::outcome_index)
+      continue;  // it goes with its records
     MDB_cursor* cur;
     if (mdb_cursor_open(r.txn, handoff_dbi(*impl_, db), &cur))
       continue;
@@ -1372,7 +1392,7 @@ Result<CommitResult> Store::import_chunk(const HandoffChunk& chunk) {
   int rc = mdb_txn_begin(d.env, nullptr, 0, &txn);
   if (rc)
     return lmdb_error("mdb_txn_begin", rc);
-  uint64_t seq = d.outbox_seq;
+  uint64_t seq = d.outbox_seq, oseq = d.outcome_seq;
   std::map<std::string, int64_t> outbox_delta;
   for (auto& rec : chunk.records) {
     std::string key = rec.key, value = rec.value;
@@ -1382,6 +1402,8 @@ Result<CommitResult> Store::import_chunk(const HandoffChunk& chunk) {
       key = rec.key + '\0' + be64(++seq);
       ++outbox_delta[rec.key];
       ++res.outbox_added[rec.key];
+    } else if ((rec.db == HandoffRecord::touches || rec.db == HandoffRecord::conversions) && rec.key.size() > 16) {
+      oseq = std::max(oseq, from_be64(rec.key.data() + 8));  // this node's next records sort after
     } else if (rec.db == HandoffRecord::timers && rec.key.size() >= 8) {
       auto due = due_from(rec.key.data());
       if (res.min_timer_due == 0 || due < res.min_timer_due)
@@ -1399,6 +1421,12 @@ Result<CommitResult> Store::import_chunk(const HandoffChunk& chunk) {
     MDB_val v = val(s);
     rc = mdb_put(txn, d.meta, &k, &v, 0);
   }
+  if (!rc && oseq != d.outcome_seq) {
+    MDB_val k = val("outcome_seq");
+    std::string s = be64(oseq);
+    MDB_val v = val(s);
+    rc = mdb_put(txn, d.meta, &k, &v, 0);
+  }
   if (rc) {
     mdb_txn_abort(txn);
     return lmdb_error("import", rc);
@@ -1407,6 +1435,7 @@ Result<CommitResult> Store::import_chunk(const HandoffChunk& chunk) {
   if ((rc = mdb_txn_commit(txn)))
     return lmdb_error("mdb_txn_commit", rc);
   d.outbox_seq = seq;
+  d.outcome_seq = oseq;
   d.outbox_add(outbox_delta);
   return res;
 }

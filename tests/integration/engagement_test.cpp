@@ -142,6 +142,9 @@ struct Engagement : ::testing::Test {
     ASSERT_TRUE(node.start());
     ASSERT_EQ(node.deploy_template(kPromoTemplate).status, 201);
     ASSERT_EQ(node.deploy_template(kThanksTemplate).status, 201);
+    // A journey that waits for "Message Delivered": final statuses are
+    // events only when some journey reacts to them (NOTES.md).
+    ASSERT_EQ(node.deploy_journey(kDeliveredJourney).status, 201);
     ASSERT_EQ(node.deploy_journey(kPromoJourney).status, 201);
     ASSERT_TRUE(send_acked(node, {identify("u1", {{"email", "u1@example.com"}}), track("u1", "Promo Start")}));
     auto records = wait_records(node, "promo", 1);
@@ -279,8 +282,29 @@ TEST_F(Engagement, CallbacksCountOncePerTypeAndBadOnesChangeNothing) {
   EXPECT_EQ(node.customer("u1").status, 404) << "nothing recreated the erased customer";
 }
 
-TEST_F(Engagement, AFinalStatusIsAnEventThatEndsAWaitOnceAcrossRestarts) {
+TEST(EngagementStatusEvents, AFinalStatusNoJourneyReactsToIsCountedButNotAnEvent) {
+  // Only the promo journey (it waits for "Message Clicked"): nothing reacts to
+  // "Message Delivered", so the delivery is counted per step and no event is
+  // run through the customer (NOTES.md).
+  Node node{options()};
+  ASSERT_TRUE(node.start());
+  ASSERT_EQ(node.deploy_template(kPromoTemplate).status, 201);
+  ASSERT_EQ(node.deploy_template(kThanksTemplate).status, 201);
+  ASSERT_EQ(node.deploy_journey(kPromoJourney).status, 201);
+  ASSERT_TRUE(send_acked(node, {identify("u1", {{"email", "u1@example.com"}}), track("u1", "Promo Start")}));
+  ASSERT_EQ(wait_records(node, "promo", 1).size(), 1u);
+  ASSERT_TRUE(eventually([&] { return at_path(step_stats(node, "promo", "send_promo"), "delivery.delivered") == 1; }))
+      << step_stats(node, "promo", "send_promo");
+  ASSERT_TRUE(send_acked(node, {track("u1", "Ping")}));  // a later commit of u1: an owed event would be before it
+  EXPECT_EQ(history_count(node, "u1", "Message Delivered"), 0) << node.customer("u1").body;
+  EXPECT_EQ(at_path(node.get("/api/stats").json(), "status_events_owed"), 0);
+  // Once a journey waits for it, the next delivery's status is an event.
   ASSERT_EQ(node.deploy_journey(kDeliveredJourney).status, 201);
+  ASSERT_TRUE(send_acked(node, {identify("u2", {{"email", "u2@example.com"}}), track("u2", "Deliver Start")}));
+  EXPECT_EQ(wait_records(node, "delivered", 2).size(), 2u) << "Message Delivered ended u2's wait";
+}
+
+TEST_F(Engagement, AFinalStatusIsAnEventThatEndsAWaitOnceAcrossRestarts) {
   ASSERT_TRUE(send_acked(node, {identify("u2", {{"email", "u2@example.com"}}), track("u2", "Deliver Start")}));
   auto records = wait_records(node, "delivered", 2);
   ASSERT_EQ(records.size(), 2u) << "Message Delivered of the first send ended the wait";
@@ -296,7 +320,8 @@ TEST_F(Engagement, AFinalStatusIsAnEventThatEndsAWaitOnceAcrossRestarts) {
                                                        {"version", 1},
                                                        {"step", "first"},
                                                        {"channel", "email"}}));
-  // u1's promo was delivered too: its event is recorded (no journey waits for it).
+  // u1's promo was delivered too: its event is recorded (a journey reacts to
+  // the name, though u1 is in none that waits for it).
   ASSERT_TRUE(eventually([&] { return history_count(node, "u1", "Message Delivered") == 1; }));
 
   ASSERT_EQ(node.terminate(), 0);
