@@ -279,6 +279,8 @@ json::object stats_json(NodeContext* ctx) {
                       {"deliveries_dropped", m.deliveries_dropped.load()},
                       {"outbox_pending", ctx->store->outbox_entries()},
                       {"status_events_owed", ctx->store->meta_count(std::string("status_event") + '\0')},
+                      {"touches", ctx->store->outcome_count(Store::OutcomeKind::touch)},
+                      {"conversions", ctx->store->outcome_count(Store::OutcomeKind::conversion)},
                       {"outbox_depth", outbox},
                       {"connections_open", m.connections_open.load()},
                       {"http_connections_open", http::server_stats().connections_open.load()},

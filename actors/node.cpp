@@ -171,7 +171,6 @@ int serve_node(const ServeOptions& opts) {
     }
     ctx.config.http_link_secret = *key;
   }
-  ctx.store->set_partitions(static_cast<uint32_t>(ctx.config.partitions));
   Millis start = 0;
   if (ctx.config.clock == "manual") {
     start = Clock(false).now();

@@ -91,10 +91,12 @@ protected:
     auto stats = nodes_[1]->get("/api/stats").json();
     EXPECT_EQ(at_path(stats, "customers_known").as_int64(), kCustomers) << json::serialize(stats);
     EXPECT_EQ(at_path(stats, "timers_pending").as_int64(), kCustomers);
+    EXPECT_EQ(at_path(stats, "touches").as_int64(), kCustomers) << "one welcome each, none doubled";
     for (auto p : ports_) {
       auto& node_stats = stats.as_object().at("nodes").as_object().at(addr(p));
       EXPECT_EQ(at_path(node_stats, "customers_known").as_int64(), owned[addr(p)]) << addr(p);
       EXPECT_EQ(at_path(node_stats, "timers_pending").as_int64(), owned[addr(p)]) << addr(p);
+      EXPECT_EQ(at_path(node_stats, "touches").as_int64(), owned[addr(p)]) << addr(p) << ": touches move with their customers";
     }
     for (int i = 0; i < kCustomers; ++i) {
       auto c = nodes_[i % 4]->customer(cid(i));

@@ -290,7 +290,6 @@ TEST(OutcomeStore, RecordsCommitWithTheWriteAndAreReadByRangeCustomerAndPartitio
   auto opened = Store::open(dir.path, 64);
   ASSERT_TRUE(opened);
   Store& st = **opened;
-  st.set_partitions(4);
   // Two customers in different partitions (of 4), and one at a negative time.
   std::string a = "a", b = "b";
   for (int n = 0; cluster::partition_of(b, 4) == cluster::partition_of(a, 4); ++n)
