@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <future>
+
 #include "actors/messages.hpp"
 #include "waymark/json.hpp"
 #include "waymark/outcomes/attribution_stream.hpp"
@@ -34,6 +36,27 @@ json::value parse_stored_json_object(const std::string& text) {
 void refuse(NodeContext* ctx, const Responder& r, int status, const std::string& message) {
   ctx->metrics.outcome_requests_refused.fetch_add(1, std::memory_order_relaxed);
   r(http::error_response(status, message));
+}
+
+/// Attribution and CLV computations a node runs at once (each holds a
+/// thread and a read transaction for its length); more are refused.
+constexpr int kOutcomeJobsMax = 2;
+
+/// A running computation's claim on NodeContext::outcome_jobs, given back
+/// when the last copy goes; null when kOutcomeJobsMax are running.
+std::shared_ptr<void> take_job_slot(NodeContext* ctx) {
+  if (ctx->outcome_jobs.fetch_add(1) >= kOutcomeJobsMax) {
+    ctx->outcome_jobs.fetch_sub(1);
+    return nullptr;
+  }
+  return std::shared_ptr<void>(ctx, [](NodeContext* c) { c->outcome_jobs.fetch_sub(1); });
+}
+
+http::Response busy() {
+  auto res = http::error_response(503, "busy: " + std::to_string(kOutcomeJobsMax) +
+                                           " attribution or CLV computations are running on this node; retry");
+  res.headers.emplace_back("Retry-After", "1");
+  return res;
 }
 
 /// A whole number in [lo, hi], else nullopt.
@@ -219,39 +242,61 @@ json::object attribution_json(const Request& req, const outcomes::AttributionQue
                       {"groups", std::move(groups)}};
 }
 
-void get_attribution(caf::actor_system& sys, NodeContext* ctx, const Request& req, Responder r) {
+/// This node's partial sums for the query of `req` (a relayed call: the
+/// member the client asked merges them).
+void attribution_partial(caf::actor_system& sys, NodeContext* ctx, const Request& req, Responder r) {
   auto q = attribution_query(req);
-  if (!q) {
+  if (!q)
     return refuse(ctx, r, 400, q.error().message);
-  }
-  // The reads may take a while over a long range: off the HTTP thread.
-  const bool across = ctx->view && !req.internal;
-  if (across && req.query.at("model") == "markov")  // the shares need the members' summed transition counts
-    return r(http::error_response(501, "markov attribution across cluster members is not built yet; the other "
-                                       "models answer for the whole cluster"));
-  auto* sysp = &sys;
+  auto slot = take_job_slot(ctx);
+  if (!slot)
+    return r(busy());
   sys.spawn([=, q = *q](caf::blocking_actor*) {
     outcomes::AttributionStream stream(q);
     accumulate(*ctx->store, stream);
-    auto report = stream.report();
-    if (!report)
-      return refuse(ctx, r, 400, report.error().message);
-    auto mine = attribution_json(req, q, *report);
-    if (!across)
-      return r(http::json_response(200, mine));
-    // Credits are per conversion and a customer's records are at its owner:
-    // the members' answers add up group by group.
+    r(http::json_response(200, stream.partial_json()));
+    (void)slot;
+  });
+}
+
+void answer_attribution(NodeContext* ctx, const Request& req, const outcomes::AttributionStream& stream,
+                        const Responder& r) {
+  auto report = stream.report();
+  if (!report)
+    return refuse(ctx, r, 400, report.error().message);
+  r(http::json_response(200, attribution_json(req, stream.query(), *report)));
+}
+
+/// GET /api/attribution. In a cluster every member accumulates its own
+/// customers (a customer's touches and conversions are at its owner, so its
+/// paths are whole there) and this node merges the partial sums: the same
+/// answer as one node holding everything, Markov included.
+void get_attribution(caf::actor_system& sys, NodeContext* ctx, const Request& req, Responder r) {
+  auto q = attribution_query(req);
+  if (!q)
+    return refuse(ctx, r, 400, q.error().message);
+  auto slot = take_job_slot(ctx);
+  if (!slot)
+    return r(busy());
+  auto* sysp = &sys;
+  // The reads may take a while over a long range: off the HTTP thread.
+  sys.spawn([=, q = *q](caf::blocking_actor*) {
+    auto stream = std::make_shared<outcomes::AttributionStream>(q);
+    accumulate(*ctx->store, *stream);
+    if (!ctx->view || req.internal)
+      return answer_attribution(ctx, req, *stream, r);
     Request call;
     call.method = "GET";
-    call.target = req.target;
-    call_peers(*sysp, ctx, call, std::chrono::seconds(60), [=](std::map<std::string, http::Response> replies) mutable {
+    call.target = "/api/internal/attribution-partial" + req.target.substr(std::min(req.target.find('?'), req.target.size()));
+    call_peers(*sysp, ctx, call, std::chrono::seconds(120), [=](std::map<std::string, http::Response> replies) {
+      (void)slot;
       for (auto& [address, reply] : replies) {
         std::error_code ec;
         auto v = parse_stored_json(reply.body, ec);
-        if (reply.status != 200 || ec || !cluster::add_attribution(mine, v))
-          return r(http::error_response(503, "cluster member " + address + " did not answer; retry"));
+        if (reply.status != 200 || ec || !stream->merge_partial(v))
+          return r(http::error_response(503, "cluster member " + address + " did not answer its attribution; retry"));
       }
-      r(http::json_response(200, mine));
+      answer_attribution(ctx, req, *stream, r);
     });
   });
 }
@@ -303,40 +348,201 @@ void for_each_customer(const Store& store, F&& f) {
   }
 }
 
-/// POST /api/clv/fit: summaries of every customer's purchases up to now, the
-/// maximum-likelihood fit, then the predicted value per journey; stored in meta.
+constexpr size_t kSummariesPage = 4096;  // customers read per summaries page (a member's answer)
+
+/// This node's customers' purchase summaries up to `now`, one page of
+/// customers after `after`; `next` is "" after the last page.
+std::vector<outcomes::CustomerSummary> summaries_page(const Store& store, Millis now, const std::string& after,
+                                                       std::string& next) {
+  std::vector<outcomes::CustomerSummary> out;
+  auto customers = store.outcome_customers(after, kSummariesPage);
+  for (auto& c : customers)
+    if (auto s = outcomes::summarize_purchases(conversions_of(store, c, now + 1), now))
+      out.push_back(*s);
+  next = customers.size() < kSummariesPage ? std::string() : customers.back();
+  return out;
+}
+
+/// GET /api/internal/clv-summaries?now=MS&after=C (relayed calls): one page.
+http::Response summaries_json(NodeContext* ctx, const Request& req) {
+  auto now = req.query.count("now") ? whole(req.query.at("now"), 0, kTimeMax) : std::nullopt;
+  if (!now)
+    return http::error_response(400, "now must be a time in ms");
+  std::string next;
+  json::array rows;
+  for (auto& s : summaries_page(*ctx->store, *now, req.query.count("after") ? req.query.at("after") : "", next))
+    rows.push_back(json::array{s.x, s.t_x, s.T, s.m});
+  return http::json_response(200, json::object{{"summaries", std::move(rows)}, {"next", next}});
+}
+
+/// Appends one page of summaries_json; false when it is not such a page.
+bool add_summaries(std::vector<outcomes::CustomerSummary>& out, const json::value& v, std::string& next) {
+  auto* o = v.if_object();
+  auto* rows = o ? o->if_contains("summaries") : nullptr;
+  auto* n = o ? o->if_contains("next") : nullptr;
+  if (!rows || !rows->is_array() || !n || !n->is_string())
+    return false;
+  for (auto& r : rows->get_array()) {
+    auto* a = r.if_array();
+    if (!a || a->size() != 4 || !(*a)[0].is_int64())
+      return false;
+    double f[3];
+    for (size_t i = 1; i < 4; ++i) {
+      if (!(*a)[i].is_double() && !(*a)[i].is_int64())
+        return false;
+      f[i - 1] = (*a)[i].is_double() ? (*a)[i].get_double() : double((*a)[i].get_int64());
+    }
+    out.push_back(outcomes::CustomerSummary{(*a)[0].get_int64(), f[0], f[1], f[2]});
+  }
+  next = std::string(n->get_string());
+  return true;
+}
+
+/// This node's predicted value per journey under `params` at `now`.
+outcomes::ClvByJourney by_journey_here(NodeContext* ctx, const outcomes::ClvParams& params, Millis now) {
+  outcomes::ClvByJourney by_journey;
+  for_each_customer(*ctx->store, [&](const std::string& c) {
+    if (auto v = predicted(ctx, params, conversions_of(*ctx->store, c, now + 1), now))
+      by_journey.add(touches_of(*ctx->store, c, kTimeMin, now + 1), *v);
+  });
+  return by_journey;
+}
+
+/// Runs `req` at `address` and waits for its answer (blocking actors only).
+http::Response call_and_wait(caf::actor_system& sys, NodeContext* ctx, const std::string& address, Request req,
+                             std::chrono::seconds timeout) {
+  req.caller.name = "clv-fit";
+  req.caller.role = Role::admin;
+  auto answer = std::make_shared<std::promise<http::Response>>();
+  auto future = answer->get_future();
+  call_member(sys, ctx, address, req, timeout, [answer](http::Response r) { answer->set_value(std::move(r)); });
+  return future.get();
+}
+
+std::vector<std::string> peers_of(NodeContext* ctx) {
+  std::vector<std::string> out;
+  if (ctx->view)
+    for (auto& m : ctx->view->members())
+      if (m != ctx->config.cluster_listen)
+        out.push_back(m);
+  return out;
+}
+
+/// Every other member's summaries added to `out`; the first member that did
+/// not answer, or "" when all did.
+std::string gather_summaries(caf::actor_system& sys, NodeContext* ctx, Millis now,
+                             std::vector<outcomes::CustomerSummary>& out) {
+  for (auto& address : peers_of(ctx)) {
+    std::string next;
+    do {
+      Request call;
+      call.method = "GET";
+      call.target = "/api/internal/clv-summaries?now=" + std::to_string(now) + "&after=" + http::percent_encode(next);
+      auto reply = call_and_wait(sys, ctx, address, call, std::chrono::seconds(60));
+      std::error_code ec;
+      auto v = parse_stored_json(reply.body, ec);
+      if (reply.status != 200 || ec || !add_summaries(out, v, next))
+        return address;
+    } while (!next.empty());
+  }
+  return "";
+}
+
+/// Every other member's predicted values per journey merged into `sums`;
+/// the first member that did not answer, or "".
+std::string gather_by_journey(caf::actor_system& sys, NodeContext* ctx, const std::string& params, Millis now,
+                              outcomes::ClvByJourney& sums) {
+  for (auto& address : peers_of(ctx)) {
+    Request call;
+    call.method = "POST";
+    call.target = "/api/internal/clv-by-journey?now=" + std::to_string(now);
+    call.body = params;
+    auto reply = call_and_wait(sys, ctx, address, call, std::chrono::seconds(120));
+    std::error_code ec;
+    auto v = parse_stored_json(reply.body, ec);
+    if (reply.status != 200 || ec || !sums.merge_json(v))
+      return address;
+  }
+  return "";
+}
+
+bool store_fit(caf::blocking_actor* self, NodeContext* ctx, const std::string& params, const std::string& text) {
+  Batch b;
+  b.meta = {{"clv_params", params}, {"clv", text}};
+  bool stored = false;
+  self->request(ctx->store_actor, std::chrono::seconds(60), batch_atom::value, std::move(b))
+    .receive([&](bool ok) { stored = ok; }, [&](caf::error&) { stored = false; });
+  return stored;
+}
+
+/// POST /api/clv/fit: summaries of every customer's purchases up to now (in
+/// a cluster: every member's), the maximum-likelihood fit, then the
+/// predicted value per journey (each member sums its own customers); stored
+/// in meta at every member, so customer views and GET /api/clv agree.
 void fit_clv(caf::blocking_actor* self, NodeContext* ctx, Responder r) {
+  auto& sys = self->system();
   const Millis now = ctx->clock->now();
   std::vector<outcomes::CustomerSummary> summaries;  // 32 bytes per customer with a purchase
-  for_each_customer(*ctx->store, [&](const std::string& c) {
-    if (auto s = outcomes::summarize_purchases(conversions_of(*ctx->store, c, now + 1), now))
-      summaries.push_back(*s);
-  });
+  for (std::string after, next;; after = next) {
+    auto page = summaries_page(*ctx->store, now, after, next);
+    summaries.insert(summaries.end(), page.begin(), page.end());
+    if (next.empty())
+      break;
+  }
+  if (auto down = gather_summaries(sys, ctx, now, summaries); !down.empty())
+    return r(http::error_response(503, "cluster member " + down + " did not answer its customers; retry"));
   auto params = outcomes::fit_clv(summaries);
   if (!params)
     return refuse(ctx, r, 422, params.error().message);
-  outcomes::ClvByJourney by_journey;
-  for_each_customer(*ctx->store, [&](const std::string& c) {
-    if (auto v = predicted(ctx, *params, conversions_of(*ctx->store, c, now + 1), now))
-      by_journey.add(touches_of(*ctx->store, c, kTimeMin, now + 1), *v);
-  });
+  const std::string params_text = outcomes::clv_params_json(*params);
+  auto by_journey = by_journey_here(ctx, *params, now);
+  if (auto down = gather_by_journey(sys, ctx, params_text, now, by_journey); !down.empty())
+    return r(http::error_response(503, "cluster member " + down + " did not answer its predicted values; retry"));
   json::object fit{{"fitted", true},
                    {"at", format_rfc3339(now)},
                    {"customers", summaries.size()},
                    {"horizon_days", horizon_days(ctx)},
-                   {"params", parse_stored_json_object(outcomes::clv_params_json(*params))},
+                   {"params", parse_stored_json_object(params_text)},
                    {"by_journey", by_journey.to_json()}};
   const std::string text = json::serialize(fit);
-  Batch b;
-  b.meta = {{"clv_params", outcomes::clv_params_json(*params)}, {"clv", text}};
-  bool stored = false;
-  self->request(ctx->store_actor, std::chrono::seconds(60), batch_atom::value, std::move(b))
-    .receive([&](bool ok) { stored = ok; }, [&](caf::error&) { stored = false; });
-  if (!stored)
+  if (!store_fit(self, ctx, params_text, text))
     return r(http::error_response(503, "the fit could not be stored; retry"));
+  for (auto& address : peers_of(ctx)) {
+    Request call;
+    call.method = "POST";
+    call.target = "/api/internal/clv-store";
+    call.body = text;
+    if (call_and_wait(sys, ctx, address, call, std::chrono::seconds(60)).status != 200)
+      return r(http::error_response(503, "cluster member " + address + " did not store the fit; retry"));
+  }
   http::Response ok;
   ok.body = text;  // byte for byte what GET /api/clv serves
   r(std::move(ok));
+}
+
+/// POST /api/internal/clv-by-journey?now=MS, body: the fitted parameters.
+void clv_by_journey(caf::actor_system& sys, NodeContext* ctx, const Request& req, Responder r) {
+  auto now = req.query.count("now") ? whole(req.query.at("now"), 0, kTimeMax) : std::nullopt;
+  auto params = outcomes::clv_params_from_json(req.body);
+  if (!now || !params)
+    return r(http::error_response(400, "now (ms) and the fitted parameters are needed"));
+  sys.spawn([=, p = *params, at = *now](caf::blocking_actor*) {
+    r(http::json_response(200, by_journey_here(ctx, p, at).to_json()));
+  });
+}
+
+/// POST /api/internal/clv-store, body: a fit as POST /api/clv/fit answers it.
+void clv_store(caf::actor_system& sys, NodeContext* ctx, const Request& req, Responder r) {
+  std::error_code ec;
+  auto v = parse_stored_json(req.body, ec);
+  auto* params = !ec && v.is_object() ? v.get_object().if_contains("params") : nullptr;
+  if (!params || !outcomes::clv_params_from_json(json::serialize(*params)))
+    return r(http::error_response(400, "a fit with its params is needed"));
+  sys.spawn([=, params_text = json::serialize(*params), text = req.body](caf::blocking_actor* self) {
+    if (!store_fit(self, ctx, params_text, text))
+      return r(http::error_response(503, "the fit could not be stored; retry"));
+    r(http::json_response(200, json::object{{"stored", true}}));
+  });
 }
 
 void get_clv(NodeContext* ctx, Responder r) {
@@ -369,33 +575,130 @@ std::string delivery_line(const Store& store, const std::string& touch_json) {
   return json::serialize(o);
 }
 
-/// GET /api/export/{touches|conversions|deliveries}?from&to: NDJSON, streamed
-/// one page of records per chunk (deliveries: the touches of the range, each
-/// with its delivery's current status).
-void get_export(NodeContext* ctx, const std::string& kind, const Request& req, Responder r) {
-  if (kind != "touches" && kind != "conversions" && kind != "deliveries")
-    return refuse(ctx, r, 404, "no export '" + kind + "' (use touches, conversions or deliveries)");
+/// One page of this node's export lines (NDJSON) after `after`; `after` is
+/// set to the next cursor ("" once the range is done).
+std::string export_page(const Store& store, Store::OutcomeKind records, bool deliveries, Millis from, Millis to,
+                        std::string& after) {
+  OutcomePage page = store.outcome_page(records, from, to, after, kPage);
+  std::string piece;
+  for (auto& line : page.records) {
+    const std::string out = deliveries ? delivery_line(store, line) : line;
+    if (!out.empty())
+      piece.append(out).push_back('\n');
+  }
+  after = page.next;
+  return piece;
+}
+
+struct ExportQuery {
+  Store::OutcomeKind records = Store::OutcomeKind::touch;
+  bool deliveries = false;
+  Millis from = 0, to = 0;
+};
+
+Result<ExportQuery> export_query(const std::string& kind, const Request& req, bool ms_times) {
+  ExportQuery q;
+  q.records = kind == "conversions" ? Store::OutcomeKind::conversion : Store::OutcomeKind::touch;
+  q.deliveries = kind == "deliveries";
+  if (ms_times) {  // a relayed page: times in ms
+    auto ms = [&](const char* name) -> std::optional<int64_t> {
+      auto it = req.query.find(name);
+      if (it == req.query.end())
+        return std::nullopt;
+      const bool neg = !it->second.empty() && it->second[0] == '-';
+      auto n = whole(neg ? it->second.substr(1) : it->second, 0, kTimeMax);
+      return n ? std::optional<int64_t>(neg ? -*n : *n) : std::nullopt;
+    };
+    auto from = ms("from");
+    auto to = ms("to");
+    if (!from || !to)
+      return make_error("bad_request", "from and to (ms) are needed");
+    q.from = *from;
+    q.to = *to;
+    return q;
+  }
   auto from = time_param(req, "from");
   auto to = from ? time_param(req, "to") : from;
   if (!to)
-    return refuse(ctx, r, 400, to.error().message);
+    return to.error();
   if (*from >= *to)
-    return refuse(ctx, r, 400, "from must be before to");
-  const auto records = kind == "conversions" ? Store::OutcomeKind::conversion : Store::OutcomeKind::touch;
-  const bool deliveries = kind == "deliveries";
-  auto cursor = std::make_shared<std::string>();
+    return make_error("bad_request", "from must be before to");
+  q.from = *from;
+  q.to = *to;
+  return q;
+}
+
+/// GET /api/internal/export-page?kind&from&to&after (relayed calls): one page
+/// of this node's lines, {"ndjson": "...", "next": cursor}.
+http::Response export_page_json(NodeContext* ctx, const Request& req) {
+  const std::string kind = req.query.count("kind") ? req.query.at("kind") : "";
+  if (kind != "touches" && kind != "conversions" && kind != "deliveries")
+    return http::error_response(400, "kind must be touches, conversions or deliveries");
+  auto q = export_query(kind, req, true);
+  if (!q)
+    return http::error_response(400, q.error().message);
+  std::string after = req.query.count("after") ? req.query.at("after") : "";
+  std::string lines = export_page(*ctx->store, q->records, q->deliveries, q->from, q->to, after);
+  return http::json_response(200, json::object{{"ndjson", lines}, {"next", after}});
+}
+
+/// Where a cluster-wide export is: the member being read and its cursor.
+struct ExportCursor {
+  std::vector<std::string> members;  // this node first
+  size_t at = 0;
+  std::string after;
+};
+
+/// GET /api/export/{touches|conversions|deliveries}?from&to: NDJSON, streamed
+/// one page of records per chunk (deliveries: the touches of the range, each
+/// with its delivery's current status). In a cluster: this node's records,
+/// then each other member's, page by page (each member's in time order); a
+/// member that stops answering cuts the body short.
+void get_export(caf::actor_system& sys, NodeContext* ctx, const std::string& kind, const Request& req, Responder r) {
+  if (kind != "touches" && kind != "conversions" && kind != "deliveries")
+    return refuse(ctx, r, 404, "no export '" + kind + "' (use touches, conversions or deliveries)");
+  auto q = export_query(kind, req, false);
+  if (!q)
+    return refuse(ctx, r, 400, q.error().message);
+  auto cursor = std::make_shared<ExportCursor>();
+  cursor->members.push_back(ctx->config.cluster_listen);
+  if (!req.internal)
+    for (auto& m : peers_of(ctx))
+      cursor->members.push_back(m);
+  if (cursor->members.size() > 1 &&
+      ctx->metrics.cluster_peers_up.load() + 1 < static_cast<uint64_t>(cursor->members.size()))
+    return r(http::error_response(503, "a cluster member is down: the export would be incomplete; retry"));
   std::shared_ptr<Store> store = ctx->store;
+  auto* sysp = &sys;
   http::Response res;
   res.content_type = "application/x-ndjson";
-  res.stream = [=, from = *from, to = *to](std::string& piece) {
-    OutcomePage page = store->outcome_page(records, from, to, *cursor, kPage);
-    for (auto& line : page.records) {
-      const std::string out = deliveries ? delivery_line(*store, line) : line;
-      if (!out.empty())
-        piece.append(out).push_back('\n');
+  res.pull = [=, q = *q](http::Response::PullDone done) {
+    auto& c = *cursor;
+    if (c.at == 0) {  // this node's pages, read here
+      std::string piece = export_page(*store, q.records, q.deliveries, q.from, q.to, c.after);
+      if (c.after.empty())
+        ++c.at;
+      return done(std::move(piece), c.at < c.members.size());
     }
-    *cursor = page.next;
-    return !cursor->empty();
+    Request call;
+    call.method = "GET";
+    call.target = "/api/internal/export-page?kind=" + kind + "&from=" + std::to_string(q.from) +
+                  "&to=" + std::to_string(q.to) + "&after=" + http::percent_encode(c.after);
+    call.caller = req.caller;
+    const std::string address = c.members[c.at];
+    call_member(*sysp, ctx, address, call, std::chrono::seconds(30), [cursor, done](http::Response reply) {
+      std::error_code ec;
+      auto v = parse_stored_json(reply.body, ec);
+      auto* o = !ec && reply.status == 200 ? v.if_object() : nullptr;
+      auto* lines = o ? o->if_contains("ndjson") : nullptr;
+      auto* next = o ? o->if_contains("next") : nullptr;
+      if (!lines || !lines->is_string() || !next || !next->is_string())
+        return done(std::nullopt, false);  // cut short: the client sees the body incomplete
+      cursor->after = std::string(next->get_string());
+      if (cursor->after.empty())
+        ++cursor->at;
+      done(std::string(lines->get_string()), cursor->at < cursor->members.size());
+    });
   };
   r(std::move(res));
 }
@@ -423,15 +726,20 @@ void start_daily_clv_fit(caf::actor_system& sys, NodeContext* ctx) {
     self->delayed_send(self, std::chrono::hours(24), fit_atom::value);
     return {
       [=](fit_atom) {
-        self->system().spawn([ctx](caf::blocking_actor* fitter) {
-          fit_clv(fitter, ctx, [](http::Response r) {
+        self->delayed_send(self, std::chrono::hours(24), fit_atom::value);
+        if (ctx->view && catalog_leader(*ctx) != ctx->config.cluster_listen)
+          return;  // in a cluster the catalog leader fits for every member
+        auto slot = take_job_slot(ctx);
+        if (!slot)
+          return;  // a fit or attribution is running: tomorrow
+        self->system().spawn([ctx, slot](caf::blocking_actor* fitter) {
+          fit_clv(fitter, ctx, [slot](http::Response r) {
             if (r.status == 200)
               spdlog::info("[clv] daily fit stored");
             else
               spdlog::debug("[clv] daily fit: {} {}", r.status, r.body);
           });
         });
-        self->delayed_send(self, std::chrono::hours(24), fit_atom::value);
       },
       [=](shutdown_atom) { self->quit(); },
     };
@@ -441,14 +749,47 @@ void start_daily_clv_fit(caf::actor_system& sys, NodeContext* ctx) {
 void add_outcomes_routes(http::Router& router, caf::actor_system& sys, NodeContext* ctx) {
   auto* sysp = &sys;
   router.add("POST", "/api/clv/fit", Access::admin, [=](Request&&, const Params&, Responder r) {
-    sysp->spawn([=](caf::blocking_actor* self) { fit_clv(self, ctx, r); });
+    auto slot = take_job_slot(ctx);
+    if (!slot)
+      return r(busy());
+    sysp->spawn([=](caf::blocking_actor* self) {
+      fit_clv(self, ctx, r);
+      (void)slot;
+    });
+  });
+  router.add("GET", "/api/internal/clv-summaries", Access::viewer, [=](Request&& req, const Params&, Responder r) {
+    if (!req.internal)
+      return r(http::error_response(404, "no route"));
+    r(summaries_json(ctx, req));
+  });
+  router.add("POST", "/api/internal/clv-by-journey", Access::viewer,
+             [=](Request&& req, const Params&, Responder r) {
+               if (!req.internal)
+                 return r(http::error_response(404, "no route"));
+               clv_by_journey(*sysp, ctx, req, r);
+             });
+  router.add("POST", "/api/internal/clv-store", Access::admin, [=](Request&& req, const Params&, Responder r) {
+    if (!req.internal)
+      return r(http::error_response(404, "no route"));
+    clv_store(*sysp, ctx, req, r);
   });
   router.add("GET", "/api/clv", Access::viewer, [=](Request&&, const Params&, Responder r) { get_clv(ctx, r); });
   router.add("GET", "/api/export/{kind}", Access::viewer, [=](Request&& req, const Params& p, Responder r) {
-    get_export(ctx, p.at("kind"), req, r);
+    get_export(*sysp, ctx, p.at("kind"), req, r);
+  });
+  router.add("GET", "/api/internal/export-page", Access::viewer, [=](Request&& req, const Params&, Responder r) {
+    if (!req.internal)
+      return r(http::error_response(404, "no route"));
+    r(export_page_json(ctx, req));
   });
   router.add("GET", "/api/attribution", Access::viewer,
              [=](Request&& req, const Params&, Responder r) { get_attribution(*sysp, ctx, req, r); });
+  router.add("GET", "/api/internal/attribution-partial", Access::viewer,
+             [=](Request&& req, const Params&, Responder r) {
+               if (!req.internal)
+                 return r(http::error_response(404, "no route"));
+               attribution_partial(*sysp, ctx, req, r);
+             });
   router.add("GET", "/api/journeys/{id}/results", Access::viewer, [=](Request&& req, const Params& p, Responder r) {
     get_results(*sysp, ctx, p.at("id"), req, r);
   });

@@ -160,6 +160,9 @@ struct NodeContext {
   // those of the incarnation that replaces it (CommitItem::epoch).
   std::atomic<uint64_t> customer_epochs{0};
   InputBudget input_budget;  // limits.node_unacked_bytes_max (set at start)
+  // Attribution and CLV computations running (each on its own thread):
+  // at most kOutcomeJobsMax (actors/http_outcomes.cpp), more are refused.
+  std::atomic<int> outcome_jobs{0};
   // long-lived actors (set by node.cpp during start-up)
   caf::actor store_actor;
   caf::actor timer_service;

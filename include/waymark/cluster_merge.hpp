@@ -22,10 +22,4 @@ boost::json::object counters_json(const std::map<std::string, int64_t>& counters
 /// false when it is not such an object (nothing is added then).
 bool add_counters(std::map<std::string, int64_t>& total, const boost::json::value& part);
 
-/// Adds one member's attribution answer (GET /api/attribution of a model
-/// whose credits are per conversion: every model but markov) into `total`:
-/// conversions and unattributed summed, groups summed by name (in the order
-/// first seen). False when `part` is not such an answer (nothing is added).
-bool add_attribution(boost::json::object& total, const boost::json::value& part);
-
 }  // namespace waymark::cluster

@@ -47,31 +47,4 @@ bool add_counters(std::map<std::string, int64_t>& total, const json::value& part
   return true;
 }
 
-bool add_attribution(json::object& total, const json::value& part) {
-  auto* p = part.if_object();
-  auto* groups = p ? p->if_contains("groups") : nullptr;
-  if (!p || !groups || !groups->is_array() || !p->contains("conversions") || !p->contains("unattributed"))
-    return false;
-  for (auto& g : groups->get_array())
-    if (!g.is_object() || !g.get_object().contains("group") || !g.get_object().at("group").is_string())
-      return false;
-  json::object counts{{"conversions", p->at("conversions")}, {"unattributed", p->at("unattributed")}};
-  add_numbers(total, counts);
-  auto& mine = total["groups"];
-  if (!mine.is_array())
-    mine = json::array{};
-  for (auto& g : groups->get_array()) {
-    auto& go = g.get_object();
-    json::object* found = nullptr;
-    for (auto& m : mine.get_array())
-      if (m.is_object() && m.get_object().at("group") == go.at("group"))
-        found = &m.get_object();
-    if (found)
-      add_numbers(*found, go);
-    else
-      mine.get_array().push_back(go);
-  }
-  return true;
-}
-
 }  // namespace waymark::cluster

@@ -171,12 +171,12 @@ public:
   void respond(uint64_t seq, Response r) {
     if (!awaiting_ || seq != seq_ || closed_) return;  // stale or duplicate answer
     awaiting_ = false;
-    if (r.stream) return write_stream(std::move(r));
+    if (r.stream || r.pull) return write_stream(std::move(r));
     bhttp::response<bhttp::string_body> res;
     try {
       res = build(std::move(r));
     } catch (const std::exception&) {
-      res = build(Response{500, "application/json", error_json("bad response"), {}, {}});
+      res = build(Response{500, "application/json", error_json("bad response"), {}, {}, {}});
     }
     write(std::move(res), !keep_alive_, false);
   }
@@ -318,9 +318,9 @@ private:
     try {
       server_->handler(std::move(r), std::move(responder));
     } catch (const std::exception& e) {
-      respond(seq_, Response{500, "application/json", error_json("internal error"), {}, {}});
+      respond(seq_, Response{500, "application/json", error_json("internal error"), {}, {}, {}});
     } catch (...) {
-      respond(seq_, Response{500, "application/json", error_json("internal error"), {}, {}});
+      respond(seq_, Response{500, "application/json", error_json("internal error"), {}, {}, {}});
     }
   }
 
@@ -352,7 +352,7 @@ private:
   }
 
   void write_error(int status, const std::string& message, bool linger) {
-    write(build(Response{status, "application/json", error_json(message), {}, {}}), true, linger);
+    write(build(Response{status, "application/json", error_json(message), {}, {}, {}}), true, linger);
   }
 
   void write(bhttp::response<bhttp::string_body> res, bool close_after, bool linger) {
@@ -385,6 +385,7 @@ private:
     res.keep_alive(keep_alive_);
     res.chunked(true);
     producer_ = std::move(r.stream);
+    puller_ = std::move(r.pull);
     stream_sr_ = std::make_shared<bhttp::response_serializer<bhttp::empty_body>>(res);
     stream_.expires_after(std::chrono::seconds(server_->options.idle_timeout_s));
     bhttp::async_write_header(stream_, *stream_sr_, [self = shared_from_this()](error_code ec, size_t) {
@@ -395,12 +396,34 @@ private:
 
   void next_piece() {
     piece_.clear();
+    if (puller_) return pull_piece();
     bool more = false;
     try {
       more = producer_(piece_);
     } catch (...) {
       return end_stream(false);
     }
+    write_piece(more);
+  }
+
+  // An asynchronous producer: its answer is posted back to the strand.
+  void pull_piece() {
+    auto self = shared_from_this();
+    try {
+      puller_([self](std::optional<std::string> piece, bool more) {
+        net::post(self->stream_.get_executor(), [self, piece = std::move(piece), more]() mutable {
+          if (self->closed_ || !self->puller_) return;
+          if (!piece) return self->end_stream(false);
+          self->piece_ = std::move(*piece);
+          self->write_piece(more);
+        });
+      });
+    } catch (...) {
+      end_stream(false);
+    }
+  }
+
+  void write_piece(bool more) {
     auto after = [self = shared_from_this(), more](error_code ec, size_t) {
       if (ec) return self->end_stream(false);
       if (more) return self->next_piece();
@@ -421,6 +444,7 @@ private:
 
   void end_stream(bool ok) {
     producer_ = nullptr;
+    puller_ = nullptr;
     stream_sr_.reset();
     stream_res_.reset();
     std::string().swap(piece_);
@@ -462,6 +486,7 @@ private:
   std::shared_ptr<bhttp::response<bhttp::empty_body>> stream_res_;
   std::shared_ptr<bhttp::response_serializer<bhttp::empty_body>> stream_sr_;
   std::function<bool(std::string&)> producer_;
+  std::function<void(Response::PullDone)> puller_;
   std::string piece_;
   std::vector<char> scratch_;
   Server::Impl* server_;

@@ -23,6 +23,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -59,6 +60,12 @@ struct Response {
   /// once the previous one is written, so a slow reader slows the producer.
   /// A producer that throws ends the connection (the body is cut short).
   std::function<bool(std::string& piece)> stream;
+  /// Like `stream`, for a producer whose next piece comes later (from a
+  /// cluster member): called on the strand with `done`, which it calls
+  /// exactly once, from any thread, with the piece and whether more follow,
+  /// or with nullopt to cut the body short (the client sees it incomplete).
+  using PullDone = std::function<void(std::optional<std::string> piece, bool more)>;
+  std::function<void(PullDone done)> pull;
 };
 
 /// Answers one request. Call exactly once, from any thread; the response is

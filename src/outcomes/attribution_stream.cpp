@@ -3,7 +3,9 @@
 #include "waymark/outcomes/attribution_stream.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <set>
+#include <tuple>
 
 namespace waymark::outcomes {
 
@@ -89,6 +91,75 @@ void AttributionStream::merge(const AttributionStream& o) {
   for (const auto& [k, n] : o.transitions_)
     transitions_[k] += n;
   attributed_value_ += o.attributed_value_;
+}
+
+boost::json::object AttributionStream::partial_json() const {
+  boost::json::array credit, transitions;
+  for (const auto& [g, c] : credit_)
+    credit.push_back(boost::json::array{boost::json::string(g), c.conversions, c.value});
+  for (const auto& [k, n] : transitions_)
+    transitions.push_back(boost::json::array{boost::json::string(k.first), boost::json::string(k.second), n});
+  return {{"conversions", conversions_},
+          {"unattributed", unattributed_},
+          {"credit", std::move(credit)},
+          {"transitions", std::move(transitions)},
+          {"attributed_value", attributed_value_}};
+}
+
+namespace {
+
+/// A JSON number as a double (integers too).
+std::optional<double> number(const boost::json::value& v) {
+  if (v.is_double())
+    return v.get_double();
+  if (v.is_int64())
+    return double(v.get_int64());
+  if (v.is_uint64())
+    return double(v.get_uint64());
+  return std::nullopt;
+}
+
+/// Rows [string, string|number, number] of a partial's array, or nullopt.
+using Row = std::tuple<std::string, boost::json::value, double>;
+std::optional<std::vector<Row>> rows(const boost::json::object& o, const char* name, bool second_is_string) {
+  auto* a = o.if_contains(name) ? o.at(name).if_array() : nullptr;
+  if (!a)
+    return std::nullopt;
+  std::vector<Row> out;
+  for (const auto& r : *a) {
+    auto* t = r.if_array();
+    if (!t || t->size() != 3 || !(*t)[0].is_string() || !number((*t)[2]) ||
+        (second_is_string ? !(*t)[1].is_string() : !number((*t)[1])))
+      return std::nullopt;
+    out.emplace_back(std::string((*t)[0].get_string()), (*t)[1], *number((*t)[2]));
+  }
+  return out;
+}
+
+}  // namespace
+
+bool AttributionStream::merge_partial(const boost::json::value& v) {
+  auto* o = v.if_object();
+  if (!o)
+    return false;
+  auto credit = rows(*o, "credit", false);
+  auto transitions = rows(*o, "transitions", true);
+  auto* conversions = o->if_contains("conversions");
+  auto* unattributed = o->if_contains("unattributed");
+  auto* value = o->if_contains("attributed_value");
+  if (!credit || !transitions || !conversions || !conversions->is_int64() || !unattributed ||
+      !unattributed->is_int64() || !value || !number(*value))
+    return false;
+  AttributionStream part(q_);
+  part.conversions_ = conversions->get_int64();
+  part.unattributed_ = unattributed->get_int64();
+  part.attributed_value_ = *number(*value);
+  for (auto& [g, n, val] : *credit)
+    part.credit_[g] = GroupCredit{g, *number(n), val};
+  for (auto& [from, to, n] : *transitions)
+    part.transitions_[{from, std::string(to.get_string())}] += n;
+  merge(part);
+  return true;
 }
 
 Result<AttributionReport> AttributionStream::report() const {

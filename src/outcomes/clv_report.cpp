@@ -48,4 +48,48 @@ json::array ClvByJourney::to_json() const {
   return out;
 }
 
+namespace {
+
+/// {"<name>": string, "customers": integer, "predicted": number} -> (name, sum).
+bool read_sum(const json::value& v, const char* name, std::string& key, int64_t& customers, double& predicted) {
+  auto* o = v.if_object();
+  if (!o)
+    return false;
+  auto* k = o->if_contains(name);
+  auto* c = o->if_contains("customers");
+  auto* p = o->if_contains("predicted");
+  if (!k || !k->is_string() || !c || !c->is_int64() || !p || !(p->is_double() || p->is_int64()))
+    return false;
+  key = std::string(k->get_string());
+  customers = c->get_int64();
+  predicted = p->is_double() ? p->get_double() : double(p->get_int64());
+  return true;
+}
+
+}  // namespace
+
+bool ClvByJourney::merge_json(const json::value& v) {
+  auto* a = v.if_array();
+  if (!a)
+    return false;
+  ClvByJourney part;
+  for (const auto& j : *a) {
+    std::string journey;
+    Sum s;
+    auto* variants = j.is_object() ? j.get_object().if_contains("variants") : nullptr;
+    if (!read_sum(j, "journey", journey, s.customers, s.predicted) || !variants || !variants->is_array())
+      return false;
+    part.journeys_[journey] = s;
+    for (const auto& x : variants->get_array()) {
+      std::string variant;
+      Sum vs;
+      if (!read_sum(x, "variant", variant, vs.customers, vs.predicted))
+        return false;
+      part.variants_[{journey, variant}] = vs;
+    }
+  }
+  merge(part);
+  return true;
+}
+
 }  // namespace waymark::outcomes

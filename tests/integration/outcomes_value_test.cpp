@@ -7,8 +7,10 @@
 
 #include <cmath>
 #include <random>
+#include <set>
 #include <string>
 
+#include "support/cluster.hpp"
 #include "support/events.hpp"
 #include "support/node.hpp"
 #include "waymark/time.hpp"
@@ -148,6 +150,68 @@ TEST(OutcomesValue, AFitIsStoredServedAndPredictsPerCustomerAndPerJourney) {
   ASSERT_EQ(node.terminate(), 0);
   ASSERT_TRUE(node.restart());
   EXPECT_EQ(node.get("/api/clv").body, fit.body);
+}
+
+TEST(OutcomesValue, InAClusterTheFitCoversEveryMembersCustomersAndMatchesOneNodeHoldingThemAll) {
+  const std::string events = drawn_purchases(300, 1893456000000LL);  // 2030-01-01
+  Node single(options());
+  setup(single, 0);
+  ASSERT_EQ(ingest(single, events).status, 200);
+  auto one = single.post("/api/clv/fit", "");
+  ASSERT_EQ(one.status, 200) << one.describe();
+
+  // Three members; the events go to one of them and are forwarded to their owners.
+  auto ports = free_ports(3);
+  std::vector<std::unique_ptr<Node>> members;
+  for (auto p : ports) {
+    std::vector<uint16_t> peers;
+    for (auto q : ports)
+      if (q != p)
+        peers.push_back(q);
+    NodeOptions o = member(p, peers);
+    o.config["channels"] = options().config["channels"];
+    members.push_back(std::make_unique<Node>(o));
+  }
+  for (auto& m : members)
+    ASSERT_TRUE(m->start()) << m->logs();
+  for (auto& m : members)
+    ASSERT_TRUE(eventually([&] { return all_up(*m); })) << m->logs();
+  Node& entry = *members[1];
+  ASSERT_EQ(entry.post("/api/clock", R"({"set":"2030-01-01T00:00:00Z"})").status, 200);
+  ASSERT_EQ(entry.deploy_template(R"({"id":"t_note","channel":"note","text":"hi"})").status, 201);
+  ASSERT_EQ(entry.deploy_journey(kWelcome).status, 201);
+  ASSERT_EQ(ingest(entry, events).status, 200);
+  std::set<std::string> owners;
+  for (int k = 0; k < 300; k += 7)
+    owners.insert(owner_of(entry, "k" + std::to_string(k)));
+  ASSERT_EQ(owners.size(), 3u) << "the customers are spread over the members";
+
+  auto fit = entry.post("/api/clv/fit", "");
+  ASSERT_EQ(fit.status, 200) << fit.describe();
+  const json::value f = fit.json(), g = one.json();
+  EXPECT_EQ(int_at(f, "customers"), 300) << "every member's customers are in the fit";
+  // The same summaries in another order: the same maximum, up to the fit's tolerance.
+  for (const char* p : {"r", "alpha", "a", "b", "p", "q", "gamma"}) {
+    const double mine = at_path(f, std::string("params.") + p).to_number<double>();
+    const double theirs = at_path(g, std::string("params.") + p).to_number<double>();
+    EXPECT_NEAR(mine, theirs, 1e-3 * std::abs(theirs)) << p << ": " << fit.body << " vs " << one.body;
+  }
+  auto journeys = array_at(f, "by_journey");
+  ASSERT_EQ(journeys.size(), 1u) << fit.body;
+  EXPECT_EQ(int_at(journeys[0], "customers"), 300) << "each member sums its own customers";
+  const double single_sum = array_at(g, "by_journey")[0].at("predicted").to_number<double>();
+  EXPECT_NEAR(journeys[0].at("predicted").to_number<double>(), single_sum, 1e-3 * single_sum);
+  // Every member stores the fit: GET /api/clv and customer views agree.
+  for (auto& m : members)
+    EXPECT_EQ(m->get("/api/clv").body, fit.body);
+  for (int k = 0; k < 300; k += 37) {
+    const std::string id = "k" + std::to_string(k);
+    json::value mine = at_path(entry.customer(id).json(), "value.predicted");
+    json::value theirs = at_path(single.customer(id).json(), "value.predicted");
+    ASSERT_TRUE(mine.is_number() && theirs.is_number()) << id;
+    EXPECT_NEAR(mine.to_number<double>(), theirs.to_number<double>(), 1e-3 * theirs.to_number<double>() + 1e-9)
+        << id;
+  }
 }
 
 }  // namespace

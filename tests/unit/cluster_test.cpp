@@ -154,28 +154,3 @@ TEST(ClusterMerge, JourneyCountersRoundTripThroughJsonAndSum) {
 
 }  // namespace
 }  // namespace waymark::cluster
-
-namespace waymark::cluster {
-namespace {
-
-TEST(ClusterMerge, AttributionAnswersOfMembersAddUpGroupByGroup) {
-  // Member 1: 2 conversions, email 1.5 (value 150), sms 0.5 (50); member 2: 1
-  // conversion on sms (value 30) and 1 unattributed. Totals worked out by hand.
-  auto total = boost::json::parse(R"({"model":"linear","conversions":2,"unattributed":0,
-    "groups":[{"group":"email","conversions":1.5,"value":150.0},{"group":"sms","conversions":0.5,"value":50.0}]})")
-                 .as_object();
-  ASSERT_TRUE(add_attribution(total, boost::json::parse(R"({"model":"linear","conversions":2,"unattributed":1,
-    "groups":[{"group":"sms","conversions":1.0,"value":30.0}]})")));
-  EXPECT_EQ(total.at("conversions"), boost::json::value(4));
-  EXPECT_EQ(total.at("unattributed"), boost::json::value(1));
-  auto& groups = total.at("groups").as_array();
-  ASSERT_EQ(groups.size(), 2u);
-  EXPECT_DOUBLE_EQ(groups[0].at("conversions").as_double(), 1.5);
-  EXPECT_DOUBLE_EQ(groups[1].at("conversions").as_double(), 1.5);
-  EXPECT_DOUBLE_EQ(groups[1].at("value").as_double(), 80.0);
-  EXPECT_FALSE(add_attribution(total, boost::json::parse(R"({"groups":[{"x":1}],"conversions":1,"unattributed":0})")));
-  EXPECT_EQ(total.at("conversions"), boost::json::value(4)) << "a bad answer adds nothing";
-}
-
-}  // namespace
-}  // namespace waymark::cluster

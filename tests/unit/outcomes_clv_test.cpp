@@ -7,6 +7,7 @@
 #include <random>
 
 #include "waymark/outcomes/clv.hpp"
+#include "waymark/outcomes/clv_report.hpp"
 
 using namespace waymark;
 using namespace waymark::outcomes;
@@ -170,4 +171,32 @@ TEST(Clv, FitRecoversTheParametersSyntheticCustomersWereDrawnFrom) {
   expect_within(fit->spend.gamma, truth.spend.gamma, 0.25, "gamma");
   std::printf("fitted r=%.4f alpha=%.4f a=%.4f b=%.4f p=%.4f q=%.4f gamma=%.4f\n", fit->purchases.r,
               fit->purchases.alpha, fit->purchases.a, fit->purchases.b, fit->spend.p, fit->spend.q, fit->spend.gamma);
+}
+
+namespace {
+
+Touch clv_touch(const std::string& customer, const std::string& journey, const std::string& variant) {
+  return Touch{customer + journey + variant, customer, "email", journey, 1, "s", "t", variant, 0};
+}
+
+}  // namespace
+
+TEST(ClvByJourney, SumsPerJourneyAndVariantAndMergesAMembersSumsSentAsJson) {
+  // Worked by hand: c1 (predicted 10) was touched twice in j1 under "s:a" and
+  // once in j2; c2 (4) once in j1 under "s:b". On another member, c3 (2.5) in j1 "s:a".
+  ClvByJourney mine, member2;
+  mine.add({clv_touch("c1", "j1", "s:a"), clv_touch("c1", "j1", "s:a"), clv_touch("c1", "j2", "")}, 10);
+  mine.add({clv_touch("c2", "j1", "s:b")}, 4);
+  member2.add({clv_touch("c3", "j1", "s:a")}, 2.5);
+  ASSERT_TRUE(mine.merge_json(boost::json::parse(boost::json::serialize(member2.to_json()))));
+  auto expected = boost::json::parse(R"([
+    {"journey":"j1","customers":3,"predicted":16.5,"variants":[
+      {"variant":"s:a","customers":2,"predicted":12.5},{"variant":"s:b","customers":1,"predicted":4.0}]},
+    {"journey":"j2","customers":1,"predicted":10.0,"variants":[]}])");
+  EXPECT_EQ(boost::json::value(mine.to_json()), expected) << boost::json::serialize(mine.to_json());
+  for (const char* bad : {R"({})", R"([{"journey":"j9","customers":1,"predicted":1}])",
+                          R"([{"journey":"j9","customers":"1","predicted":1,"variants":[]}])",
+                          R"([{"journey":"j9","customers":1,"predicted":1,"variants":[{"variant":"x"}]}])"})
+    EXPECT_FALSE(mine.merge_json(boost::json::parse(bad))) << bad;
+  EXPECT_EQ(boost::json::value(mine.to_json()), expected) << "a bad part adds nothing";
 }

@@ -75,6 +75,56 @@ TEST(AttributionStream, MergedPartialStreamsEqualTheWholeForEveryModel) {
   }
 }
 
+TEST(AttributionStream, PartialsSentAsJsonMergeToTheWholeForEveryModel) {
+  // What cluster members do: each accumulates its customers, the member the
+  // client asked merges their partial_json() texts into its own stream.
+  Scenario s;
+  for (Model m : {Model::first, Model::last, Model::linear, Model::time_decay, Model::position, Model::markov}) {
+    AttributionQuery q;
+    q.model = m;
+    q.from = 0;
+    q.to = 10 * kH;
+    q.lookback = 5 * kH;
+    q.half_life = 1 * kH;
+    AttributionStream mine(q), member2(q), member3(q);
+    for (auto& c : s.conversions)
+      (c.customer == "a" ? mine : c.customer == "b" ? member2 : member3).add_conversion(c, s.of(c.customer));
+    member3.add_non_converting(s.of("c"));
+    for (auto* part : {&member2, &member3})
+      ASSERT_TRUE(mine.merge_partial(boost::json::parse(boost::json::serialize(part->partial_json()))));
+    auto whole = attribute(s.touches, s.conversions, q);
+    auto merged = mine.report();
+    ASSERT_TRUE(whole && merged) << int(m);
+    EXPECT_EQ(merged->conversions, 5);
+    EXPECT_EQ(merged->unattributed, 1);  // d
+    ASSERT_EQ(merged->groups.size(), whole->groups.size()) << int(m);
+    for (size_t i = 0; i < whole->groups.size(); ++i) {
+      EXPECT_EQ(merged->groups[i].group, whole->groups[i].group);
+      EXPECT_NEAR(merged->groups[i].conversions, whole->groups[i].conversions, 1e-12) << int(m);
+      EXPECT_NEAR(merged->groups[i].value, whole->groups[i].value, 1e-9) << int(m);
+    }
+  }
+}
+
+TEST(AttributionStream, AMalformedPartialAddsNothing) {
+  AttributionQuery q;
+  q.model = Model::linear;
+  q.from = 0;
+  q.to = 10 * kH;
+  AttributionStream st(q);
+  st.add_conversion({"x", "Order Completed", 9, 2 * kH}, {touch("x", "email", 1 * kH, "d1")});
+  for (const char* bad : {R"([])", R"({"conversions":1})",
+                          R"({"conversions":1,"unattributed":0,"credit":[["sms",1]],"transitions":[],"attributed_value":0})",
+                          R"({"conversions":1,"unattributed":0,"credit":[["sms","1",2]],"transitions":[],"attributed_value":0})",
+                          R"({"conversions":1,"unattributed":0,"credit":[],"transitions":[["a",1,1]],"attributed_value":0})"})
+    EXPECT_FALSE(st.merge_partial(boost::json::parse(bad))) << bad;
+  auto r = st.report();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->conversions, 1);
+  ASSERT_EQ(r->groups.size(), 1u);
+  EXPECT_DOUBLE_EQ(r->groups[0].conversions, 1);
+}
+
 TEST(AttributionStream, ConversionsOutsideTheRangeAndTouchesOutsideTheLookbackCountNothing) {
   AttributionQuery q;
   q.model = Model::linear;

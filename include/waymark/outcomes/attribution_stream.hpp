@@ -8,6 +8,7 @@
 // accumulator over everything (per-customer paths never cross partitions).
 #pragma once
 
+#include <boost/json.hpp>
 #include <map>
 #include <string>
 #include <utility>
@@ -45,6 +46,14 @@ public:
   void add_non_converting(const std::vector<Touch>& touches);
   /// Adds another stream's partial sums (same query).
   void merge(const AttributionStream& other);
+  /// The partial sums as JSON, what a cluster member answers for the member
+  /// a client asked to merge: {"conversions", "unattributed", "credit":
+  /// [[group, conversions, value]...], "transitions": [[from, to, n]...],
+  /// "attributed_value"} (numbers as doubles round-trip exactly).
+  boost::json::object partial_json() const;
+  /// merge() of another stream's partial_json() (same query); false, and
+  /// nothing added, when `v` is not such an object.
+  bool merge_partial(const boost::json::value& v);
   /// The report; errors as attribute() ("too_many_groups" for markov).
   Result<AttributionReport> report() const;
 

@@ -21,6 +21,9 @@ public:
   void merge(const ClvByJourney& other);
   /// [{"journey","customers","predicted","variants":[{"variant","customers","predicted"}]}], by journey id.
   boost::json::array to_json() const;
+  /// merge() of another's to_json() (a cluster member's sums); false, and
+  /// nothing added, when `v` is not such an array.
+  bool merge_json(const boost::json::value& v);
 
 private:
   struct Sum {
