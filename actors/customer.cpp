@@ -122,6 +122,7 @@ void send_commit(self_ptr self, NodeContext* ctx, Decision& d, std::vector<AckTa
   w.touches = std::move(d.touches);
   w.conversions = std::move(d.conversions);
   w.arms = std::move(d.arms);
+  prepare_outcomes(w);  // the records' JSON made here, not on the store's writer thread
   self->send(ctx->store_actor, commit_atom::value, CommitItem{std::move(w), std::move(acks), st.epoch});
 }
 

@@ -100,7 +100,14 @@ struct CustomerWrite {
   std::vector<outcomes::Touch> touches;
   std::vector<outcomes::Conversion> conversions;
   std::vector<ArmDelta> arms;
+  // The records' JSON, made by the writer's caller (the customer actor: off
+  // the store's one writer thread) with prepare_outcomes(); the store makes
+  // what is missing.
+  std::vector<std::string> touch_json, conversion_json;
 };
+
+/// Fills w.touch_json / w.conversion_json from w.touches / w.conversions.
+void prepare_outcomes(CustomerWrite& w);
 
 /// A page of outcome records (touches or conversions) in [from, to), in time
 /// order; `next` resumes after the last one ("" = done).
