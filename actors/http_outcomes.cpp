@@ -42,14 +42,33 @@ void refuse(NodeContext* ctx, const Responder& r, int status, const std::string&
 /// thread and a read transaction for its length); more are refused.
 constexpr int kOutcomeJobsMax = 2;
 
-/// A running computation's claim on NodeContext::outcome_jobs, given back
-/// when the last copy goes; null when kOutcomeJobsMax are running.
-std::shared_ptr<void> take_job_slot(NodeContext* ctx) {
+/// A running computation's claim on NodeContext::outcome_jobs: given back by
+/// release() before the answer goes out (so a client's next request finds it
+/// free), or when the last copy goes.
+class JobSlot {
+public:
+  explicit JobSlot(NodeContext* ctx) : ctx_(ctx) {}
+  ~JobSlot() { release(); }
+  JobSlot(const JobSlot&) = delete;
+  JobSlot& operator=(const JobSlot&) = delete;
+  void release() {
+    if (!released_.exchange(true))
+      ctx_->outcome_jobs.fetch_sub(1);
+  }
+
+private:
+  NodeContext* ctx_;
+  std::atomic<bool> released_{false};
+};
+using SlotPtr = std::shared_ptr<JobSlot>;
+
+/// A slot, or null when kOutcomeJobsMax computations are running.
+SlotPtr take_job_slot(NodeContext* ctx) {
   if (ctx->outcome_jobs.fetch_add(1) >= kOutcomeJobsMax) {
     ctx->outcome_jobs.fetch_sub(1);
     return nullptr;
   }
-  return std::shared_ptr<void>(ctx, [](NodeContext* c) { c->outcome_jobs.fetch_sub(1); });
+  return std::make_shared<JobSlot>(ctx);
 }
 
 http::Response busy() {
@@ -242,20 +261,24 @@ json::object attribution_json(const Request& req, const outcomes::AttributionQue
                       {"groups", std::move(groups)}};
 }
 
-/// This node's partial sums for the query of `req` (a relayed call: the
-/// member the client asked merges them).
-void attribution_partial(caf::actor_system& sys, NodeContext* ctx, const Request& req, Responder r) {
+using StreamPtr = std::shared_ptr<outcomes::AttributionStream>;
+
+/// Validates the query of `req`, takes a job slot, accumulates this node's
+/// records on a thread of its own, then calls `then` there with the stream
+/// and the slot (kept while the answer is made).
+void accumulate_then(caf::actor_system& sys, NodeContext* ctx, const Request& req, const Responder& r,
+                     std::function<void(StreamPtr, SlotPtr)> then) {
   auto q = attribution_query(req);
   if (!q)
     return refuse(ctx, r, 400, q.error().message);
   auto slot = take_job_slot(ctx);
   if (!slot)
     return r(busy());
+  // The reads may take a while over a long range: off the HTTP thread.
   sys.spawn([=, q = *q](caf::blocking_actor*) {
-    outcomes::AttributionStream stream(q);
-    accumulate(*ctx->store, stream);
-    r(http::json_response(200, stream.partial_json()));
-    (void)slot;
+    auto stream = std::make_shared<outcomes::AttributionStream>(q);
+    accumulate(*ctx->store, *stream);
+    then(stream, slot);
   });
 }
 
@@ -272,24 +295,17 @@ void answer_attribution(NodeContext* ctx, const Request& req, const outcomes::At
 /// paths are whole there) and this node merges the partial sums: the same
 /// answer as one node holding everything, Markov included.
 void get_attribution(caf::actor_system& sys, NodeContext* ctx, const Request& req, Responder r) {
-  auto q = attribution_query(req);
-  if (!q)
-    return refuse(ctx, r, 400, q.error().message);
-  auto slot = take_job_slot(ctx);
-  if (!slot)
-    return r(busy());
   auto* sysp = &sys;
-  // The reads may take a while over a long range: off the HTTP thread.
-  sys.spawn([=, q = *q](caf::blocking_actor*) {
-    auto stream = std::make_shared<outcomes::AttributionStream>(q);
-    accumulate(*ctx->store, *stream);
-    if (!ctx->view || req.internal)
+  accumulate_then(sys, ctx, req, r, [=](StreamPtr stream, SlotPtr slot) {
+    if (!ctx->view || req.internal) {
+      slot->release();
       return answer_attribution(ctx, req, *stream, r);
+    }
     Request call;
     call.method = "GET";
     call.target = "/api/internal/attribution-partial" + req.target.substr(std::min(req.target.find('?'), req.target.size()));
     call_peers(*sysp, ctx, call, std::chrono::seconds(120), [=](std::map<std::string, http::Response> replies) {
-      (void)slot;
+      slot->release();
       for (auto& [address, reply] : replies) {
         std::error_code ec;
         auto v = parse_stored_json(reply.body, ec);
@@ -734,6 +750,7 @@ void start_daily_clv_fit(caf::actor_system& sys, NodeContext* ctx) {
           return;  // a fit or attribution is running: tomorrow
         self->system().spawn([ctx, slot](caf::blocking_actor* fitter) {
           fit_clv(fitter, ctx, [slot](http::Response r) {
+            slot->release();
             if (r.status == 200)
               spdlog::info("[clv] daily fit stored");
             else
@@ -753,8 +770,10 @@ void add_outcomes_routes(http::Router& router, caf::actor_system& sys, NodeConte
     if (!slot)
       return r(busy());
     sysp->spawn([=](caf::blocking_actor* self) {
-      fit_clv(self, ctx, r);
-      (void)slot;
+      fit_clv(self, ctx, [slot, r](http::Response res) {
+        slot->release();
+        r(std::move(res));
+      });
     });
   });
   router.add("GET", "/api/internal/clv-summaries", Access::viewer, [=](Request&& req, const Params&, Responder r) {
@@ -788,7 +807,11 @@ void add_outcomes_routes(http::Router& router, caf::actor_system& sys, NodeConte
              [=](Request&& req, const Params&, Responder r) {
                if (!req.internal)
                  return r(http::error_response(404, "no route"));
-               attribution_partial(*sysp, ctx, req, r);
+               // this node's partial sums: the member the client asked merges them
+               accumulate_then(*sysp, ctx, req, r, [r](StreamPtr stream, SlotPtr slot) {
+                 slot->release();
+                 r(http::json_response(200, stream->partial_json()));
+               });
              });
   router.add("GET", "/api/journeys/{id}/results", Access::viewer, [=](Request&& req, const Params& p, Responder r) {
     get_results(*sysp, ctx, p.at("id"), req, r);

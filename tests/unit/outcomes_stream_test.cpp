@@ -39,6 +39,17 @@ struct Scenario {
   }
 };
 
+/// The query both merge tests ask of the scenario.
+AttributionQuery scenario_query(Model m) {
+  AttributionQuery q;
+  q.model = m;
+  q.from = 0;
+  q.to = 10 * kH;
+  q.lookback = 5 * kH;
+  q.half_life = 1 * kH;
+  return q;
+}
+
 /// Two partial streams (customers a, b | the rest), merged.
 AttributionStream streamed(const Scenario& s, const AttributionQuery& q) {
   AttributionStream left(q), right(q);
@@ -52,12 +63,7 @@ AttributionStream streamed(const Scenario& s, const AttributionQuery& q) {
 TEST(AttributionStream, MergedPartialStreamsEqualTheWholeForEveryModel) {
   Scenario s;
   for (Model m : {Model::first, Model::last, Model::linear, Model::time_decay, Model::position, Model::markov}) {
-    AttributionQuery q;
-    q.model = m;
-    q.from = 0;
-    q.to = 10 * kH;
-    q.lookback = 5 * kH;
-    q.half_life = 1 * kH;
+    const AttributionQuery q = scenario_query(m);
     auto whole = attribute(s.touches, s.conversions, q);
     auto parts = streamed(s, q).report();
     ASSERT_TRUE(whole && parts);
@@ -80,12 +86,7 @@ TEST(AttributionStream, PartialsSentAsJsonMergeToTheWholeForEveryModel) {
   // client asked merges their partial_json() texts into its own stream.
   Scenario s;
   for (Model m : {Model::first, Model::last, Model::linear, Model::time_decay, Model::position, Model::markov}) {
-    AttributionQuery q;
-    q.model = m;
-    q.from = 0;
-    q.to = 10 * kH;
-    q.lookback = 5 * kH;
-    q.half_life = 1 * kH;
+    const AttributionQuery q = scenario_query(m);
     AttributionStream mine(q), member2(q), member3(q);
     for (auto& c : s.conversions)
       (c.customer == "a" ? mine : c.customer == "b" ? member2 : member3).add_conversion(c, s.of(c.customer));
