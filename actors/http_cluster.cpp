@@ -15,6 +15,14 @@ bool is_other_member(const NodeContext& ctx, const std::string& address) {
   return ctx.view && address != ctx.config.cluster_listen;
 }
 
+std::vector<std::string> other_members(const NodeContext& ctx) {
+  std::vector<std::string> out;
+  if (ctx.view)
+    for (auto& m : ctx.view->members())
+      if (m != ctx.config.cluster_listen) out.push_back(m);
+  return out;
+}
+
 std::string owner_of_key(const NodeContext& ctx, const std::string& key) {
   if (!ctx.view) return ctx.config.cluster_listen;
   return ctx.view->owner_of(ctx.router.partition_of(key));
@@ -75,9 +83,7 @@ void call_peers(caf::actor_system& sys, NodeContext* ctx, const http::Request& r
     size_t waiting = 0;
   };
   auto g = std::make_shared<Gather>();
-  std::vector<std::string> peers;
-  for (auto& m : ctx->view->members())
-    if (m != ctx->config.cluster_listen) peers.push_back(m);
+  const std::vector<std::string> peers = other_members(*ctx);
   g->waiting = peers.size();
   if (peers.empty()) return done({});
   for (auto& address : peers)

@@ -15,6 +15,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "actors/messages.hpp"
 #include "actors/node_context.hpp"
@@ -26,6 +27,8 @@ namespace waymark {
 const std::string& catalog_leader(const NodeContext& ctx);
 /// True when this node is clustered and `address` is not this node.
 bool is_other_member(const NodeContext& ctx, const std::string& address);
+/// Every member of the cluster but this node (none on a single node).
+std::vector<std::string> other_members(const NodeContext& ctx);
 /// The owner of a customer key's partition (this node on a single node).
 std::string owner_of_key(const NodeContext& ctx, const std::string& key);
 

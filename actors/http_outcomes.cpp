@@ -435,20 +435,11 @@ http::Response call_and_wait(caf::actor_system& sys, NodeContext* ctx, const std
   return future.get();
 }
 
-std::vector<std::string> peers_of(NodeContext* ctx) {
-  std::vector<std::string> out;
-  if (ctx->view)
-    for (auto& m : ctx->view->members())
-      if (m != ctx->config.cluster_listen)
-        out.push_back(m);
-  return out;
-}
-
 /// Every other member's summaries added to `out`; the first member that did
 /// not answer, or "" when all did.
 std::string gather_summaries(caf::actor_system& sys, NodeContext* ctx, Millis now,
                              std::vector<outcomes::CustomerSummary>& out) {
-  for (auto& address : peers_of(ctx)) {
+  for (auto& address : other_members(*ctx)) {
     std::string next;
     do {
       Request call;
@@ -468,7 +459,7 @@ std::string gather_summaries(caf::actor_system& sys, NodeContext* ctx, Millis no
 /// the first member that did not answer, or "".
 std::string gather_by_journey(caf::actor_system& sys, NodeContext* ctx, const std::string& params, Millis now,
                               outcomes::ClvByJourney& sums) {
-  for (auto& address : peers_of(ctx)) {
+  for (auto& address : other_members(*ctx)) {
     Request call;
     call.method = "POST";
     call.target = "/api/internal/clv-by-journey?now=" + std::to_string(now);
@@ -523,7 +514,7 @@ void fit_clv(caf::blocking_actor* self, NodeContext* ctx, Responder r) {
   const std::string text = json::serialize(fit);
   if (!store_fit(self, ctx, params_text, text))
     return r(http::error_response(503, "the fit could not be stored; retry"));
-  for (auto& address : peers_of(ctx)) {
+  for (auto& address : other_members(*ctx)) {
     Request call;
     call.method = "POST";
     call.target = "/api/internal/clv-store";
@@ -679,7 +670,7 @@ void get_export(caf::actor_system& sys, NodeContext* ctx, const std::string& kin
   auto cursor = std::make_shared<ExportCursor>();
   cursor->members.push_back(ctx->config.cluster_listen);
   if (!req.internal)
-    for (auto& m : peers_of(ctx))
+    for (auto& m : other_members(*ctx))
       cursor->members.push_back(m);
   if (cursor->members.size() > 1 &&
       ctx->metrics.cluster_peers_up.load() + 1 < static_cast<uint64_t>(cursor->members.size()))

@@ -141,6 +141,11 @@ Error lmdb_error(const char* what, int rc) {
   return make_error(rc == MDB_MAP_FULL ? "map_full" : "store_error", std::string(what) + ": " + mdb_strerror(rc));
 }
 
+int put_value(MDB_txn* txn, MDB_dbi dbi, const std::string& key, const std::string& value) {
+  MDB_val k = val(key), v = val(value);
+  return mdb_put(txn, dbi, &k, &v, 0);
+}
+
 // Defined in store_outcomes.inc (after Impl).
 int upgrade_outcome_layout(MDB_txn* txn, Store::Impl& d);
 
@@ -390,8 +395,7 @@ Result<CommitResult> Store::commit(const Batch& b) {
     return lmdb_error(what, code);
   };
   auto put = [&](MDB_dbi dbi, const std::string& key, const std::string& value) {
-    MDB_val k = val(key), v = val(value);
-    return mdb_put(txn, dbi, &k, &v, 0);
+    return put_value(txn, dbi, key, value);
   };
   auto del = [&](MDB_dbi dbi, const std::string& key) {
     MDB_val k = val(key);
@@ -1304,14 +1308,40 @@ MDB_dbi handoff_dbi(const Store::Impl& d, uint8_t db) {
 
 }  // namespace
 
+namespace {
+/// The partitions of the customers with outcome records (one seek per
+/// customer of the index `customer \0 ...`), among those `foreign` is true for.
+void held_by_index(MDB_txn* txn, MDB_dbi index, uint32_t partitions, const std::function<bool(uint32_t)>& foreign,
+                   std::set<uint32_t>& out) {
+  MDB_cursor* cur;
+  if (mdb_cursor_open(txn, index, &cur))
+    return;
+  MDB_val k, v;
+  for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;) {
+    std::string key = str(k);
+    const std::string customer = key.substr(0, key.find('\0'));
+    if (foreign(cluster::partition_of(customer, partitions)))
+      out.insert(cluster::partition_of(customer, partitions));
+    std::string past = customer + '\x01';
+    k = val(past);
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+  }
+  mdb_cursor_close(cur);
+}
+}  // namespace
+
 std::set<uint32_t> Store::held_partitions(uint32_t partitions, const std::function<bool(uint32_t)>& foreign) const {
   std::set<uint32_t> out;
   Impl::Read r(*impl_);
   if (!r.txn)
     return out;
   for (uint8_t db = 0; db < HandoffRecord::end; ++db) {
-    if (db == HandoffRecord::outcome_index)
-      continue;  // it goes with its records
+    if (db == HandoffRecord::touches || db == HandoffRecord::conversions)
+      continue;  // every record has an index entry: the index names their customers
+    if (db == HandoffRecord::outcome_index) {
+      held_by_index(r.txn, impl_->outcome_index, partitions, foreign, out);
+      continue;
+    }
     MDB_cursor* cur;
     if (mdb_cursor_open(r.txn, handoff_dbi(*impl_, db), &cur))
       continue;
@@ -1415,18 +1445,10 @@ Result<CommitResult> Store::import_chunk(const HandoffChunk& chunk) {
     if (rec.db == HandoffRecord::customers)
       ++res.customers_written;
   }
-  if (!rc && seq != d.outbox_seq) {
-    MDB_val k = val("outbox_seq");
-    std::string s = be64(seq);
-    MDB_val v = val(s);
-    rc = mdb_put(txn, d.meta, &k, &v, 0);
-  }
-  if (!rc && oseq != d.outcome_seq) {
-    MDB_val k = val("outcome_seq");
-    std::string s = be64(oseq);
-    MDB_val v = val(s);
-    rc = mdb_put(txn, d.meta, &k, &v, 0);
-  }
+  if (!rc && seq != d.outbox_seq)
+    rc = put_value(txn, d.meta, "outbox_seq", be64(seq));
+  if (!rc && oseq != d.outcome_seq)
+    rc = put_value(txn, d.meta, "outcome_seq", be64(oseq));
   if (rc) {
     mdb_txn_abort(txn);
     return lmdb_error("import", rc);
