@@ -141,6 +141,27 @@ TEST_F(RouteAuth, EveryAdminRouteAnswersTheRightTokenWhateverThePathSpelling) {
   EXPECT_EQ(node_.customer("victim").status, 404);
 }
 
+TEST_F(RouteAuth, InternalRoutesAreOnlyForRelayedCallsAndAnswerAClientNothing) {
+  // Reachable only through a cluster peer's relayed call: a client gets 401
+  // without a token and 404 with the admin token, in every spelling, and
+  // nothing is stored (the fit a clv-store body names is not served after).
+  const std::string range = "?model=last&from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z";
+  const std::string fit = R"({"fitted":true,"params":{"r":1,"alpha":1,"a":1,"b":1,"p":1,"q":2,"gamma":1}})";
+  const std::vector<Probe> internal = {
+      {"GET", "/api/internal/attribution-partial", ""}, {"GET", "/api/internal/clv-summaries", ""},
+      {"POST", "/api/internal/clv-by-journey", ""},     {"POST", "/api/internal/clv-store", fit},
+      {"GET", "/api/internal/export-page", ""},         {"GET", "/api/internal/result-counters", ""},
+      {"GET", "/api/internal/journey-counters", ""}};
+  for (auto& route : internal)
+    for (auto& path : spellings(route.path)) {
+      const std::string target = path + (std::string(route.path).find("attribution") != std::string::npos ? range : "");
+      EXPECT_EQ(call(node_, route.method, target, route.body, "").status, 401) << route.method << " " << target;
+      auto r = call(node_, route.method, target, route.body, std::string("Bearer ") + kAdminToken);
+      EXPECT_EQ(r.status, 404) << route.method << " " << target << " -> " << r.describe();
+    }
+  EXPECT_EQ(node_.get("/api/clv").body, R"({"fitted":false})");
+}
+
 TEST_F(RouteAuth, AnAdminPathWithAnotherMethodIsRefusedBeforeItsAllowHeaderIsShown) {
   for (auto& path : spellings("/api/customers/victim")) {
     auto r = call(node_, "PATCH", path, "{}", "");
