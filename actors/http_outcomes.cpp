@@ -211,25 +211,39 @@ Result<outcomes::AttributionQuery> attribution_query(const Request& req) {
   return q;
 }
 
-std::vector<outcomes::Touch> touches_of(const Store& store, const std::string& customer, Millis from, Millis to) {
+std::vector<outcomes::Touch> touches_of(const Store& store, const std::string& customer, Millis from, Millis to,
+                                       uint64_t upto) {
   std::vector<outcomes::Touch> out;
-  for (auto& raw : store.customer_outcomes(customer, Store::OutcomeKind::touch, from, to, kTouchesPerCustomerMax))
+  for (auto& raw :
+       store.customer_outcomes(customer, Store::OutcomeKind::touch, from, to, kTouchesPerCustomerMax, upto))
     if (auto t = outcomes::touch_from_json(raw))
       out.push_back(std::move(*t));
   return out;
 }
 
+/// The record seq a bulk read covers: the waiting index entries moved into
+/// the index first (Store::index_outcomes); kLive (slower, still right) if
+/// that failed.
+uint64_t indexed_upto(Store& store) {
+  auto upto = store.index_outcomes();
+  if (!upto)
+    spdlog::warn("outcomes: indexing waiting records failed ({}); reading them as they are", upto.error().message);
+  return upto ? *upto : Store::kLive;
+}
+
 /// Feeds this node's records to `stream`: every conversion in [from, to)
 /// with its customer's touches in its lookback, page by page; for markov
-/// also the customers with touches and no conversion in the range.
-void accumulate(const Store& store, outcomes::AttributionStream& stream) {
+/// also the customers with touches and no conversion in the range. Records
+/// committed after it starts are left out.
+void accumulate(Store& store, outcomes::AttributionStream& stream) {
   const auto& q = stream.query();
+  const uint64_t upto = indexed_upto(store);
   std::string after;
   do {
-    OutcomePage page = store.outcome_page(Store::OutcomeKind::conversion, q.from, q.to, after, kPage);
+    OutcomePage page = store.outcome_page(Store::OutcomeKind::conversion, q.from, q.to, after, kPage, upto);
     for (auto& raw : page.records)
       if (auto c = outcomes::conversion_from_json(raw))
-        stream.add_conversion(*c, touches_of(store, c->customer, c->at - q.lookback, c->at));
+        stream.add_conversion(*c, touches_of(store, c->customer, c->at - q.lookback, c->at, upto));
     after = page.next;
   } while (!after.empty());
   if (q.model != outcomes::Model::markov)
@@ -238,8 +252,8 @@ void accumulate(const Store& store, outcomes::AttributionStream& stream) {
   while (true) {
     auto customers = store.outcome_customers(customer, kPage);
     for (auto& c : customers)
-      if (store.customer_outcomes(c, Store::OutcomeKind::conversion, q.from, q.to, 1).empty())
-        stream.add_non_converting(touches_of(store, c, q.to - q.lookback, q.to));
+      if (store.customer_outcomes(c, Store::OutcomeKind::conversion, q.from, q.to, 1, upto).empty())
+        stream.add_non_converting(touches_of(store, c, q.to - q.lookback, q.to, upto));
     if (customers.size() < kPage)
       break;
     customer = customers.back();
@@ -321,10 +335,11 @@ void get_attribution(caf::actor_system& sys, NodeContext* ctx, const Request& re
 
 constexpr size_t kConversionsPerCustomerMax = 100000;
 
-std::vector<outcomes::Conversion> conversions_of(const Store& store, const std::string& customer, Millis to) {
+std::vector<outcomes::Conversion> conversions_of(const Store& store, const std::string& customer, Millis to,
+                                                 uint64_t upto) {
   std::vector<outcomes::Conversion> out;
-  for (auto& raw :
-       store.customer_outcomes(customer, Store::OutcomeKind::conversion, kTimeMin, to, kConversionsPerCustomerMax))
+  for (auto& raw : store.customer_outcomes(customer, Store::OutcomeKind::conversion, kTimeMin, to,
+                                           kConversionsPerCustomerMax, upto))
     if (auto c = outcomes::conversion_from_json(raw))
       out.push_back(std::move(*c));
   return out;
@@ -368,12 +383,13 @@ constexpr size_t kSummariesPage = 4096;  // customers read per summaries page (a
 
 /// This node's customers' purchase summaries up to `now`, one page of
 /// customers after `after`; `next` is "" after the last page.
-std::vector<outcomes::CustomerSummary> summaries_page(const Store& store, Millis now, const std::string& after,
+std::vector<outcomes::CustomerSummary> summaries_page(Store& store, Millis now, const std::string& after,
                                                        std::string& next) {
   std::vector<outcomes::CustomerSummary> out;
+  const uint64_t upto = indexed_upto(store);
   auto customers = store.outcome_customers(after, kSummariesPage);
   for (auto& c : customers)
-    if (auto s = outcomes::summarize_purchases(conversions_of(store, c, now + 1), now))
+    if (auto s = outcomes::summarize_purchases(conversions_of(store, c, now + 1, upto), now))
       out.push_back(*s);
   next = customers.size() < kSummariesPage ? std::string() : customers.back();
   return out;
@@ -417,9 +433,10 @@ bool add_summaries(std::vector<outcomes::CustomerSummary>& out, const json::valu
 /// This node's predicted value per journey under `params` at `now`.
 outcomes::ClvByJourney by_journey_here(NodeContext* ctx, const outcomes::ClvParams& params, Millis now) {
   outcomes::ClvByJourney by_journey;
+  const uint64_t upto = indexed_upto(*ctx->store);
   for_each_customer(*ctx->store, [&](const std::string& c) {
-    if (auto v = predicted(ctx, params, conversions_of(*ctx->store, c, now + 1), now))
-      by_journey.add(touches_of(*ctx->store, c, kTimeMin, now + 1), *v);
+    if (auto v = predicted(ctx, params, conversions_of(*ctx->store, c, now + 1, upto), now))
+      by_journey.add(touches_of(*ctx->store, c, kTimeMin, now + 1, upto), *v);
   });
   return by_journey;
 }
@@ -714,7 +731,7 @@ void get_export(caf::actor_system& sys, NodeContext* ctx, const std::string& kin
 
 json::object customer_value_json(NodeContext* ctx, const std::string& customer) {
   const Millis now = ctx->clock->now();
-  auto conversions = conversions_of(*ctx->store, customer, kTimeMax);
+  auto conversions = conversions_of(*ctx->store, customer, kTimeMax, Store::kLive);
   double realized = 0;
   for (auto& c : conversions)
     realized += c.value;

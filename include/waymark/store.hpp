@@ -347,14 +347,29 @@ public:
 
   // ---- outcomes (PRODUCT.md §10; src/store/outcomes_store.cpp) ---------------
   enum class OutcomeKind : char { touch = 't', conversion = 'c' };
+  /// Reads of every record committed so far (a customer's read also looks
+  /// through the index entries not yet moved into the index: see below).
+  static constexpr uint64_t kLive = UINT64_MAX;
+  /// A record's index entry is written first to a small table in seq order
+  /// (appended: no random page per record) and moved into the per-customer
+  /// index in key order once a few thousand wait, or now: a bulk reader
+  /// (attribution, CLV) calls this, then reads with the returned seq as
+  /// `upto`: every record up to it is in the index, none after it is read,
+  /// so its reads agree with each other while commits go on.
+  Result<uint64_t> index_outcomes();
   /// Records of one kind with from <= at < to, in time order, at most `max`,
-  /// resuming after the cursor `after` ("" = from the start).
-  OutcomePage outcome_page(OutcomeKind kind, Millis from, Millis to, const std::string& after, size_t max) const;
+  /// resuming after the cursor `after` ("" = from the start); with `upto`,
+  /// only those numbered up to it.
+  OutcomePage outcome_page(OutcomeKind kind, Millis from, Millis to, const std::string& after, size_t max,
+                           uint64_t upto = kLive) const;
   /// One customer's records of one kind with from <= at < to, in time order,
-  /// at most `max` (the newest are dropped past it).
+  /// at most `max` (the newest are dropped past it). kLive: every record
+  /// (the waiting index entries are scanned: one customer's view); else only
+  /// the indexed ones numbered up to `upto` (after index_outcomes()).
   std::vector<std::string> customer_outcomes(const std::string& customer, OutcomeKind kind, Millis from, Millis to,
-                                             size_t max) const;
-  /// Customers with records, in id order, after `after`, at most `max`.
+                                             size_t max, uint64_t upto = kLive) const;
+  /// Customers with indexed records, in id order, after `after`, at most
+  /// `max` (after index_outcomes()).
   std::vector<std::string> outcome_customers(const std::string& after, size_t max) const;
   /// How many records of one kind this store holds.
   size_t outcome_count(OutcomeKind kind) const;

@@ -148,6 +148,7 @@ int put_value(MDB_txn* txn, MDB_dbi dbi, const std::string& key, const std::stri
 
 // Defined in store_outcomes.inc (after Impl).
 int upgrade_outcome_layout(MDB_txn* txn, Store::Impl& d);
+int index_pending(MDB_txn* txn, Store::Impl& d, size_t at_least);
 
 }  // namespace
 
@@ -160,7 +161,8 @@ struct Store::Impl {
   std::string fault_customer;
   bool take_fault(const Batch& b);
   MDB_dbi customers, aliases, dedup, timers, outbox, deliveries, journeys, journey_meta, templates, stats, inbox, meta,
-    log, snapseq, journey_versions, audit, touches, conversions, outcome_index, results;
+    log, snapseq, journey_versions, audit, touches, conversions, outcome_index, results,
+    outcome_pending;
   uint64_t outbox_seq = 0;
   uint64_t audit_seq = 0;  // the last audit entry's seq (meta "audit_seq")
   // Outcomes (store_outcomes.inc): records numbered by one sequence (meta
@@ -253,7 +255,8 @@ struct Store::Impl {
              {"log", &this->log},             {"snapseq", &this->snapseq},
              {"journey_versions", &this->journey_versions}, {"audit", &this->audit},
              {"touches", &this->touches},     {"conversions", &this->conversions},
-             {"outcome_index", &this->outcome_index}, {"results", &this->results}};
+             {"outcome_index", &this->outcome_index}, {"results", &this->results},
+             {"outcome_pending", &this->outcome_pending}};
   for (auto& d : dbs)
     if ((rc = mdb_dbi_open(txn, d.name, MDB_CREATE, d.dbi))) {
       mdb_txn_abort(txn);
@@ -287,7 +290,7 @@ struct Store::Impl {
     std::lock_guard<std::mutex> g(this->outbox_mu);
     this->outbox_entries = std::move(per_channel);
   }
-  if ((rc = upgrade_outcome_layout(txn, *this))) {
+  if ((rc = upgrade_outcome_layout(txn, *this)) || (rc = index_pending(txn, *this, 0))) {
     mdb_txn_abort(txn);
     return lmdb_error("outcome layout", rc);
   }
@@ -602,6 +605,8 @@ Result<CommitResult> Store::commit(const Batch& b) {
     return fail("put log_seq", rc);
   if (oseq != d.outcome_seq && (rc = put(d.meta, "outcome_seq", be64(oseq))))
     return fail("put outcome_seq", rc);
+  if (oseq != d.outcome_seq && (rc = index_pending(txn, d, kPendingDrainAt)))
+    return fail("index pending outcomes", rc);
   std::lock_guard<std::mutex> counting(d.count_mu);
   if ((rc = mdb_txn_commit(txn)))
     return lmdb_error("mdb_txn_commit", rc);
@@ -1386,23 +1391,33 @@ Result<HandoffChunk> Store::export_chunk(const KeyTest& moving, const KeyTest& s
     return make_error("lmdb", "read transaction");
   uint8_t db = cursor.empty() ? 0 : static_cast<uint8_t>(cursor[0]);
   std::string after = cursor.empty() ? std::string() : cursor.substr(1);
-  for (; db < HandoffRecord::end; ++db, after.clear()) {
+  // Past the named databases (db == end): the index entries still waiting
+  // in the pending table (keyed by seq, the index key as value) go as
+  // index records.
+  for (; db <= HandoffRecord::end; ++db, after.clear()) {
+    const bool pending = db == HandoffRecord::end;
     MDB_cursor* cur;
-    if (int rc = mdb_cursor_open(r.txn, handoff_dbi(*impl_, db), &cur))
+    if (int rc = mdb_cursor_open(r.txn, pending ? impl_->outcome_pending : handoff_dbi(*impl_, db), &cur))
       return lmdb_error("mdb_cursor_open", rc);
     MDB_val k = val(after), v;
     int rc = after.empty() ? mdb_cursor_get(cur, &k, &v, MDB_FIRST) : mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
     if (rc == 0 && !after.empty() && str(k) == after)
       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-      if (!record_moves(db, handoff_owner(db, k, v), v, moving, stays))
+      if (pending) {
+        std::string ikey = str(v);
+        if (moving(ikey.substr(0, ikey.find('\0'))))
+          out.records.push_back(HandoffRecord{HandoffRecord::outcome_index, std::move(ikey), std::string()});
+      } else if (record_moves(db, handoff_owner(db, k, v), v, moving, stays)) {
+        HandoffRecord rec{db, str(k), str(v)};
+        if (db == HandoffRecord::customers)
+          rec.value = std::string(split_state(v.mv_data, v.mv_size).json);
+        if (db == HandoffRecord::outbox)
+          rec.key = outbox_channel(k);
+        out.records.push_back(std::move(rec));
+      } else {
         continue;
-      HandoffRecord rec{db, str(k), str(v)};
-      if (db == HandoffRecord::customers)
-        rec.value = std::string(split_state(v.mv_data, v.mv_size).json);
-      if (db == HandoffRecord::outbox)
-        rec.key = outbox_channel(k);
-      out.records.push_back(std::move(rec));
+      }
       if (out.records.size() >= max) {
         out.next = std::string(1, static_cast<char>(db)) + str(k);
         mdb_cursor_close(cur);
@@ -1472,6 +1487,7 @@ Result<size_t> Store::erase_moved(const KeyTest& moving, const KeyTest& stays) {
   size_t removed = 0;
   std::map<std::string, int64_t> outbox_delta;
   std::set<std::string> customers;
+  rc = index_pending(txn, d, 0);  // the moved customers' waiting index entries go with the index
   for (uint8_t db = 0; db < HandoffRecord::end && !rc; ++db)
     rc = delete_where(txn, handoff_dbi(d, db), [&](const std::string& key, const MDB_val& v) {
       MDB_val k = val(key);

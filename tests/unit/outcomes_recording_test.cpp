@@ -315,6 +315,7 @@ TEST(OutcomeStore, RecordsCommitWithTheWriteAndAreReadByRangeCustomerAndPartitio
   auto mine = st.customer_outcomes(a, Store::OutcomeKind::touch, 1005, 2000, 100);
   ASSERT_EQ(mine.size(), 1u);
   EXPECT_EQ(outcomes::touch_from_json(mine[0])->delivery_id, "d2-" + a);
+  ASSERT_TRUE(st.index_outcomes());  // outcome_customers reads the index
   EXPECT_EQ(st.outcome_customers("", 10), (std::vector<std::string>{a, b, "neg"}));
   EXPECT_EQ(st.outcome_customers(a, 1), (std::vector<std::string>{b}));
   // counters: one per (version, arm, counter), summed over the writes
@@ -334,6 +335,69 @@ TEST(OutcomeStore, RecordsCommitWithTheWriteAndAreReadByRangeCustomerAndPartitio
   EXPECT_EQ(all_pages(st, Store::OutcomeKind::conversion, -60000, 5000, 10).size(), 2u);
   EXPECT_TRUE(st.customer_outcomes(a, Store::OutcomeKind::conversion, -60000, 5000, 10).empty());
   EXPECT_EQ(st.outcome_customers("", 10), (std::vector<std::string>{b, "neg"}));
+}
+
+size_t index_records(const HandoffChunk& chunk, const std::string& customer) {
+  size_t n = 0;
+  for (auto& r : chunk.records)
+    n += r.db == HandoffRecord::outcome_index && r.key.compare(0, customer.size() + 1, customer + '\0') == 0;
+  return n;
+}
+
+// A record's index entry waits in seq order and moves into the per-customer
+// index in batches; every read path still finds it, and a bulk read after
+// index_outcomes() sees exactly the records committed before it.
+TEST(OutcomeStore, WaitingIndexEntriesAreFoundByEveryReadAndMovedInBatches) {
+  TempDir dir;
+  {
+    auto opened = Store::open(dir.path, 64);
+    ASSERT_TRUE(opened);
+    Store& st = **opened;
+    Batch first;
+    first.customers = {outcome_write("a", 1000), outcome_write("b", 1000)};
+    ASSERT_TRUE(st.commit(first));
+    // Not yet in the index: a customer's live read finds them, a bulk listing does not.
+    EXPECT_EQ(st.customer_outcomes("a", Store::OutcomeKind::touch, 0, 5000, 10).size(), 2u);
+    EXPECT_TRUE(st.outcome_customers("", 10).empty());
+    // A hand-off of a's partition carries its waiting index entries as index records.
+    auto chunk = st.export_chunk([](std::string_view k) { return k == "a"; }, [](std::string_view) { return false; },
+                                 "", 1000);
+    ASSERT_TRUE(chunk);
+    EXPECT_EQ(index_records(*chunk, "a"), 3u);
+    EXPECT_EQ(index_records(*chunk, "b"), 0u);
+    auto upto = st.index_outcomes();
+    ASSERT_TRUE(upto);
+    EXPECT_EQ(*upto, 6u);  // six records numbered 1..6
+    Batch later;
+    later.customers = {outcome_write("a", 3000)};
+    ASSERT_TRUE(st.commit(later));
+    // Up to the bulk read's seq: the first commit's records only; live: all.
+    EXPECT_EQ(st.customer_outcomes("a", Store::OutcomeKind::touch, 0, 5000, 10, *upto).size(), 2u);
+    EXPECT_EQ(st.customer_outcomes("a", Store::OutcomeKind::touch, 0, 5000, 10).size(), 4u);
+    EXPECT_EQ(st.customer_outcomes("a", Store::OutcomeKind::touch, 0, 5000, 3).size(), 3u);  // oldest first
+    EXPECT_EQ(all_pages(st, Store::OutcomeKind::touch, 0, 5000, 1).size(), 6u);
+    OutcomePage page = st.outcome_page(Store::OutcomeKind::touch, 0, 5000, "", 10, *upto);
+    EXPECT_EQ(page.records.size(), 4u);
+    EXPECT_EQ(st.customer_outcomes("a", Store::OutcomeKind::conversion, 0, 5000, 10, *upto).size(), 1u);
+    // Erasure takes the waiting entries' records too.
+    ASSERT_TRUE(st.erase_customer("b"));
+    EXPECT_TRUE(st.customer_outcomes("b", Store::OutcomeKind::touch, 0, 5000, 10).empty());
+    EXPECT_EQ(all_pages(st, Store::OutcomeKind::touch, 0, 5000, 10).size(), 4u);
+    // Past a few thousand waiting entries a commit moves them itself.
+    Batch many;
+    for (int i = 0; i < 3000; ++i)
+      many.customers.push_back(outcome_write("m" + std::to_string(i), 4000));
+    ASSERT_TRUE(st.commit(many));
+    EXPECT_EQ(st.outcome_customers("", 100000).size(), 3001u);  // a and m0..m2999, without index_outcomes
+    Batch last;
+    last.customers = {outcome_write("z", 5000)};
+    ASSERT_TRUE(st.commit(last));
+  }
+  // Opening moves what waits (z's records).
+  auto st = Store::open(dir.path, 64);
+  ASSERT_TRUE(st);
+  EXPECT_EQ((*st)->outcome_customers("y", 10), (std::vector<std::string>{"z"}));
+  EXPECT_EQ((*st)->customer_outcomes("z", Store::OutcomeKind::touch, 0, 9000, 10, 1u << 30).size(), 2u);
 }
 
 TEST(OutcomeRecords, JsonRoundTripsWithEscapes) {
