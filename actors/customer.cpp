@@ -101,7 +101,7 @@ void take_snapshot(self_ptr self, CustomerWrite& w) {
 /// input changed nothing that must be kept, e.g. a duplicate). The state is
 /// stored every limits.snapshot_every inputs or when `snapshot` (a merge); in
 /// between only the input is appended to the log.
-void send_commit(self_ptr self, NodeContext* ctx, Decision& d, std::vector<AckTarget> acks, CustomerWrite w,
+void send_commit(self_ptr self, NodeContext* ctx, Decision& d, std::vector<AckTarget> acks, CustomerWrite&& w,
                  const std::string* input, bool snapshot = false) {
   auto& st = self->state;
   w.customer = st.s.id;
@@ -122,7 +122,9 @@ void send_commit(self_ptr self, NodeContext* ctx, Decision& d, std::vector<AckTa
   w.touches = std::move(d.touches);
   w.conversions = std::move(d.conversions);
   w.arms = std::move(d.arms);
+#ifndef WAYMARK_NO_OUTCOME_RECORDS  // a benchmark build (CMakeLists.txt)
   prepare_outcomes(w);  // the records' JSON made here, not on the store's writer thread
+#endif
   self->send(ctx->store_actor, commit_atom::value, CommitItem{std::move(w), std::move(acks), st.epoch});
 }
 
@@ -159,7 +161,7 @@ void remember_id(self_ptr self, const std::string& id) {
   seen.insert(id);
 }
 
-void process_event(self_ptr self, NodeContext* ctx, EventMsg& m, CustomerWrite w) {
+void process_event(self_ptr self, NodeContext* ctx, EventMsg& m, CustomerWrite&& w) {
   auto& st = self->state;
   Millis now = ctx->clock->now();
   std::vector<AckTarget> acks;
@@ -220,7 +222,7 @@ caf::result<bool> handle_event(self_ptr self, NodeContext* ctx, EventMsg& m) {
   auto& st = self->state;
   std::string other = merge_source(st.s, m.event);
   if (other.empty()) {
-    process_event(self, ctx, m, {});
+    process_event(self, ctx, m, CustomerWrite{});
     return true;
   }
   // Merge: the other customer's manager hands its state over; nothing else

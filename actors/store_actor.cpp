@@ -93,8 +93,13 @@ void flush(caf::stateful_actor<store_state>* self, NodeContext* ctx) {
   if (st.items.empty() && st.batches.empty() && st.barriers.empty())
     return;
   Batch b;
+  size_t writes = st.items.size();
+  for (auto& [extra, rp] : st.batches)
+    writes += extra.customers.size();
+  b.customers.reserve(writes);  // each write moved once (a CustomerWrite is ~20 members)
   std::vector<CommitItem*> accepted;
   std::vector<CommitItem*> refused;
+  accepted.reserve(st.items.size());
   for (auto& it : st.items) {
     auto p = st.poisoned.find(it.write.customer);
     if (p != st.poisoned.end() && it.epoch < p->second) {
