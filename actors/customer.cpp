@@ -97,19 +97,19 @@ void take_snapshot(self_ptr self, CustomerWrite& w) {
   st.stored = true;
 }
 
-/// Commits what one input did. `input` is the input as logged (nullptr: the
+/// Commits what one input did. `input` is the input as logged, moved from (nullptr: the
 /// input changed nothing that must be kept, e.g. a duplicate). The state is
 /// stored every limits.snapshot_every inputs or when `snapshot` (a merge); in
 /// between only the input is appended to the log.
 void send_commit(self_ptr self, NodeContext* ctx, Decision& d, std::vector<AckTarget> acks, CustomerWrite&& w,
-                 const std::string* input, bool snapshot = false) {
+                 std::string* input, bool snapshot = false) {
   auto& st = self->state;
   w.customer = st.s.id;
   if (input) {
     if (snapshot || ++st.unsnapshotted >= ctx->config.limits.snapshot_every)
       take_snapshot(self, w);
     else {
-      w.log_input = *input;
+      w.log_input = std::move(*input);  // the caller is done with it
       w.stored = st.stored ? CustomerWrite::Stored::yes : CustomerWrite::Stored::no;
     }
   }
