@@ -10,6 +10,7 @@
 #include "actors/messages.hpp"
 #include "waymark/json.hpp"
 #include "waymark/recovery.hpp"
+#include "waymark/snapshot_policy.hpp"
 
 namespace json = boost::json;
 
@@ -26,6 +27,8 @@ struct customer_state_holder {
   // Input log (store.hpp): inputs committed since the state was last stored,
   // and the messageIds among them, whose dedup keys go with the next snapshot.
   uint32_t unsnapshotted = 0;
+  uint64_t logged_bytes = 0;  // of those inputs
+  uint64_t state_bytes = 0;   // size of the state last stored or loaded (snapshot_due)
   bool stored = false;  // a state of this customer is in LMDB (loaded, or a snapshot sent)
   std::vector<std::pair<std::string, Millis>> pending_ids;
   // The MergeWaits ticket of the merge this actor waits for (0: none); shared
@@ -90,6 +93,8 @@ void take_snapshot(self_ptr self, CustomerWrite& w) {
   auto& st = self->state;
   w.customer = st.s.id;
   w.state_json = serialize_state(st.s);
+  st.state_bytes = w.state_json.size();
+  st.logged_bytes = 0;
   w.log_input.clear();
   w.dedup_ids = std::move(st.pending_ids);
   st.pending_ids.clear();
@@ -99,14 +104,17 @@ void take_snapshot(self_ptr self, CustomerWrite& w) {
 
 /// Commits what one input did. `input` is the input as logged, moved from (nullptr: the
 /// input changed nothing that must be kept, e.g. a duplicate). The state is
-/// stored every limits.snapshot_every inputs or when `snapshot` (a merge); in
+/// stored when snapshot_due() says so (limits.snapshot_every inputs, and as
+/// many logged bytes as the state's size) or when `snapshot` (a merge); in
 /// between only the input is appended to the log.
 void send_commit(self_ptr self, NodeContext* ctx, Decision& d, std::vector<AckTarget> acks, CustomerWrite&& w,
                  std::string* input, bool snapshot = false) {
   auto& st = self->state;
   w.customer = st.s.id;
   if (input) {
-    if (snapshot || ++st.unsnapshotted >= ctx->config.limits.snapshot_every)
+    st.logged_bytes += input->size();
+    if (snapshot ||
+        snapshot_due(++st.unsnapshotted, st.logged_bytes, st.state_bytes, ctx->config.limits.snapshot_every))
       take_snapshot(self, w);
     else {
       w.log_input = std::move(*input);  // the caller is done with it
@@ -141,11 +149,8 @@ bool is_duplicate(self_ptr self, NodeContext* ctx, const Event& e, Millis now) {
   if (e.message_id.empty())
     return false;
   auto& st = self->state;
-  if (st.seen_ids.count(e.message_id))
+  if (st.seen_ids.count(e.message_id))  // holds the ids not yet in LMDB (pending_ids) too
     return true;
-  for (auto& p : st.pending_ids)  // not yet in LMDB (seen_ids may have been cleared)
-    if (p.first == e.message_id)
-      return true;
   if (st.seen_complete)
     return false;
   auto at = ctx->store->dedup_at(st.s.id, e.message_id);
@@ -154,9 +159,11 @@ bool is_duplicate(self_ptr self, NodeContext* ctx, const Event& e, Millis now) {
 
 void remember_id(self_ptr self, const std::string& id) {
   auto& seen = self->state.seen_ids;
-  if (seen.size() > 4096) {
-    seen.clear();  // bounded; LMDB holds the full window
+  if (seen.size() > 2 * kInputsBetweenSnapshotsMax) {  // twice the pending ids kept below at most
+    seen.clear();  // bounded; LMDB holds the full window, except the ids of
     self->state.seen_complete = false;
+    for (auto& p : self->state.pending_ids)  // inputs since the last snapshot: kept
+      seen.insert(p.first);
   }
   seen.insert(id);
 }
