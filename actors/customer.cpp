@@ -225,12 +225,23 @@ void end_merge_wait(self_ptr self, NodeContext* ctx) {
   ticket = 0;
 }
 
-caf::result<bool> handle_event(self_ptr self, NodeContext* ctx, EventMsg& m) {
+/// Tells the manager that sent an event that it is handled: its write is on
+/// its way to the store (which acks or nacks it from there), or it was
+/// refused with a nack. The manager nacks the events not handled when this
+/// actor stops unexpectedly (journey_manager.cpp). A send, not a response:
+/// a manager with thousands of requests outstanding to one hot customer
+/// spent half its CPU in CAF's bookkeeping of them.
+void handled(self_ptr self, const caf::actor& manager) {
+  if (manager)
+    self->send(manager, done_atom::value);
+}
+
+void handle_event(self_ptr self, NodeContext* ctx, EventMsg& m, const caf::actor& manager) {
   auto& st = self->state;
   std::string other = merge_source(st.s, m.event);
   if (other.empty()) {
     process_event(self, ctx, m, CustomerWrite{});
-    return true;
+    return handled(self, manager);
   }
   // Merge: the other customer's manager hands its state over; nothing else
   // is processed by this actor until it arrives (await). A wait that would
@@ -238,10 +249,9 @@ caf::result<bool> handle_event(self_ptr self, NodeContext* ctx, EventMsg& m) {
   auto ticket = ctx->merges.begin(st.s.id, other);
   if (!ticket) {
     refuse_merge(ctx, m.ack, ticket.error());
-    return true;
+    return handled(self, manager);
   }
   *st.merge_ticket = *ticket;
-  auto rp = self->make_response_promise<bool>();
   // `other` owned by another member: its state comes through this node's
   // merger (actors/cluster_merge.cpp), which finishes the handover there.
   const bool remote = ctx->merger && ctx->router.route(other) != ctx->router.route_local(other);
@@ -280,14 +290,14 @@ caf::result<bool> handle_event(self_ptr self, NodeContext* ctx, EventMsg& m) {
         // member asking whether this merge happened (cluster_merge.cpp) hears
         // "still in flight" until then, and the store's answer after.
         end_merge_wait(self, ctx);
-        rp.deliver(true);
+        handled(self, manager);
       },
       [=](caf::error& err) mutable {
         end_merge_wait(self, ctx);
         spdlog::warn("[customer={}] merge of {} failed: {}", self->state.s.id, other, self->system().render(err));
-        rp.deliver(caf::make_error(caf::sec::request_timeout, "merge failed; retry"));
+        refuse_merge(ctx, m.ack, make_error("retry", "customer " + self->state.s.id + ": merge of " + other + " failed"));
+        handled(self, manager);
       });
-  return rp;
 }
 
 }  // namespace
@@ -300,7 +310,14 @@ caf::behavior unreadable_customer(self_ptr self, NodeContext* ctx) {
   ctx->metrics.customers_unreadable.fetch_add(1, std::memory_order_relaxed);
   auto refuse = [] { return caf::make_error(caf::sec::invalid_argument, kStateUnreadable); };
   return {
-    [=](event_atom, EventMsg&) -> caf::result<bool> { return refuse(); },
+    [=](event_atom, EventMsg& m) {
+      ctx->metrics.nack(kStateUnreadable);
+      if (m.ack.origin)
+        caf::anon_send(m.ack.origin, nacked_atom::value,
+                       NackBatch{{{m.ack.line, "customer " + self->state.s.id + ": stored state unreadable (see the node log)"}},
+                                 false});
+      handled(self, caf::actor_cast<caf::actor>(self->current_sender()));
+    },
     [=](timer_atom, const TimerKey& t) -> bool {
       spdlog::error("[customer={}] timer {} dropped: the customer's state is unreadable", t.customer, t.timer_id);
       CustomerWrite w;
@@ -344,7 +361,7 @@ caf::behavior customer_actor(self_ptr self, NodeContext* ctx, std::string id) {
     return caf::make_error(caf::sec::runtime_error, "customer crashed");
   });
   return {
-    [=](event_atom, EventMsg& m) -> caf::result<bool> { return handle_event(self, ctx, m); },
+    [=](event_atom, EventMsg& m) { handle_event(self, ctx, m, caf::actor_cast<caf::actor>(self->current_sender())); },
     [=](timer_atom, const TimerKey& t) -> bool {
       auto& st = self->state;
       auto cat = ctx->catalog.get();

@@ -9,6 +9,7 @@
 
 #include "actors/customer.hpp"
 #include "actors/messages.hpp"
+#include "waymark/vec_deque.hpp"
 
 namespace waymark {
 
@@ -31,7 +32,8 @@ struct Pending {
 
 struct Slot {
   caf::actor actor;
-  uint32_t inflight = 0;
+  uint32_t inflight = 0;     // events and timers sent to the actor, not yet handled
+  VecDeque<AckTarget> events;  // the events among them, oldest first (done_atom pops one)
   int64_t last_active = 0;
   bool draining = false;
   std::vector<Pending> queue;  // a vector: an empty std::deque already allocates ~0.5 KB per slot
@@ -45,6 +47,9 @@ struct manager_state {
   std::unordered_map<std::string, Slot> slots;
   std::unordered_map<std::string, std::string> redirects;  // merged id -> canonical id
   std::unordered_map<caf::actor_addr, std::string> ids;    // live actor -> customer id
+  // Actors being stopped (drain) with events not yet handled: their done_atom
+  // still pops these; what is left when the stop fails is nacked.
+  std::unordered_map<caf::actor_addr, VecDeque<AckTarget>> stopping;
   size_t live = 0;
   size_t queued = 0;
   static constexpr const char* name = "journey_manager";
@@ -71,6 +76,7 @@ Slot& spawn(self_ptr self, NodeContext* ctx, const std::string& id) {
   slot.actor = spawn_customer(self, ctx, id);
   slot.draining = false;
   slot.inflight = 0;
+  slot.events.clear();
   st.ids[slot.actor.address()] = id;
   ++st.live;
   ctx->metrics.customers_spawned.fetch_add(1, std::memory_order_relaxed);
@@ -89,12 +95,27 @@ void drain(self_ptr self, NodeContext* ctx, const std::string& id, Slot& slot, b
     slot.actor = nullptr;
     --self->state.live;
     if (stop_actor) {
-      // The actor stores its state (when inputs were logged since its last
+      // The actor handles the events sent before the stop first (mailbox
+      // order) and stores its state (when inputs were logged since its last
       // snapshot) before it answers, so the barrier reaches the store after
-      // that commit. If it cannot answer, the store replays its log instead.
-      auto barrier = [=] { self->send(ctx->store_actor, barrier_atom::value, id); };
+      // that commit. If it cannot answer, the store replays its log instead,
+      // and the events it did not handle are nacked.
+      const auto addr = actor.address();
+      if (!slot.events.empty())
+        self->state.stopping[addr] = std::move(slot.events);
+      slot.events.clear();
+      auto stopped = [=](bool ok) {
+        auto s = self->state.stopping.find(addr);
+        if (s != self->state.stopping.end()) {
+          for (auto& ack : s->second)
+            if (!ok)
+              nack(ctx, ack, "customer " + id + " restarting; retry");
+          self->state.stopping.erase(s);
+        }
+        self->send(ctx->store_actor, barrier_atom::value, id);
+      };
       self->request(actor, std::chrono::seconds(30), shutdown_atom::value)
-        .then([=](bool) { barrier(); }, [=](caf::error&) { barrier(); });
+        .then([=](bool) { stopped(true); }, [=](caf::error&) { stopped(false); });
       return;
     }
   }
@@ -130,20 +151,10 @@ void send_to_actor(self_ptr self, NodeContext* ctx, const std::string& id, Slot&
       --i->second.inflight;
   };
   switch (p.kind) {
-    case Pending::k_event: {
-      auto ack = p.ev.ack;
-      self->request(slot.actor, caf::infinite, event_atom::value, std::move(p.ev))
-        .then([=](bool) { done(); },
-              [=](caf::error& err) {
-                done();
-                if (err == caf::sec::invalid_argument)
-                  nack(ctx, ack, "customer " + id + ": stored state unreadable (see the node log)", kStateUnreadable,
-                       false);
-                else
-                  nack(ctx, ack, "customer " + id + " restarting; retry");
-              });
+    case Pending::k_event:  // the actor answers with done_atom (on_handled) or stops (down handler)
+      slot.events.push_back(p.ev.ack);
+      self->send(slot.actor, event_atom::value, std::move(p.ev));
       break;
-    }
     case Pending::k_timer:
       self->request(slot.actor, caf::infinite, timer_atom::value, p.timer)
         .then([=](bool) { done(); }, [=](caf::error&) { done(); });  // the timer service retries
@@ -324,6 +335,22 @@ void dispatch(self_ptr self, NodeContext* ctx, const std::string& id, Pending p)
   send_to_actor(self, ctx, id, slot, std::move(p));
 }
 
+/// A customer actor handled the oldest event sent to it (customer.cpp, handled()).
+void on_handled(self_ptr self) {
+  auto& st = self->state;
+  const auto addr = caf::actor_cast<caf::actor_addr>(self->current_sender());
+  if (auto i = st.ids.find(addr); i != st.ids.end()) {
+    auto s = st.slots.find(i->second);
+    if (s == st.slots.end() || s->second.events.empty())
+      return;
+    s->second.events.pop_front();
+    if (s->second.inflight > 0)
+      --s->second.inflight;
+  } else if (auto p = st.stopping.find(addr); p != st.stopping.end() && !p->second.empty()) {
+    p->second.pop_front();  // an actor being stopped (drain)
+  }
+}
+
 void on_drained(self_ptr self, NodeContext* ctx, const std::string& id) {
   auto& st = self->state;
   auto it = st.slots.find(id);
@@ -383,8 +410,14 @@ caf::behavior journey_manager(self_ptr self, NodeContext* ctx, size_t partition)
     auto s = st.slots.find(id);
     if (s == st.slots.end())
       return;
-    // An unexpected stop: restart from the last committed state once the
-    // store has drained what the dead incarnation sent.
+    // An unexpected stop: the events it had not handled are nacked (they
+    // did not reach the store); it restarts from the last committed state
+    // once the store has drained what the dead incarnation sent.
+    auto& slot = s->second;
+    for (auto& ack : slot.events)
+      nack(ctx, ack, "customer " + id + " restarting; retry");
+    slot.inflight -= std::min<uint32_t>(slot.inflight, static_cast<uint32_t>(slot.events.size()));
+    slot.events.clear();
     ctx->metrics.customers_restarted.fetch_add(1, std::memory_order_relaxed);
     spdlog::warn("[manager={}] customer {} stopped ({}); restarting from committed state", partition, id,
                  self->system().render(dm.reason));
@@ -392,6 +425,7 @@ caf::behavior journey_manager(self_ptr self, NodeContext* ctx, size_t partition)
   });
   self->send(self, sweep_atom::value);
   return {
+    [=](done_atom) { on_handled(self); },
     [=](event_atom, EventMsg& m) {
       if (!ctx->catalog_ready.load(std::memory_order_relaxed))  // a cluster member behind the leader's catalog
         return nack(ctx, m.ack, "this node's catalog is not in step with the cluster yet; retry", "catalog_sync");

@@ -58,6 +58,7 @@ using prove_atom = caf::atom_constant<caf::atom("prove")>;        // cluster: a 
 using sweep_links_atom = caf::atom_constant<caf::atom("sweeplnk")>;  // cluster: drop links past the handshake bound
 using absorbed_atom = caf::atom_constant<caf::atom("absorbed")>;  // cluster merge: did `into` take `id` in?
 using prepare_atom = caf::atom_constant<caf::atom("prepare")>;    // cluster merge: stop a customer, state final
+using done_atom = caf::atom_constant<caf::atom("done")>;          // customer -> its manager: an event is handled
 
 /// Where the ack (or nack) of one event goes: the connection broker or HTTP
 /// request actor that read it, and its line number there.

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 
 #include "actors/actor_fixture.hpp"
 
@@ -62,6 +63,49 @@ TEST_F(CommitFailure, AnEventTheOldIncarnationHandledAfterTheFailureIsKeptOnlyWh
   auto later = send_until_acked("u3", "E3", line);
   ASSERT_TRUE(later.acked) << later.nack;
   EXPECT_EQ(history("u3"), (std::vector<std::string>{"E1", "E3"})) << nacks[0] << " / " << nacks[1];
+}
+
+// The manager sends events to a customer without a request per event and
+// keeps their acks until the actor says each is handled: when the actor is
+// stopped with a burst still in its mailbox (here by a failed commit), the
+// events it did not handle are nacked by the manager, those it handled are
+// answered by the store; every line gets exactly one answer.
+TEST_F(CommitFailure, EveryLineOfABurstToAStoppedCustomerIsAnsweredOnce) {
+  uint64_t line = 0;
+  ASSERT_TRUE(send("u5", "E1", ++line).acked);
+  ctx_.store->fail_next_commit_of("u5");
+  auto ev = [&] {
+    return *parse_event(R"({"type":"track","userId":"u5","event":"Burst"})", ctx_.config.limits, ctx_.clock->now());
+  };
+  const uint64_t first = line + 1, last = line + 300;
+  for (uint64_t l = first; l <= last; ++l)
+    caf::anon_send(ctx_.router.local_managers()[0], event_atom::value, EventMsg{ev(), AckTarget{origin_, l}, ""});
+  std::map<uint64_t, int> answers;
+  size_t nacked = 0;
+  bool timed_out = false;
+  while (answers.size() < last - first + 1 && !timed_out)
+    origin_->receive(
+      [&](acked_atom, const AckBatch& b) {
+        for (auto l : b.lines)
+          ++answers[l];
+      },
+      [&](nacked_atom, const NackBatch& n) {
+        for (auto& [l, why] : n.lines) {
+          ++answers[l];
+          ++nacked;
+        }
+      },
+      caf::after(std::chrono::seconds(10)) >> [&] { timed_out = true; });
+  ASSERT_FALSE(timed_out) << answers.size() << " of " << (last - first + 1) << " lines answered";
+  for (auto& [l, n] : answers) {
+    EXPECT_GE(l, first);
+    EXPECT_LE(l, last);
+    EXPECT_EQ(n, 1) << "line " << l;
+  }
+  EXPECT_GE(nacked, 1u);  // the failed one at least
+  EXPECT_GE(ctx_.metrics.customers_restarted.load(), 1u);
+  auto later = send_until_acked("u5", "E3", line = last);
+  ASSERT_TRUE(later.acked) << later.nack;
 }
 
 TEST_F(CommitFailure, TwoFailuresInARowEachRestartTheCustomer) {
