@@ -29,7 +29,8 @@
 // The input log. A customer's state is not rewritten per event: the input
 // (the event, or the timer that fired, with the instant and catalog generation
 // it ran at) is appended to `log`, and the whole state is stored ("snapshot")
-// only every limits.snapshot_every inputs, at passivation, on a merge, and when
+// only when snapshot_due() says so (limits.snapshot_every inputs that add up to
+// the state's size, waymark/snapshot_policy.hpp), at passivation, on a merge, and when
 // the log grows past limits.log_records_max. The engine is a pure function of
 // (state, catalog, input, now) (tests/unit/replay_test.cpp), so a customer is
 // its snapshot plus its logged inputs after the seq stored with it; outbox entries, timers,
