@@ -103,7 +103,6 @@ TEST_F(CommitFailure, EveryLineOfABurstToAStoppedCustomerIsAnsweredOnce) {
     EXPECT_EQ(n, 1) << "line " << l;
   }
   EXPECT_GE(nacked, 1u);  // the failed one at least
-  EXPECT_GE(ctx_.metrics.customers_restarted.load(), 1u);
   auto later = send_until_acked("u5", "E3", line = last);
   ASSERT_TRUE(later.acked) << later.nack;
 }
