@@ -7,6 +7,7 @@
 
 #include "actors/cluster_auth.hpp"
 #include "actors/messages.hpp"
+#include "waymark/forward_policy.hpp"
 
 namespace waymark {
 namespace {
@@ -14,15 +15,22 @@ namespace {
 constexpr auto sweep_every = std::chrono::milliseconds(50);
 constexpr size_t batch_max = 1024;  // events per message to the owner
 
+using steady = std::chrono::steady_clock;
+
+int64_t ms(steady::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
 struct Pending {
   AckTarget origin;
-  std::chrono::steady_clock::time_point deadline;
+  steady::time_point sent;
 };
 
 struct forwarder_state {
   caf::actor owner;                  // the peer's cluster actor while up
   uint64_t next = 0;                 // the forwarder's own line numbers
-  std::map<uint64_t, Pending> open;  // forwarded, unanswered (ascending = by deadline)
+  std::map<uint64_t, Pending> open;  // forwarded, unanswered (ascending = by time sent)
+  steady::time_point last_answer;    // the owner's last ack or nack (or its link coming up)
   std::vector<EventMsg> batch;       // to send at the next flush
   bool sweeping = false;
   bool flush_queued = false;
@@ -45,12 +53,15 @@ void nack_open(forwarder* self, const std::string& why) {
   nack_all(self, lines);
 }
 
-/// Nacks what the owner has not answered in time; runs while anything is open.
+/// Nacks what the owner has not answered in time (cluster::forward_late: the
+/// owner silent for the timeout, or 10 timeouts); runs while anything is
+/// open. Oldest first: when the oldest is not late, no later one is.
 void sweep(forwarder* self, const std::string& peer, std::chrono::milliseconds timeout) {
   auto& st = self->state;
-  auto now = std::chrono::steady_clock::now();
+  auto now = steady::now();
   std::vector<std::pair<AckTarget, std::string>> late;
-  while (!st.open.empty() && st.open.begin()->second.deadline <= now) {
+  while (!st.open.empty() &&
+         cluster::forward_late(ms(st.open.begin()->second.sent), ms(st.last_answer), ms(now), timeout.count())) {
     late.emplace_back(st.open.begin()->second.origin,
                       "owner " + peer + " did not answer within " + std::to_string(timeout.count()) + " ms; retry");
     st.open.erase(st.open.begin());
@@ -83,7 +94,7 @@ caf::behavior forwarder_actor(forwarder* self, NodeContext* ctx, std::string pee
         return;
       }
       auto id = ++st.next;
-      st.open.emplace(id, Pending{m.ack, std::chrono::steady_clock::now() + timeout});
+      st.open.emplace(id, Pending{m.ack, steady::now()});
       m.ack = AckTarget{caf::actor_cast<caf::actor>(self), id};
       // Events travel in batches: what is in the mailbox when the flush
       // (queued behind it) runs goes as one message.
@@ -111,6 +122,7 @@ caf::behavior forwarder_actor(forwarder* self, NodeContext* ctx, std::string pee
     [=](acked_atom, const AckBatch& a) {
       if (!from_owner(self))
         return;
+      self->state.last_answer = steady::now();
       std::map<caf::actor, AckBatch> by_origin;
       for (auto id : a.lines) {
         auto it = self->state.open.find(id);
@@ -123,6 +135,7 @@ caf::behavior forwarder_actor(forwarder* self, NodeContext* ctx, std::string pee
     [=](nacked_atom, const NackBatch& n) {
       if (!from_owner(self))
         return;
+      self->state.last_answer = steady::now();
       std::map<caf::actor, NackBatch> by_origin;
       for (auto& [id, why] : n.lines) {
         auto it = self->state.open.find(id);
@@ -136,7 +149,10 @@ caf::behavior forwarder_actor(forwarder* self, NodeContext* ctx, std::string pee
       }
       for (auto& [origin, out] : by_origin) self->send(origin, nacked_atom::value, std::move(out));
     },
-    [=](peer_up_atom, caf::actor owner) { self->state.owner = std::move(owner); },
+    [=](peer_up_atom, caf::actor owner) {
+      self->state.owner = std::move(owner);
+      self->state.last_answer = steady::now();
+    },
     [=](peer_down_atom) {
       self->state.owner = nullptr;
       self->state.batch.clear();

@@ -7,8 +7,9 @@
 // under a number of its own, and relays the owner's acks and nacks to the
 // origin's line. So the origin's ack still means "committed at the owner", and
 // what the owner has not answered is known here: while the owner is down, and
-// for every event it has not answered within cluster.forward_timeout_ms, the
-// origin gets a nack with "retry":true. A late answer for a nacked event is
+// for every event it has not answered within cluster.forward_timeout_ms while
+// the owner answered nothing else either (or within 10 timeouts whatever it
+// did: waymark/forward_policy.hpp), the origin gets a nack with "retry":true. A late answer for a nacked event is
 // dropped (the client resends; dedup by messageId makes that safe).
 //
 //   (event_atom, EventMsg)          from gateways (via the router)
