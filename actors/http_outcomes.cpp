@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <tuple>
+
 #include <future>
 
 #include "actors/messages.hpp"
@@ -182,6 +184,17 @@ Result<Millis> time_param(const Request& req, const char* name) {
   return *t;
 }
 
+/// `from` and `to` (RFC 3339), from before to.
+Result<std::pair<Millis, Millis>> time_range(const Request& req) {
+  auto from = time_param(req, "from");
+  auto to = from ? time_param(req, "to") : from;
+  if (!to)
+    return to.error();
+  if (*from >= *to)
+    return make_error("bad_request", "from must be before to");
+  return std::make_pair(*from, *to);
+}
+
 Result<outcomes::AttributionQuery> attribution_query(const Request& req) {
   outcomes::AttributionQuery q;
   auto model = req.query.count("model") ? outcomes::parse_model(req.query.at("model")) : std::nullopt;
@@ -192,14 +205,10 @@ Result<outcomes::AttributionQuery> attribution_query(const Request& req) {
   if (!by)
     return make_error("bad_request", "by must be one of journey, channel, step, template");
   q.by = *by;
-  auto from = time_param(req, "from");
-  auto to = from ? time_param(req, "to") : from;
-  if (!to)
-    return to.error();
-  if (*from >= *to)
-    return make_error("bad_request", "from must be before to");
-  q.from = *from;
-  q.to = *to;
+  auto range = time_range(req);
+  if (!range)
+    return range.error();
+  std::tie(q.from, q.to) = *range;
   auto lookback = duration_param(req, "lookback", q.lookback);
   if (!lookback)
     return lookback.error();
@@ -641,14 +650,10 @@ Result<ExportQuery> export_query(const std::string& kind, const Request& req, bo
     q.to = *to;
     return q;
   }
-  auto from = time_param(req, "from");
-  auto to = from ? time_param(req, "to") : from;
-  if (!to)
-    return to.error();
-  if (*from >= *to)
-    return make_error("bad_request", "from must be before to");
-  q.from = *from;
-  q.to = *to;
+  auto range = time_range(req);
+  if (!range)
+    return range.error();
+  std::tie(q.from, q.to) = *range;
   return q;
 }
 
