@@ -2,9 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include <tuple>
-
 #include <future>
+#include <tuple>
 
 #include "actors/messages.hpp"
 #include "waymark/json.hpp"
